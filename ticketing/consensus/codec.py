@@ -1,0 +1,100 @@
+"""Messages to plain data and back, for the wire (serpent) and for SQLite.
+
+Plain means lists, dicts, str, int, float, bool and None: what serpent and
+JSON carry without custom classes. Each message becomes ``[kind, ...fields]``.
+Payloads and snapshot states are already plain and pass through untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ticketing.consensus.ballot import Ballot
+from ticketing.consensus.messages import (
+    Accept,
+    Accepted,
+    CatchupReply,
+    CatchupRequest,
+    Decide,
+    Message,
+    Prepare,
+    Promise,
+    Rejected,
+    Snapshot,
+)
+from ticketing.consensus.values import Batch
+
+_b = Ballot.from_plain
+_v = Batch.from_plain
+
+
+def entries_to_plain(entries: tuple[tuple[int, Batch], ...]) -> list:
+    return [[slot, value.to_plain()] for slot, value in entries]
+
+
+def entries_from_plain(plain: list) -> tuple[tuple[int, Batch], ...]:
+    return tuple((int(slot), _v(value)) for slot, value in plain)
+
+
+def snapshot_to_plain(snapshot: Snapshot | None) -> list | None:
+    if snapshot is None:
+        return None
+    return [snapshot.index, snapshot.state, snapshot.sessions, snapshot.clock]
+
+
+def snapshot_from_plain(plain: list | None) -> Snapshot | None:
+    if plain is None:
+        return None
+    index, state, sessions, clock = plain
+    return Snapshot(int(index), state, dict(sessions), float(clock))
+
+
+def encode(message: Message) -> list:
+    match message:
+        case Prepare(ballot, from_slot):
+            return ["prepare", ballot.to_plain(), from_slot]
+        case Promise(ballot, acceptor, accepted, decided_below):
+            triples = [[s, b.to_plain(), v.to_plain()] for s, b, v in accepted]
+            return ["promise", ballot.to_plain(), acceptor, triples, decided_below]
+        case Accept(ballot, entries):
+            return ["accept", ballot.to_plain(), entries_to_plain(entries)]
+        case Accepted(ballot, acceptor, slots, decided_below):
+            return ["accepted", ballot.to_plain(), acceptor, list(slots), decided_below]
+        case Rejected(ballot, acceptor, promised):
+            return ["rejected", ballot.to_plain(), acceptor, promised.to_plain()]
+        case Decide(entries):
+            return ["decide", entries_to_plain(entries)]
+        case CatchupRequest(learner, from_slot):
+            return ["catchup_request", learner, from_slot]
+        case CatchupReply(sender, snapshot, entries, decided_below):
+            snap = snapshot_to_plain(snapshot)
+            return ["catchup_reply", sender, snap, entries_to_plain(entries), decided_below]
+    raise TypeError(f"not a consensus message: {message!r}")
+
+
+def decode(plain: Any) -> Message:
+    """Rebuild a message; raises ValueError on anything malformed."""
+    try:
+        kind, *f = plain
+        match kind:
+            case "prepare":
+                return Prepare(_b(f[0]), int(f[1]))
+            case "promise":
+                accepted = tuple((int(s), _b(b), _v(v)) for s, b, v in f[2])
+                return Promise(_b(f[0]), str(f[1]), accepted, int(f[3]))
+            case "accept":
+                return Accept(_b(f[0]), entries_from_plain(f[1]))
+            case "accepted":
+                return Accepted(_b(f[0]), str(f[1]), tuple(int(s) for s in f[2]), int(f[3]))
+            case "rejected":
+                return Rejected(_b(f[0]), str(f[1]), _b(f[2]))
+            case "decide":
+                return Decide(entries_from_plain(f[0]))
+            case "catchup_request":
+                return CatchupRequest(str(f[0]), int(f[1]))
+            case "catchup_reply":
+                snapshot = snapshot_from_plain(f[1])
+                return CatchupReply(str(f[0]), snapshot, entries_from_plain(f[2]), int(f[3]))
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise ValueError(f"malformed consensus message: {exc}") from exc
+    raise ValueError(f"unknown consensus message kind: {kind!r}")
