@@ -1,0 +1,23 @@
+"""Limits and defaults that are not the catalog's to set.
+
+The caps on input sizes keep any one request cheap to check, log and store:
+a bad or hostile argument is refused as ``InvalidRequest`` long before it
+could grow a log entry or a snapshot.
+"""
+
+from __future__ import annotations
+
+# Input sizes (characters).
+MAX_NAME_LENGTH = 100
+MAX_EMAIL_LENGTH = 254  # the longest address SMTP allows (RFC 5321 path limit)
+MAX_ID_LENGTH = 64  # theater, event, cluster, hold and ticket ids
+MAX_SEAT_LABEL_LENGTH = 16
+MAX_SEAT_SPEC_LENGTH = 1000  # a typed seat list such as "A1-A4, B2"
+
+# Catalog defaults and sanity caps.
+DEFAULT_HOLD_TTL = 300.0  # seconds
+DEFAULT_MAX_SEATS_PER_BOOKING = 5
+MAX_SEATS_PER_THEATER = 200_000  # a very large stadium; beyond that a typo is likelier
+
+# Remote calls.
+PROXY_TIMEOUT = 5.0  # seconds before a call to a peer counts as failed
