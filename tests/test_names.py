@@ -1,0 +1,44 @@
+"""The name scheme is the contract's table, and prefixes list exactly their group."""
+
+import pytest
+
+from ticketing import names
+
+
+def test_names_follow_the_contract() -> None:
+    assert names.lock_server(1) == "ticketing.lock.server.1"
+    assert names.LOCK_COORDINATOR == "ticketing.lock.coordinator"
+    assert names.datastore_replica("AMC", 2) == "ticketing.datastore.AMC.replica.2"
+    assert names.datastore_coordinator("AMC") == "ticketing.datastore.AMC.coordinator"
+    assert names.DATASTORE_MANAGER == "ticketing.datastore.manager"
+    assert names.load_balancer(3) == "ticketing.loadbalancer.3"
+
+
+def test_prefixes_select_their_group_only() -> None:
+    everything = [
+        names.lock_server(1),
+        names.LOCK_COORDINATOR,
+        names.datastore_replica("AMC", 1),
+        names.datastore_replica("AMC-2", 1),
+        names.datastore_coordinator("AMC"),
+        names.DATASTORE_MANAGER,
+        names.load_balancer(1),
+    ]
+
+    def listed(prefix: str) -> list[str]:
+        return [name for name in everything if name.startswith(prefix)]
+
+    assert listed(names.LOCK_SERVER_PREFIX) == [names.lock_server(1)]
+    assert listed(names.LOAD_BALANCER_PREFIX) == [names.load_balancer(1)]
+    assert listed(names.datastore_replica_prefix("AMC")) == [names.datastore_replica("AMC", 1)]
+    assert listed(names.datastore_cluster_prefix("AMC")) == [
+        names.datastore_replica("AMC", 1),
+        names.datastore_coordinator("AMC"),
+    ]
+    assert all(name.startswith(names.ROOT) for name in everything)
+
+
+@pytest.mark.parametrize("bad", ["", "a.b", "a b"])
+def test_a_segment_with_dots_or_spaces_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid name segment"):
+        names.datastore_coordinator(bad)

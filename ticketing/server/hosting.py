@@ -1,0 +1,184 @@
+"""Serving one component: a Pyro5 daemon, its name-server entry, a clean stop.
+
+Every component process is the same shape: one exposed object on a daemon
+bound to a free port, registered under its contract name. The name server may
+restart (and, restored from its SQLite file, hold a stale address) or lose the
+entry, so a background thread looks the name up every second and registers
+again when the entry is missing or points elsewhere; it never takes a name over
+from another live process that serves it, which would be a second replica
+started with the same id.
+
+SIGINT and SIGTERM end the request loop; the entry is then removed (only if it
+is still ours) and the daemon closed, and ``serve`` returns so the caller can
+close its own resources.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from Pyro5.api import Daemon, Proxy
+from Pyro5.errors import CommunicationError, NamingError
+
+from ticketing.server import pyro_config
+from ticketing.server.logs import setup_logging
+from ticketing.server.proxies import name_server_uri
+
+log = logging.getLogger(__name__)
+
+WATCH_INTERVAL = 1.0  # seconds between checks of our name-server entry
+NS_TIMEOUT = 2.0  # seconds for each call to the name server or a liveness probe
+
+
+def serve(
+    obj: object,
+    name: str,
+    host: str,
+    ns_host: str,
+    ns_port: int,
+    data_dir: str | Path,
+    component_id: str | None = None,
+) -> None:
+    """Serve ``obj`` as ``name`` until SIGINT or SIGTERM, then return.
+
+    ``component_id`` labels the log file and log lines (default: ``name``).
+    Must run on the main thread (it owns the signal handlers). Exits the
+    process with a message when another live process already serves ``name``.
+    """
+    setup_logging(data_dir, component_id or name)
+    pyro_config.configure()
+    stopping = threading.Event()
+    stop_on_signals(stopping)
+    try:
+        with Daemon(host=host, port=0) as daemon:
+            uri = str(daemon.register(obj, objectId=name))
+            entry = Registration(name, uri, ns_host, ns_port)
+            if entry.sync() == Registration.TAKEN:
+                raise SystemExit(
+                    f"{name} is already served by a running process at {entry.holder}; "
+                    "stop it or start this one with another --id"
+                )
+            watcher = threading.Thread(
+                target=entry.watch, args=(stopping,), name="ns-watch", daemon=True
+            )
+            watcher.start()
+            log.info("serving %s at %s (name server %s:%s)", name, uri, ns_host, ns_port)
+            try:
+                daemon.requestLoop(loopCondition=lambda: not stopping.is_set())
+            finally:
+                stopping.set()
+                watcher.join(timeout=NS_TIMEOUT * 2)
+                entry.remove()
+    except KeyboardInterrupt:
+        pass  # a signal arrived before the request loop started
+    log.info("stopped %s", name)
+
+
+def stop_on_signals(stopping: threading.Event) -> None:
+    """Turn the first SIGINT/SIGTERM into a KeyboardInterrupt that ends the loop.
+
+    Pyro5's request loop leaves on KeyboardInterrupt at once (an event alone
+    would only be seen at its next poll). Further signals are ignored so the
+    clean-up that follows is not cut short; a stuck process is the launcher's
+    to SIGKILL.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+class Registration:
+    """Our entry in the name server, kept pointing at us."""
+
+    OK = "ok"
+    TAKEN = "taken"  # another live process serves the name
+    NO_NAME_SERVER = "no-name-server"
+
+    def __init__(self, name: str, uri: str, ns_host: str, ns_port: int) -> None:
+        self.name = name
+        self.uri = uri
+        self.holder: str | None = None
+        self._ns_address = f"{ns_host}:{ns_port}"
+        self._ns_uri = name_server_uri(ns_host, ns_port)
+        self._ns: Proxy | None = None
+        self._last_state: str | None = None
+
+    def sync(self) -> str:
+        """Check the entry once and register if needed; returns the outcome."""
+        try:
+            current = self._lookup()
+            if current == self.uri:
+                state = self.OK
+            elif current is not None and _answers(current):
+                self.holder = current
+                state = self.TAKEN
+            else:
+                self._ns_call("register", self.name, self.uri)
+                log.info("registered %s as %s in the name server", self.name, self.uri)
+                state = self.OK
+        except CommunicationError as exc:
+            state = self.NO_NAME_SERVER
+            if self._last_state != state:
+                log.warning(
+                    "name server at %s unreachable (%s); will register when it is back",
+                    self._ns_address,
+                    exc,
+                )
+        if state == self.TAKEN and self._last_state != state:
+            log.error("%s is served by another live process at %s", self.name, self.holder)
+        self._last_state = state
+        return state
+
+    def watch(self, stopping: threading.Event) -> None:
+        """Re-sync every ``WATCH_INTERVAL`` seconds until ``stopping`` is set."""
+        while not stopping.wait(WATCH_INTERVAL):
+            try:
+                self.sync()
+            except Exception:  # the watcher must outlive any surprise
+                log.exception("checking the name-server entry of %s failed", self.name)
+
+    def remove(self) -> None:
+        """Remove the entry if it still names us (best effort)."""
+        try:
+            if self._lookup() == self.uri:
+                self._ns_call("remove", self.name)
+                log.info("removed %s from the name server", self.name)
+        except CommunicationError as exc:
+            log.info("could not remove %s from the name server: %s", self.name, exc)
+
+    def _lookup(self) -> str | None:
+        try:
+            return str(self._ns_call("lookup", self.name))
+        except NamingError:
+            return None
+
+    def _ns_call(self, method: str, *args: object) -> object:
+        if self._ns is None:
+            self._ns = Proxy(self._ns_uri)
+            self._ns._pyroTimeout = NS_TIMEOUT
+        self._ns._pyroClaimOwnership()  # used by the main thread, then the watcher
+        return getattr(self._ns, method)(*args)
+
+
+def _answers(uri: str) -> bool:
+    """Whether a live daemon serves the object of ``uri`` (a stale entry does not)."""
+    probe = Proxy(uri)
+    probe._pyroTimeout = NS_TIMEOUT
+    try:
+        probe._pyroBind()
+    except CommunicationError:
+        return False
+    finally:
+        probe._pyroRelease()
+    return True

@@ -1,0 +1,55 @@
+"""Pyro5 settings shared by every process of the cluster.
+
+Pyro5 keeps its configuration in a process-wide object that must be set before
+the first daemon or proxy is made, so every entry point calls ``configure()``
+first. The values:
+
+* ``serpent``: the only serializer that carries plain values safely between
+  untrusted peers (no pickle), and the one ``ticketing.errors`` registers with.
+* a thread-pool server: each connected proxy holds one server worker thread for
+  as long as it stays connected. Peers talk through ``ProxyPool``, which keeps
+  only as many connections as calls run at once, so the pool is sized for the
+  peers of a cluster times their concurrency, with room to spare; when it is
+  full Pyro5 refuses new connections, which callers see as ``Unavailable``.
+* ``COMMTIMEOUT``: on the server side, how long an idle connection may hold a
+  worker before Pyro5 closes it (so a vanished peer cannot pin threads for
+  ever); it is also the default timeout of any proxy made outside
+  ``ProxyPool`` (which sets its own, shorter, per call).
+* ``MAX_MESSAGE_SIZE``: far below Pyro5's 1 GiB default, so an oversized
+  request is refused by the transport before it is read into memory, yet
+  large enough for a recovery snapshot of a data cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from Pyro5 import config
+
+from ticketing import errors
+
+THREADPOOL_SIZE = 128
+THREADPOOL_SIZE_MIN = 8
+IDLE_CONNECTION_TIMEOUT = 60.0  # seconds; see COMMTIMEOUT above
+MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+_lock = threading.Lock()
+_done = False
+
+
+def configure(threadpool_size: int = THREADPOOL_SIZE) -> None:
+    """Set Pyro5's configuration for this process; later calls do nothing."""
+    global _done
+    with _lock:
+        if _done:
+            return
+        config.SERIALIZER = "serpent"
+        config.SERVERTYPE = "thread"
+        config.THREADPOOL_SIZE = threadpool_size
+        config.THREADPOOL_SIZE_MIN = min(THREADPOOL_SIZE_MIN, threadpool_size)
+        config.COMMTIMEOUT = IDLE_CONNECTION_TIMEOUT
+        config.MAX_MESSAGE_SIZE = MAX_MESSAGE_SIZE
+        config.DETAILED_TRACEBACK = False
+        config.SERPENT_BYTES_REPR = False
+        errors.register_with_pyro()
+        _done = True
