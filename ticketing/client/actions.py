@@ -1,0 +1,185 @@
+"""Carrying out a command against the cluster; shared by the interactive loop and scripts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ticketing.client.commands import (
+    Book,
+    Cancel,
+    Command,
+    Help,
+    Hold,
+    ListTickets,
+    Quit,
+    Release,
+    ShowMap,
+    ShowTicket,
+    Status,
+    Theaters,
+)
+from ticketing.client.load_balancer_api import LoadBalancerApi
+from ticketing.client.metadata import Metadata
+from ticketing.client.seat_map import render_seat_map
+from ticketing.client.state import ClientState, OpenHold
+from ticketing.client.style import Fragments
+from ticketing.client.tickets_file import TicketsFile
+from ticketing.client.views import (
+    help_view,
+    hold_view,
+    status_view,
+    theaters_view,
+    ticket_view,
+    tickets_view,
+)
+from ticketing.errors import HoldExpired, HoldNotFound, InvalidRequest, SeatsUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    fragments: Fragments
+    quit: bool = False
+
+
+class Actions:
+    def __init__(
+        self,
+        api: LoadBalancerApi,
+        state: ClientState,
+        tickets: TicketsFile,
+        metadata: Metadata,
+        cluster_status: Callable[[], list[dict]],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api = api
+        self.state = state
+        self.tickets = tickets
+        self.metadata = metadata
+        self.cluster_status = cluster_status
+        self.clock = clock
+
+    def run(self, command: Command) -> Outcome:
+        match command:
+            case Theaters():
+                return Outcome(theaters_view(self.api.list_theaters()))
+            case ShowMap(theater, event):
+                return Outcome(self._show_map(theater, event))
+            case Hold(theater, event, seats):
+                return Outcome(self._hold(theater, event, seats))
+            case Release():
+                return Outcome(self._release())
+            case Book(name, email):
+                return Outcome(self._book(name, email))
+            case ShowTicket(theater, ticket_no):
+                return Outcome(self._show_ticket(theater, ticket_no))
+            case Cancel(theater, ticket_no):
+                return Outcome(self._cancel(theater, ticket_no))
+            case ListTickets():
+                return Outcome(tickets_view(self.tickets.load()))
+            case Status():
+                return Outcome(status_view(self.cluster_status()))
+            case Help():
+                return Outcome(help_view())
+            case Quit():
+                return Outcome(self.leave(), quit=True)
+        raise InvalidRequest(f"the client cannot run {command!r}; type help")
+
+    def leave(self) -> Fragments:
+        """Give back an open hold on the way out: nobody else could ever book it."""
+        hold = self.state.hold
+        if hold is None:
+            return []
+        self.state.hold = None
+        self.api.release_hold(hold.hold_id)
+        return [("class:note", f"released your hold on {' '.join(hold.seats)}\n")]
+
+    def _choose(self, theater: str, event: str) -> None:
+        self.state.theater, self.state.event = theater, event
+
+    def _show_map(self, theater: str, event: str) -> Fragments:
+        seat_map = self.api.get_seat_map(theater, event)
+        self._choose(theater, event)
+        hold = self.state.hold
+        mine = hold.seats if hold and (hold.theater, hold.event) == (theater, event) else ()
+        return render_seat_map(seat_map, title=f"{theater} {event}", mine=mine)
+
+    def _hold(self, theater: str, event: str, seats: tuple[str, ...]) -> Fragments:
+        """Hold new seats, then give back the previous hold, so a failure keeps the old one.
+
+        Asking again for seats this client already holds would collide with its own hold, so
+        in that one case the old hold goes first.
+        """
+        self._choose(theater, event)
+        previous = self.state.hold
+        try:
+            answer = self.api.block_seats(theater, event, list(seats))
+        except SeatsUnavailable as exc:
+            if previous is None or not self._only_mine(exc, theater, event):
+                raise
+            self._release()
+            answer = self.api.block_seats(theater, event, list(seats))
+        else:
+            if previous is not None:
+                self.state.hold = None
+                self.api.release_hold(previous.hold_id)
+                self.metadata.seats_changed(previous.theater, previous.event)
+        self.state.hold = OpenHold(
+            answer["hold_id"], theater, event, tuple(answer["seats"]), float(answer["expires_at"])
+        )
+        self.metadata.seats_changed(theater, event)
+        return hold_view(self.state.hold, self.state.hold.seconds_left(self.clock()))
+
+    def _only_mine(self, exc: SeatsUnavailable, theater: str, event: str) -> bool:
+        hold = self.state.hold
+        taken = set(getattr(exc, "seats", ()) or ())
+        return (
+            hold is not None
+            and (hold.theater, hold.event) == (theater, event)
+            and bool(taken)
+            and taken <= set(hold.seats)
+        )
+
+    def _release(self) -> Fragments:
+        hold = self.state.hold
+        if hold is None:
+            raise InvalidRequest("you hold no seats; hold some with: hold THEATER EVENT SEATS")
+        self.state.hold = None
+        self.api.release_hold(hold.hold_id)
+        self.metadata.seats_changed(hold.theater, hold.event)
+        return [("", f"released {' '.join(hold.seats)} at {hold.theater} {hold.event}\n")]
+
+    def _book(self, name: str, email: str) -> Fragments:
+        hold = self.state.hold
+        if hold is None:
+            raise InvalidRequest("you hold no seats; first: hold THEATER EVENT SEATS")
+        try:
+            ticket = self.api.book_ticket(hold.hold_id, name, email)
+        except (HoldExpired, HoldNotFound):
+            self.state.hold = None
+            self.metadata.seats_changed(hold.theater, hold.event)
+            raise
+        self.state.hold = None
+        self.metadata.seats_changed(hold.theater, hold.event)
+        self.tickets.add(dict(ticket))
+        return ticket_view(ticket, heading="booked ticket")
+
+    def _show_ticket(self, theater: str | None, ticket_no: str | None) -> Fragments:
+        if theater is None or ticket_no is None:
+            latest = self.tickets.latest()
+            if latest is None:
+                raise InvalidRequest(
+                    "no ticket booked from this computer yet; use: ticket THEATER TICKET_NO"
+                )
+            theater, ticket_no = latest["theater"], latest["ticket_no"]
+        return ticket_view(self.api.get_ticket_details(theater, ticket_no))
+
+    def _cancel(self, theater: str, ticket_no: str) -> Fragments:
+        known = [t for t in self.metadata.tickets(theater) if t.get("ticket_no") == ticket_no]
+        self.api.delete_ticket(theater, ticket_no)
+        self.tickets.remove(theater, ticket_no)
+        for ticket in known:
+            self.metadata.seats_changed(theater, ticket["event"])
+        return [("", f"cancelled ticket {ticket_no} at {theater}; its seats are free again\n")]

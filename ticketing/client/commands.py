@@ -1,0 +1,308 @@
+"""The client's command language: each line becomes one command object.
+
+A line may leave out arguments (`hold`, `hold AMC`); parsing then yields a `PartialCommand` that
+names what is missing, so the interactive loop can ask for it one prompt at a time and a script
+can refuse it with the usage line.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ticketing.client.seat_spec import parse_seats
+from ticketing.errors import InvalidRequest
+
+
+class Param(StrEnum):
+    """What an argument is; the completer and the guided prompts key on it."""
+
+    THEATER = "theater"
+    EVENT = "event"
+    SEATS = "seats"
+    NAME = "name"
+    EMAIL = "email"
+    TICKET = "ticket number"
+
+
+@dataclass(frozen=True, slots=True)
+class Theaters:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowMap:
+    theater: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    theater: str
+    event: str
+    seats: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowTicket:
+    """`ticket` alone shows the latest ticket of the local list."""
+
+    theater: str | None = None
+    ticket_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    theater: str
+    ticket_no: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListTickets:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    pass
+
+
+Command = (
+    Theaters
+    | ShowMap
+    | Hold
+    | Release
+    | Book
+    | ShowTicket
+    | Cancel
+    | ListTickets
+    | Status
+    | Help
+    | Quit
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    params: tuple[Param, ...]
+    usage: str
+    summary: str
+    all_optional: bool = False
+    """True when the command also runs with no argument at all (`ticket`)."""
+
+
+SPECS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec("theaters", (), "theaters", "list theaters and their events"),
+        CommandSpec(
+            "map",
+            (Param.THEATER, Param.EVENT),
+            "map THEATER EVENT",
+            "show the seat map: . free, h held, X booked",
+        ),
+        CommandSpec(
+            "hold",
+            (Param.THEATER, Param.EVENT, Param.SEATS),
+            "hold THEATER EVENT SEATS",
+            "hold seats for a few minutes (SEATS: A1 A2, A1-A4 or A1,A3)",
+        ),
+        CommandSpec("release", (), "release", "give back the seats you hold"),
+        CommandSpec(
+            "book", (Param.NAME, Param.EMAIL), "book NAME EMAIL", "book the seats you hold"
+        ),
+        CommandSpec(
+            "ticket",
+            (Param.THEATER, Param.TICKET),
+            "ticket [THEATER TICKET_NO]",
+            "show a ticket (alone: your latest one)",
+            all_optional=True,
+        ),
+        CommandSpec(
+            "cancel", (Param.THEATER, Param.TICKET), "cancel THEATER TICKET_NO", "cancel a ticket"
+        ),
+        CommandSpec("tickets", (), "tickets", "list the tickets booked from this computer"),
+        CommandSpec("status", (), "status", "show every component of the cluster"),
+        CommandSpec("help", (), "help", "show this list"),
+        CommandSpec("quit", (), "quit", "leave (an open hold is released)"),
+    )
+}
+
+
+@dataclass(slots=True)
+class PartialCommand:
+    """A command with the arguments given so far; `missing` lists the ones still to ask for."""
+
+    spec: CommandSpec
+    values: dict[Param, str | tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> list[Param]:
+        if self.spec.all_optional and not self.values:
+            return []
+        return [param for param in self.spec.params if param not in self.values]
+
+    def supply(self, param: Param, text: str) -> None:
+        """Take the answer to a guided prompt; InvalidRequest leaves the value unset."""
+        self.values[param] = _convert(param, text)
+
+    def as_line(self) -> str:
+        """The command as one line, to store in history or offer again after a failure."""
+        words = [self.spec.name]
+        for param in self.spec.params:
+            value = self.values.get(param)
+            if isinstance(value, tuple):
+                words.extend(value)
+            elif value is not None:
+                words.append(shlex.quote(value))
+        return " ".join(words)
+
+    def build(self) -> Command:
+        if self.missing:
+            needed = " ".join(param.upper().replace(" ", "_") for param in self.missing)
+            raise InvalidRequest(f"{self.spec.name} needs {needed}; usage: {self.spec.usage}")
+        return _build(self.spec.name, self.values)
+
+
+def words_of(line: str) -> list[str]:
+    """Split a line like a shell does, so a quoted name stays one word."""
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise InvalidRequest(f"cannot read that line ({exc}); close the quote and retry") from exc
+
+
+def parse(line: str) -> PartialCommand | None:
+    """Parse one line; None for a blank line or a comment."""
+    words = words_of(line)
+    if not words or words[0].startswith("#"):
+        return None
+    name, args = words[0].lower(), words[1:]
+    spec = SPECS.get(name)
+    if spec is None:
+        raise InvalidRequest(f"unknown command {words[0]!r}; type help to see the commands")
+    partial = PartialCommand(spec)
+    for param, text in _assign(spec, args):
+        partial.supply(param, text)
+    return partial
+
+
+def _assign(spec: CommandSpec, args: list[str]) -> list[tuple[Param, str]]:
+    """Pair the words of a line with the parameters of its command."""
+    if spec.name == "book":
+        return _assign_book(args)
+    params = spec.params
+    if not params and args:
+        raise InvalidRequest(f"{spec.name} takes no arguments; usage: {spec.usage}")
+    if params and params[-1] is Param.SEATS and len(args) > len(params):
+        args = [*args[: len(params) - 1], " ".join(args[len(params) - 1 :])]
+    if len(args) > len(params):
+        raise InvalidRequest(f"too many arguments; usage: {spec.usage}")
+    return list(zip(params, args, strict=False))
+
+
+def _assign_book(args: list[str]) -> list[tuple[Param, str]]:
+    """`book Ada Lovelace ada@example.org`: the e-mail is the last word with an @."""
+    if not args:
+        return []
+    if "@" in args[-1]:
+        pairs = [(Param.EMAIL, args[-1])]
+        if len(args) > 1:
+            pairs.insert(0, (Param.NAME, " ".join(args[:-1])))
+        return pairs
+    return [(Param.NAME, " ".join(args))]
+
+
+def _convert(param: Param, text: str) -> str | tuple[str, ...]:
+    text = text.strip()
+    if param is Param.SEATS:
+        return parse_seats(text)
+    if not text:
+        raise InvalidRequest(f"the {param} cannot be empty")
+    if param is Param.EMAIL and ("@" not in text or " " in text):
+        raise InvalidRequest(f"{text!r} is not an e-mail address; write it like ada@example.org")
+    return text
+
+
+def _build(name: str, values: dict[Param, str | tuple[str, ...]]) -> Command:
+    def text(param: Param) -> str:
+        value = values[param]
+        assert isinstance(value, str)
+        return value
+
+    match name:
+        case "theaters":
+            return Theaters()
+        case "map":
+            return ShowMap(text(Param.THEATER), text(Param.EVENT))
+        case "hold":
+            seats = values[Param.SEATS]
+            assert isinstance(seats, tuple)
+            return Hold(text(Param.THEATER), text(Param.EVENT), seats)
+        case "release":
+            return Release()
+        case "book":
+            return Book(text(Param.NAME), text(Param.EMAIL))
+        case "ticket":
+            if not values:
+                return ShowTicket()
+            return ShowTicket(text(Param.THEATER), text(Param.TICKET))
+        case "cancel":
+            return Cancel(text(Param.THEATER), text(Param.TICKET))
+        case "tickets":
+            return ListTickets()
+        case "status":
+            return Status()
+        case "help":
+            return Help()
+        case _:
+            return Quit()
+
+
+def param_at(line_before_cursor: str) -> tuple[CommandSpec | None, Param | None, list[str]]:
+    """Which parameter the word under the cursor is, for completion.
+
+    Returns (spec, param, earlier words); spec None means the command name itself is being typed.
+    Plain whitespace splitting is enough here: completion never needs quoted words.
+    """
+    words = line_before_cursor.split()
+    if line_before_cursor and line_before_cursor[-1].isspace():
+        words.append("")
+    if len(words) <= 1:
+        return None, None, []
+    spec = SPECS.get(words[0].lower())
+    if spec is None or not spec.params:
+        return spec, None, words[1:-1]
+    index = len(words) - 2
+    if spec.name == "book":
+        param = Param.EMAIL if index > 0 or "@" in words[-1] else Param.NAME
+    elif index < len(spec.params):
+        param = spec.params[index]
+    elif spec.params[-1] is Param.SEATS:
+        param = Param.SEATS
+    else:
+        param = None
+    return spec, param, words[1:-1]

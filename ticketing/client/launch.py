@@ -1,0 +1,58 @@
+"""Putting the client together from its command-line options; `run/client.py` calls `main`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ticketing.client.actions import Actions
+from ticketing.client.connection import Connection
+from ticketing.client.metadata import Metadata
+from ticketing.client.repl import Repl
+from ticketing.client.script import run_lines
+from ticketing.client.state import ClientState
+from ticketing.client.tickets_file import TicketsFile, default_tickets_path
+from ticketing.errors import register_with_pyro
+
+HISTORY_FILE = "client_history"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    ns_host: str = "127.0.0.1"
+    ns_port: int = 9090
+    data_dir: Path = Path("data")
+    """Holds the command history (`client_history`)."""
+    command: str | None = None
+    tickets_file: Path | None = None
+    """Defaults to $XDG_DATA_HOME/ticketing/tickets.json."""
+
+
+def main(
+    options: ClientOptions,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """Run one command, a script from a pipe, or the interactive loop on a terminal."""
+    register_with_pyro()
+    connection = Connection(options.ns_host, options.ns_port)
+    tickets = TicketsFile(options.tickets_file or default_tickets_path())
+    metadata = Metadata(connection, tickets)
+    actions = Actions(connection, ClientState(), tickets, metadata, connection.cluster_status)
+    try:
+        if options.command is not None:
+            return run_lines([options.command], actions, stdout, stderr)
+        if stdin.isatty() and stdout.isatty():
+            repl = Repl(
+                actions,
+                metadata,
+                lambda: connection.current,
+                history_path=options.data_dir / HISTORY_FILE,
+            )
+            return repl.run()
+        return run_lines(stdin, actions, stdout, stderr)
+    finally:
+        connection.close()

@@ -1,0 +1,28 @@
+"""The load balancer's remote API (contract section 2) as the client sees it.
+
+The client is written against this protocol, not against Pyro5, so its commands can be exercised
+with any object that keeps the contract: the failing-over `Connection` in production, a plain
+in-memory object in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class LoadBalancerApi(Protocol):
+    def list_theaters(self) -> list[dict]: ...
+
+    def get_available_seats(self, theater: str, event: str) -> list[str]: ...
+
+    def get_seat_map(self, theater: str, event: str) -> dict: ...
+
+    def block_seats(self, theater: str, event: str, seats: list[str]) -> dict: ...
+
+    def release_hold(self, hold_id: str) -> bool: ...
+
+    def book_ticket(self, hold_id: str, name: str, email: str) -> dict: ...
+
+    def get_ticket_details(self, theater: str, ticket_no: str) -> dict: ...
+
+    def delete_ticket(self, theater: str, ticket_no: str) -> bool: ...

@@ -1,0 +1,182 @@
+"""The interactive loop: a PromptSession for commands, and guided prompts for what is missing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+
+from ticketing.client.actions import Actions
+from ticketing.client.commands import Param, PartialCommand, parse
+from ticketing.client.completer import Context, ParamCompleter, TicketingCompleter
+from ticketing.client.key_bindings import client_key_bindings
+from ticketing.client.metadata import Metadata
+from ticketing.client.style import STYLE, Fragments
+from ticketing.client.toolbar import bottom_toolbar
+from ticketing.client.views import error_line
+from ticketing.errors import TicketingError, Unavailable, UnknownEvent, UnknownTheater
+
+PROMPT = "ticketing> "
+
+
+class Repl:
+    def __init__(
+        self,
+        actions: Actions,
+        metadata: Metadata,
+        balancer: Callable[[], str | None],
+        *,
+        history_path: Path | None = None,
+        input: Input | None = None,
+        output: Output | None = None,
+        show: Callable[[Fragments], None] | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.actions = actions
+        self.metadata = metadata
+        self._output = output
+        self.show = show or self._print
+        if history_path is not None:
+            history_path.parent.mkdir(parents=True, exist_ok=True)
+        common = {
+            "input": input,
+            "output": output,
+            "style": STYLE,
+            "key_bindings": client_key_bindings(),
+            "bottom_toolbar": bottom_toolbar(balancer, actions.state, now),
+            "refresh_interval": 1.0,
+            "complete_while_typing": True,
+        }
+        self.session: PromptSession[str] = PromptSession(
+            history=FileHistory(str(history_path)) if history_path else InMemoryHistory(),
+            completer=TicketingCompleter(metadata),
+            **common,
+        )
+        # Answers to guided prompts stay out of the command history; the whole command goes in.
+        self.guide: PromptSession[str] = PromptSession(history=InMemoryHistory(), **common)
+
+    def run(self) -> int:
+        """Read and run commands until `quit` or Ctrl-D; an open hold is released on the way out."""
+        self.show([("class:note", "Type help for the commands; Tab completes.\n")])
+        again = ""
+        while True:
+            try:
+                line = self.session.prompt(PROMPT, default=again)
+            except KeyboardInterrupt:
+                again = ""
+                continue
+            except EOFError:
+                self._run_safely(self.actions.leave)
+                return 0
+            again = ""
+            partial = None
+            try:
+                partial = parse(line)
+                if partial is None:
+                    continue
+                if partial.missing:
+                    self._ask_missing(partial)
+                    self.session.history.append_string(partial.as_line())
+                outcome = self.actions.run(partial.build())
+            except KeyboardInterrupt:
+                self.show([("class:note", "cancelled\n")])
+                continue
+            except EOFError:
+                self._run_safely(self.actions.leave)
+                return 0
+            except Unavailable as exc:
+                self._error(exc)
+                # Offer the same command again: retrying is safe, and nothing typed is lost.
+                again = partial.as_line() if partial is not None else line
+                continue
+            except TicketingError as exc:
+                self._error(exc)
+                continue
+            except Exception as exc:  # never show a traceback to the user
+                self._error(TicketingError(f"unexpected {type(exc).__name__}: {exc}; retry"))
+                continue
+            self.show(outcome.fragments)
+            if outcome.quit:
+                return 0
+
+    def _ask_missing(self, partial: PartialCommand) -> None:
+        """Ask for each missing argument with its own completion (theater, event, seats, ...)."""
+        needed = ", ".join(str(param) for param in partial.missing)
+        hint = f"{partial.spec.name}: {needed}? Tab shows choices, Ctrl-C cancels\n"
+        self.show([("class:note", hint)])
+        for param in partial.missing:
+            completer = ParamCompleter(self.metadata, param, lambda: self._context(partial))
+            while True:
+                answer = self.guide.prompt(
+                    f"  {param}: ",
+                    completer=completer,
+                    default=self._default(param, partial),
+                    pre_run=self._open_menu,
+                )
+                if not answer.strip():
+                    self.show([("class:note", f"  a {param} is needed; Ctrl-C cancels\n")])
+                    continue
+                try:
+                    partial.supply(param, answer)
+                    self._check_known(param, partial)
+                except TicketingError as exc:
+                    partial.values.pop(param, None)
+                    self._error(exc)
+                    continue
+                break
+
+    def _check_known(self, param: Param, partial: PartialCommand) -> None:
+        """Catch a mistyped theater or event at its own prompt rather than after the last one."""
+        try:
+            theaters = self.metadata.theaters()
+        except TicketingError:
+            return  # the cluster will judge when the command runs
+        theater = str(partial.values.get(Param.THEATER, ""))
+        if param is Param.THEATER and self.metadata.theater(theater) is None:
+            known = ", ".join(t["theater"] for t in theaters)
+            raise UnknownTheater(f"no theater {theater!r}; pick one of {known}")
+        if param is Param.EVENT:
+            events = [e["event"] for e in self.metadata.events(theater)]
+            if partial.values[Param.EVENT] not in events:
+                raise UnknownEvent(
+                    f"no event {partial.values[Param.EVENT]!r} at {theater}; "
+                    f"pick one of {', '.join(events)}"
+                )
+
+    def _context(self, partial: PartialCommand) -> Context:
+        return {p: v for p, v in partial.values.items() if isinstance(v, str)}
+
+    def _default(self, param: Param, partial: PartialCommand) -> str:
+        state = self.actions.state
+        if param is Param.THEATER:
+            return state.theater or ""
+        if param is Param.EVENT and partial.values.get(Param.THEATER) == state.theater:
+            return state.event or ""
+        if param in (Param.NAME, Param.EMAIL):
+            latest = self.actions.tickets.latest()
+            key = "name" if param is Param.NAME else "email"
+            return str(latest.get(key, "")) if latest else ""
+        return ""
+
+    def _open_menu(self) -> None:
+        buffer = self.guide.default_buffer
+        if not buffer.text:
+            buffer.start_completion(select_first=False)
+
+    def _run_safely(self, step: Callable[[], Fragments]) -> None:
+        try:
+            self.show(step())
+        except TicketingError as exc:
+            self._error(exc)
+
+    def _error(self, exc: TicketingError) -> None:
+        self.show([("class:error", error_line(exc) + "\n")])
+
+    def _print(self, fragments: Fragments) -> None:
+        print_formatted_text(FormattedText(fragments), style=STYLE, output=self._output, end="")

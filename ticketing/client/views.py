@@ -1,0 +1,102 @@
+"""Text views of the cluster's answers (everything but the seat map, which has its own module)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ticketing.client.commands import SPECS
+from ticketing.client.state import OpenHold
+from ticketing.client.style import Fragments
+from ticketing.errors import TicketingError
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Fragments:
+    """Left-aligned columns, wide enough for their longest cell."""
+    cells = [[str(value) for value in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
+
+    out: Fragments = [("class:heading", line(headers))]
+    out.extend(("", line(row)) for row in cells)
+    return out
+
+
+def theaters_view(theaters: list[dict]) -> Fragments:
+    out: Fragments = []
+    for theater in theaters:
+        out.append(("class:label", f"{theater['theater']}"))
+        out.append(("", f"  {theater['name']}, {theater['city']} ({theater['seats']} seats)\n"))
+        for event in theater["events"]:
+            out.append(("", f"    {event['event']:<20} {event['title']}  ({event['starts_at']})\n"))
+    if not out:
+        out.append(("class:note", "(no theaters in the catalog)\n"))
+    return out
+
+
+def hold_view(hold: OpenHold, seconds_left: int) -> Fragments:
+    minutes, seconds = divmod(seconds_left, 60)
+    return [
+        ("", "holding "),
+        ("class:ticket", " ".join(hold.seats)),
+        ("", f" at {hold.theater} {hold.event} for {minutes}:{seconds:02d}; "),
+        ("class:note", "book NAME EMAIL to book them, release to give them back\n"),
+    ]
+
+
+def ticket_view(ticket: dict, *, heading: str = "ticket") -> Fragments:
+    return [
+        ("class:heading", f"{heading} {ticket['ticket_no']}\n"),
+        ("", f"  theater  {ticket['theater']}\n"),
+        ("", f"  event    {ticket['event']}\n"),
+        ("", f"  seats    {' '.join(ticket['seats'])}\n"),
+        ("", f"  name     {ticket['name']} <{ticket['email']}>\n"),
+    ]
+
+
+def tickets_view(tickets: list[dict]) -> Fragments:
+    if not tickets:
+        return [("class:note", "(no tickets booked from this computer yet)\n")]
+    rows = [
+        (t["theater"], t["event"], " ".join(t["seats"]), t["name"], t["ticket_no"]) for t in tickets
+    ]
+    return table(("theater", "event", "seats", "name", "ticket"), rows)
+
+
+def status_view(rows: list[dict]) -> Fragments:
+    if not rows:
+        return [("class:note", "(nothing registered under ticketing. in the name server)\n")]
+    shown = [
+        (
+            row["registered_as"],
+            row.get("role", "?"),
+            row.get("state", "up"),
+            row.get("applied_index", "-"),
+            row.get("pid", "-"),
+        )
+        for row in rows
+    ]
+    return table(("name", "role", "state", "applied", "pid"), shown)
+
+
+def help_view() -> Fragments:
+    width = max(len(spec.usage) for spec in SPECS.values())
+    out: Fragments = [("class:heading", "commands\n")]
+    for spec in SPECS.values():
+        out.append(("class:label", f"  {spec.usage:<{width}}"))
+        out.append(("", f"  {spec.summary}\n"))
+    out.append(
+        (
+            "class:note",
+            "A command typed without its arguments asks for them. Tab completes, "
+            "Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D quits.\n",
+        )
+    )
+    return out
+
+
+def error_line(exc: TicketingError) -> str:
+    """One line: the contract's class name and its message, which says what to do next."""
+    message = str(exc).strip() or "the request failed"
+    return f"{type(exc).__name__}: {message}"
