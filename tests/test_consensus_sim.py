@@ -1,0 +1,72 @@
+"""The consensus core under seeded random schedules, and the checker shown to catch bugs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketing.consensus.proposer import Proposer
+from ticketing.consensus.simulator import Simulation, config_for, run_many
+from ticketing.consensus.values import Batch
+
+DEFAULT_SCHEDULES = 500
+
+
+def test_random_schedules_have_no_violations() -> None:
+    failures = run_many(range(DEFAULT_SCHEDULES))
+    assert not failures, "\n\n".join(f.describe() for f in failures[:3])
+
+
+@pytest.mark.slow
+def test_ten_thousand_schedules_have_no_violations() -> None:
+    failures = run_many(range(DEFAULT_SCHEDULES, DEFAULT_SCHEDULES + 10_000))
+    assert not failures, "\n\n".join(f.describe() for f in failures[:3])
+
+
+def test_schedules_exercise_faults_and_progress() -> None:
+    """The runs are not vacuous: they crash, partition, choose and acknowledge."""
+    result = Simulation(1, config_for(1)).run()
+    assert result.ok
+    assert result.faults.get("crash", 0) > 0 and result.faults.get("partition", 0) > 0
+    assert result.chosen_slots > 50 and result.acknowledged > 50
+
+
+def test_a_seed_replays_the_same_run() -> None:
+    first = Simulation(42, config_for(42)).run()
+    again = Simulation(42, config_for(42)).run()
+    assert (first.chosen_slots, first.acknowledged, first.messages, first.faults) == (
+        again.chosen_slots,
+        again.acknowledged,
+        again.messages,
+        again.faults,
+    )
+
+
+class ForgetfulProposer(Proposer):
+    """Broken: after phase 1 it proposes no-ops instead of the values it learned."""
+
+    def _recovered_value(self, slot: int, highest: dict) -> Batch:
+        return Batch(self._last_stamp)
+
+
+def _first_failure(**variant: object):
+    for seed in range(300):
+        result = Simulation(seed, config_for(seed), **variant).run()
+        if not result.ok:
+            return result
+    return None
+
+
+def test_checker_catches_a_proposer_that_skips_reproposing() -> None:
+    failure = _first_failure(proposer_factory=ForgetfulProposer)
+    assert failure is not None, "the checker missed a proposer that drops accepted values"
+    assert any(v.startswith("agreement") for v in failure.violations)
+    assert f"Simulation({failure.seed})" in failure.describe()
+    replay = Simulation(failure.seed, config_for(failure.seed), ForgetfulProposer).run()
+    assert replay.violations == failure.violations
+
+
+def test_checker_catches_an_acceptor_that_replies_before_persisting() -> None:
+    failure = _first_failure(persist_before_reply=False)
+    assert failure is not None, "the checker missed an acceptor that replies before persisting"
+    replay = Simulation(failure.seed, config_for(failure.seed), persist_before_reply=False).run()
+    assert replay.violations == failure.violations

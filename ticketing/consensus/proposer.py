@@ -1,0 +1,318 @@
+"""The proposer: the coordinator's role in Multi-Paxos.
+
+A proposer that wants to lead runs phase 1 once, for every slot from the first
+one it does not know to be chosen. From the promises it re-proposes, in each
+slot, the value accepted with the highest ballot, and fills the holes with
+no-ops; only then does it propose new commands. Then it runs phase 2 per slot,
+several slots in flight (pipelining), many commands per slot (batching).
+
+A proposer that meets a higher ballot, or a majority that is loyal to a live
+leader, steps down, gives up what it had in flight (its callers retry with the
+same request ids, which the replicas apply at most once) and tries again after
+a randomised, growing backoff.
+
+Time comes in as ``now``; randomness from the ``rng`` the caller seeds.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from ticketing.consensus.ballot import Ballot
+from ticketing.consensus.messages import (
+    Accept,
+    Accepted,
+    Decide,
+    Message,
+    Prepare,
+    Promise,
+    Rejected,
+    Send,
+)
+from ticketing.consensus.storage import ProposerStorage
+from ticketing.consensus.values import Batch, Command
+
+
+@dataclass(frozen=True, slots=True)
+class ProposerConfig:
+    batch_max: int = 256  # commands per slot
+    window: int = 8  # slots in flight at once
+    retry_interval: float = 0.1  # resend prepares/accepts that got no answer
+    heartbeat_interval: float = 0.1  # idle leader's empty Accept, keeps acceptors loyal
+    backoff_min: float = 0.05
+    backoff_max: float = 1.0
+    chosen_memory: int = 10_000  # chosen slots kept to resend to lagging learners
+    resend_max: int = 200  # entries per catch-up Decide
+
+
+class Role(enum.Enum):
+    FOLLOWER = "follower"
+    PREPARING = "preparing"
+    LEADING = "leading"
+
+
+@dataclass(slots=True)
+class _InFlight:
+    value: Batch
+    accepted_by: set[str] = field(default_factory=set)
+    sent_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Ready:
+    """What one step produced: messages to send, slots newly chosen, requests given up.
+
+    ``chosen`` lists ``(slot, batch)``: each command in it is decided at that
+    slot and may be acknowledged. ``abandoned`` lists request ids this
+    proposer will not see through; their callers should retry elsewhere.
+    """
+
+    sends: list[Send] = field(default_factory=list)
+    chosen: list[tuple[int, Batch]] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+
+
+class Proposer:
+    def __init__(
+        self,
+        node_id: str,
+        acceptors: list[str],
+        learners: list[str],
+        storage: ProposerStorage,
+        rng: random.Random,
+        config: ProposerConfig = ProposerConfig(),
+    ) -> None:
+        self.node_id = node_id
+        self.acceptors = list(acceptors)
+        self.learners = list(learners)
+        self.config = config
+        self._storage = storage
+        self._rng = rng
+        self._quorum = len(self.acceptors) // 2 + 1
+        self.role = Role.FOLLOWER
+        self.ballot = Ballot(storage.load_round(), node_id)
+        self._seen_round = self.ballot.round
+        self._retry_at = 0.0
+        self._failures = 0
+        self._promises: dict[str, Promise] = {}
+        self._refusals: set[str] = set()
+        self._phase_sent_at = 0.0
+        self._queue: deque[Command] = deque()
+        self._in_flight: dict[int, _InFlight] = {}
+        self.next_slot = 1
+        self.chosen_below = 1  # every slot below is known chosen
+        # Recent chosen values and when they were chosen, to resend to lagging learners.
+        self._chosen: dict[int, tuple[Batch, float]] = {}
+        self._learner_progress: dict[str, int] = {}
+        self._last_stamp = 0.0
+        self._last_accept_at = float("-inf")
+
+    # --- inputs ----------------------------------------------------------------
+
+    def submit(self, commands: list[Command], now: float) -> Ready:
+        ready = Ready()
+        self._queue.extend(commands)
+        if self.role is Role.LEADING:
+            self._propose_queued(now, ready)
+        elif self.role is Role.FOLLOWER and now >= self._retry_at:
+            self._start_phase1(now, ready)
+        return ready
+
+    def receive(self, msg: Message, now: float) -> Ready:
+        ready = Ready()
+        match msg:
+            case Promise() if msg.ballot == self.ballot and self.role is Role.PREPARING:
+                self._on_promise(msg, now, ready)
+            case Accepted() if msg.ballot == self.ballot and self.role is Role.LEADING:
+                self._on_accepted(msg, now, ready)
+            case Rejected() if msg.ballot == self.ballot:
+                self._on_rejected(msg, now, ready)
+            case Promise() | Accepted() | Rejected():
+                self._seen_round = max(self._seen_round, msg.ballot.round)
+        return ready
+
+    def tick(self, now: float) -> Ready:
+        ready = Ready()
+        if self.role is Role.FOLLOWER:
+            if now >= self._retry_at:
+                self._start_phase1(now, ready)
+        elif self.role is Role.PREPARING:
+            if now - self._phase_sent_at >= self.config.retry_interval:
+                self._phase_sent_at = now
+                prepare = Prepare(self.ballot, self.chosen_below)
+                ready.sends += [Send(a, prepare) for a in self.acceptors if a not in self._promises]
+        else:
+            self._resend_accepts(now, ready)
+            self._resend_decides(now, ready)
+            if now - self._last_accept_at >= self.config.heartbeat_interval:
+                self._broadcast_accept((), now, ready)
+        return ready
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role is Role.LEADING
+
+    # --- phase 1 ---------------------------------------------------------------
+
+    def _start_phase1(self, now: float, ready: Ready) -> None:
+        round_ = max(self._seen_round, self.ballot.round) + 1
+        # On disk before the first Prepare leaves: never reuse a ballot after a restart.
+        self._storage.save_round(round_)
+        self.ballot = Ballot(round_, self.node_id)
+        self._seen_round = round_
+        self.role = Role.PREPARING
+        self._promises = {}
+        self._refusals = set()
+        self._phase_sent_at = now
+        prepare = Prepare(self.ballot, self.chosen_below)
+        ready.sends += [Send(a, prepare) for a in self.acceptors]
+
+    def _on_promise(self, msg: Promise, now: float, ready: Ready) -> None:
+        self._promises[msg.acceptor] = msg
+        self._learner_progress[msg.acceptor] = msg.decided_below
+        if len(self._promises) < self._quorum:
+            return
+        start = max(self.chosen_below, *(p.decided_below for p in self._promises.values()))
+        self._mark_chosen_below(start)
+        highest: dict[int, tuple[Ballot, Batch]] = {}
+        for promise in self._promises.values():
+            for slot, ballot, value in promise.accepted:
+                if slot >= start and (slot not in highest or ballot > highest[slot][0]):
+                    highest[slot] = (ballot, value)
+        last = max(highest, default=start - 1)
+        self.role = Role.LEADING
+        self._failures = 0
+        self._in_flight = {}
+        self.next_slot = last + 1
+        entries = []
+        for slot in range(start, last + 1):
+            value = self._recovered_value(slot, highest)
+            self._in_flight[slot] = _InFlight(value, sent_at=now)
+            entries.append((slot, value))
+        self._broadcast_accept(tuple(entries), now, ready)
+        self._propose_queued(now, ready)
+
+    def _recovered_value(self, slot: int, highest: dict[int, tuple[Ballot, Batch]]) -> Batch:
+        """The value phase 2 must propose in a slot found during phase 1.
+
+        The one accepted with the highest ballot, since it may have been
+        chosen; a no-op where nobody in the quorum accepted anything.
+        """
+        if slot in highest:
+            return highest[slot][1]
+        return Batch(self._last_stamp)
+
+    # --- phase 2 ---------------------------------------------------------------
+
+    def _propose_queued(self, now: float, ready: Ready) -> None:
+        entries = []
+        while self._queue and len(self._in_flight) < self.config.window:
+            commands = []
+            while self._queue and len(commands) < self.config.batch_max:
+                commands.append(self._queue.popleft())
+            self._last_stamp = max(self._last_stamp, now)
+            value = Batch(self._last_stamp, tuple(commands))
+            slot = self.next_slot
+            self.next_slot += 1
+            self._in_flight[slot] = _InFlight(value, sent_at=now)
+            entries.append((slot, value))
+        if entries:
+            self._broadcast_accept(tuple(entries), now, ready)
+
+    def _broadcast_accept(self, entries: tuple, now: float, ready: Ready) -> None:
+        accept = Accept(self.ballot, entries)
+        ready.sends += [Send(a, accept) for a in self.acceptors]
+        self._last_accept_at = now
+
+    def _on_accepted(self, msg: Accepted, now: float, ready: Ready) -> None:
+        self._learner_progress[msg.acceptor] = msg.decided_below
+        decided = []
+        for slot in msg.slots:
+            flight = self._in_flight.get(slot)
+            if flight is None:
+                continue
+            flight.accepted_by.add(msg.acceptor)
+            if len(flight.accepted_by) >= self._quorum:
+                del self._in_flight[slot]
+                decided.append((slot, flight.value))
+        if decided:
+            for slot, value in decided:
+                self._chosen[slot] = (value, now)
+            self._mark_chosen_below(self.chosen_below)
+            ready.chosen += decided
+            decide = Decide(tuple(decided))
+            ready.sends += [Send(learner, decide) for learner in self.learners]
+            self._propose_queued(now, ready)
+
+    def _mark_chosen_below(self, floor: int) -> None:
+        """Advance the chosen prefix past ``floor`` and the chosen slots; forget old values."""
+        below = max(self.chosen_below, floor)
+        while below in self._chosen:
+            below += 1
+        self.chosen_below = below
+        chosen = self._chosen
+        while len(chosen) > self.config.chosen_memory:
+            oldest = next(iter(chosen))
+            if oldest >= below:
+                break
+            del chosen[oldest]
+
+    def _resend_accepts(self, now: float, ready: Ready) -> None:
+        stale = [
+            (slot, f)
+            for slot, f in self._in_flight.items()
+            if now - f.sent_at >= self.config.retry_interval
+        ]
+        if not stale:
+            return
+        for acceptor in self.acceptors:
+            entries = tuple((s, f.value) for s, f in stale if acceptor not in f.accepted_by)
+            if entries:
+                ready.sends.append(Send(acceptor, Accept(self.ballot, entries)))
+        for _, flight in stale:
+            flight.sent_at = now
+        self._last_accept_at = now
+
+    def _resend_decides(self, now: float, ready: Ready) -> None:
+        """Send chosen values again to learners whose progress shows they lack them.
+
+        Only values chosen a retry interval ago: progress reports lag behind the
+        Decide messages that are still on their way.
+        """
+        old_enough = now - self.config.retry_interval
+        for learner, below in self._learner_progress.items():
+            missing = []
+            slot = below
+            while slot in self._chosen and len(missing) < self.config.resend_max:
+                value, chosen_at = self._chosen[slot]
+                if chosen_at > old_enough:
+                    break
+                missing.append((slot, value))
+                slot += 1
+            if missing:
+                ready.sends.append(Send(learner, Decide(tuple(missing))))
+
+    # --- stepping down -------------------------------------------------------------
+
+    def _on_rejected(self, msg: Rejected, now: float, ready: Ready) -> None:
+        self._seen_round = max(self._seen_round, msg.promised.round)
+        self._refusals.add(msg.acceptor)
+        outranked = msg.promised > self.ballot
+        loyal_majority = self.role is Role.PREPARING and len(self._refusals) >= self._quorum
+        if outranked or loyal_majority:
+            self._step_down(now, ready)
+
+    def _step_down(self, now: float, ready: Ready) -> None:
+        self.role = Role.FOLLOWER
+        ready.abandoned += [c.request_id for c in self._queue]
+        for flight in self._in_flight.values():
+            ready.abandoned += [c.request_id for c in flight.value.commands]
+        self._queue.clear()
+        self._in_flight = {}
+        self._promises = {}
+        self._failures += 1
+        ceiling = min(self.config.backoff_max, self.config.backoff_min * 2**self._failures)
+        self._retry_at = now + self._rng.uniform(self.config.backoff_min, ceiling)

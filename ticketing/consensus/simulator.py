@@ -1,0 +1,416 @@
+"""A deterministic simulator of the consensus core under failures.
+
+N replicas and K coordinators exchange messages through a simulated network
+driven by one seeded RNG: delays, reordering, duplicates, drops, partitions,
+crashes (memory lost, disk kept) and restarts. Clients submit commands to
+random coordinators and retry what was abandoned, with the same request id.
+After a chaotic phase the network heals, everything restarts, and the run
+checks that the cluster makes progress again.
+
+Checks, continuously and at the end:
+- agreement: no slot is decided with two values, by any coordinator or learner;
+- validity: only submitted commands are decided;
+- durability: each acknowledged command is decided at the slot it was
+  acknowledged with;
+- exactly-once: no request applied twice by a replica;
+- equal digests for replicas with equal applied prefixes;
+- progress: once healed, new commands are chosen and every replica applies them.
+
+A run is a pure function of its seed: ``Simulation(seed).run()`` again gives
+the same schedule, which is how a failing seed is replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ticketing.consensus.learner import LearnerConfig
+from ticketing.consensus.messages import Message, Send
+from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
+from ticketing.consensus.replica import Replica
+from ticketing.consensus.storage import MemoryProposerStorage, MemoryStorage
+from ticketing.consensus.values import Batch, Command
+
+
+class AppendLog:
+    """The simulator's state machine: the list of applied (slot, payload)."""
+
+    def __init__(self) -> None:
+        self.entries: list[list] = []
+
+    def apply(self, payload: Any, slot: int, now: float) -> Any:
+        self.entries.append([slot, payload])
+        return len(self.entries)
+
+    def snapshot(self) -> Any:
+        return [list(e) for e in self.entries]
+
+    def restore(self, snapshot: Any) -> None:
+        self.entries = [list(e) for e in snapshot]
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.entries).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    replicas: int = 3
+    proposers: int = 2
+    chaos_time: float = 2.0  # seconds of faults
+    settle_time: float = 3.0  # seconds of healed network after that
+    quiet_time: float = 1.0  # no new commands in the last part of the settle time
+    tick: float = 0.01
+    delay: tuple[float, float] = (0.0005, 0.02)
+    drop: float = 0.05
+    duplicate: float = 0.03
+    submit_every: float = 0.01
+    fault_every: float = 0.15
+    retry_abandoned: float = 0.8  # chance a client retries an abandoned request
+    snapshot_every: int = 16
+    lease: float = 0.2
+
+
+@dataclass(slots=True)
+class SimResult:
+    seed: int
+    violations: list[str]
+    chosen_slots: int
+    acknowledged: int
+    messages: int
+    faults: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def describe(self) -> str:
+        head = f"seed {self.seed}: {len(self.violations)} violation(s)"
+        replay = f"replay: Simulation({self.seed}).run()"
+        return "\n".join([head, *self.violations[:10], replay])
+
+
+ProposerFactory = Callable[..., Proposer]
+
+
+class Simulation:
+    def __init__(
+        self,
+        seed: int,
+        config: SimConfig = SimConfig(),
+        proposer_factory: ProposerFactory = Proposer,
+        persist_before_reply: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.config = config
+        self.rng = random.Random(seed)
+        self._proposer_factory = proposer_factory
+        self._persist_before_reply = persist_before_reply
+        self.now = 0.0
+        self._events: list = []
+        self._seq = 0
+        self.replica_ids = [f"r{i}" for i in range(1, config.replicas + 1)]
+        self.proposer_ids = [f"c{i}" for i in range(1, config.proposers + 1)]
+        self.storages = {r: MemoryStorage() for r in self.replica_ids}
+        self.proposer_storages = {c: MemoryProposerStorage() for c in self.proposer_ids}
+        self.replicas: dict[str, Replica | None] = {}
+        self.proposers: dict[str, Proposer | None] = {}
+        self._groups: dict[str, int] = {}  # partition: node -> side; empty when healed
+        self._healed = False
+        # What the checks compare against.
+        self.submitted: dict[str, Any] = {}
+        self.chosen: dict[int, Batch] = {}
+        self.acked: dict[str, int] = {}
+        self.violations: list[str] = []
+        self.faults: dict[str, int] = {}
+        self._messages = 0
+        self._next_request = 0
+        self._acked_after_heal = 0
+        for r in self.replica_ids:
+            self._start_replica(r)
+        for c in self.proposer_ids:
+            self._start_proposer(c)
+
+    # --- running -------------------------------------------------------------------
+
+    def run(self) -> SimResult:
+        cfg = self.config
+        for node in [*self.replica_ids, *self.proposer_ids]:
+            self._at(self.rng.uniform(0, cfg.tick), "tick", node)
+        self._at(0.0, "submit", None)
+        self._at(cfg.fault_every, "fault", None)
+        self._at(cfg.chaos_time, "heal", None)
+        end = cfg.chaos_time + cfg.settle_time
+        while self._events and self._events[0][0] <= end:
+            self.now, _, kind, data = heapq.heappop(self._events)
+            getattr(self, f"_on_{kind}")(data)
+        self._final_checks()
+        return SimResult(
+            self.seed,
+            self.violations,
+            len(self.chosen),
+            len(self.acked),
+            self._messages,
+            dict(self.faults),
+        )
+
+    def _at(self, when: float, kind: str, data: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (when, self._seq, kind, data))
+
+    # --- nodes -------------------------------------------------------------------
+
+    def _start_replica(self, node: str) -> None:
+        learner_config = LearnerConfig(
+            snapshot_every=self.config.snapshot_every,
+            catchup_gap_interval=0.02,
+            catchup_idle_interval=0.2,
+            catchup_max_entries=20,
+        )
+        self.replicas[node] = Replica(
+            node,
+            self.replica_ids,
+            AppendLog(),
+            self.storages[node],
+            random.Random(self.rng.random()),
+            lease=self.config.lease,
+            learner_config=learner_config,
+        )
+
+    def _start_proposer(self, node: str) -> None:
+        config = ProposerConfig(
+            batch_max=4,
+            window=4,
+            retry_interval=0.05,
+            heartbeat_interval=0.05,
+            backoff_min=0.02,
+            backoff_max=0.3,
+            chosen_memory=32,
+            resend_max=8,
+        )
+        self.proposers[node] = self._proposer_factory(
+            node,
+            self.replica_ids,
+            self.replica_ids,
+            self.proposer_storages[node],
+            random.Random(self.rng.random()),
+            config,
+        )
+
+    def _on_tick(self, node: str) -> None:
+        self._at(self.now + self.config.tick, "tick", node)
+        if node in self.replicas:
+            replica = self.replicas[node]
+            if replica is not None:
+                if not self._persist_before_reply and self.rng.random() < 0.1:
+                    replica.storage.flush()  # the broken variant persists late, now and then
+                self._send_from(node, replica.tick(self.now), replica)
+        else:
+            proposer = self.proposers[node]
+            if proposer is not None:
+                self._handle_ready(node, proposer.tick(self.now))
+
+    def _on_deliver(self, data: tuple[str, Message]) -> None:
+        to, msg = data
+        if to in self.replicas:
+            replica = self.replicas[to]
+            if replica is not None:
+                self._send_from(to, replica.step(msg, self.now), replica)
+        else:
+            proposer = self.proposers[to]
+            if proposer is not None:
+                self._handle_ready(to, proposer.receive(msg, self.now))
+
+    def _send_from(self, node: str, sends: list[Send], replica: Replica | None = None) -> None:
+        if replica is not None and self._persist_before_reply:
+            replica.storage.flush()
+        for send in sends:
+            self._transmit(node, send)
+
+    def _handle_ready(self, node: str, ready: Ready) -> None:
+        for slot, value in ready.chosen:
+            self._record_chosen(slot, value, node)
+            for command in value.commands:
+                self.acked.setdefault(command.request_id, slot)
+                if self._healed:
+                    self._acked_after_heal += 1
+        for request_id in ready.abandoned:
+            retry = self.rng.random() < self.config.retry_abandoned
+            if retry and request_id not in self.acked and not self._quiet():
+                self._resubmit(request_id)
+        for send in ready.sends:
+            self._transmit(node, send)
+
+    def _transmit(self, sender: str, send: Send) -> None:
+        cfg = self.config
+        self._messages += 1
+        groups = self._groups
+        if groups and groups.get(sender) != groups.get(send.to):
+            return
+        if not self._healed and self.rng.random() < cfg.drop:
+            return
+        copies = 2 if not self._healed and self.rng.random() < cfg.duplicate else 1
+        for _ in range(copies):
+            delay = self.rng.uniform(*cfg.delay)
+            self._at(self.now + delay, "deliver", (send.to, send.message))
+
+    # --- clients ------------------------------------------------------------------
+
+    def _quiet(self) -> bool:
+        """No new requests at the end, so that the replicas can converge before the checks."""
+        cfg = self.config
+        return self.now > cfg.chaos_time + cfg.settle_time - cfg.quiet_time
+
+    def _on_submit(self, _: None) -> None:
+        if self._quiet():
+            return
+        self._at(self.now + self.rng.expovariate(1 / self.config.submit_every), "submit", None)
+        self._next_request += 1
+        request_id = f"q{self._next_request}"
+        self.submitted[request_id] = self._next_request
+        self._resubmit(request_id)
+
+    def _resubmit(self, request_id: str) -> None:
+        node = self.rng.choice(self.proposer_ids)
+        proposer = self.proposers[node]
+        if proposer is not None:
+            command = Command(request_id, self.submitted[request_id])
+            self._handle_ready(node, proposer.submit([command], self.now))
+
+    # --- faults -------------------------------------------------------------------
+
+    def _on_fault(self, _: None) -> None:
+        if self._healed:
+            return
+        self._at(self.now + self.rng.expovariate(1 / self.config.fault_every), "fault", None)
+        kind = self.rng.choice(["crash", "crash", "restart", "restart", "partition", "heal_net"])
+        self.faults[kind] = self.faults.get(kind, 0) + 1
+        everyone = [*self.replica_ids, *self.proposer_ids]
+        if kind == "crash":
+            node = self.rng.choice(everyone)
+            self._crash(node)
+        elif kind == "restart":
+            down = [n for n in everyone if self._is_down(n)]
+            if down:
+                self._restart(self.rng.choice(down))
+        elif kind == "partition":
+            self._groups = {n: self.rng.randrange(2) for n in everyone}
+        else:
+            self._groups = {}
+
+    def _is_down(self, node: str) -> bool:
+        return (self.replicas if node in self.replicas else self.proposers)[node] is None
+
+    def _crash(self, node: str) -> None:
+        if node in self.replicas:
+            if self.replicas[node] is not None:
+                self.storages[node].crash()
+                self.replicas[node] = None
+        else:
+            self.proposers[node] = None
+
+    def _restart(self, node: str) -> None:
+        if node in self.replicas:
+            self._start_replica(node)
+        else:
+            self._start_proposer(node)
+
+    def _on_heal(self, _: None) -> None:
+        self._healed = True
+        self._groups = {}
+        for node in [*self.replica_ids, *self.proposer_ids]:
+            if self._is_down(node):
+                self._restart(node)
+
+    # --- checks -------------------------------------------------------------------
+
+    def _record_chosen(self, slot: int, value: Batch, where: str) -> None:
+        known = self.chosen.get(slot)
+        if known is None:
+            self.chosen[slot] = value
+            for command in value.commands:
+                if self.submitted.get(command.request_id, object()) != command.payload:
+                    self.violations.append(f"validity: slot {slot} holds {command} never submitted")
+        elif known != value:
+            self.violations.append(
+                f"agreement: slot {slot} chosen as {known} and as {value} (at {where}, "
+                f"t={self.now:.3f})"
+            )
+
+    def _final_checks(self) -> None:
+        live = {n: r for n, r in self.replicas.items() if r is not None}
+        for node, replica in live.items():
+            seen: set[Any] = set()
+            log = replica.learner.sm.entries
+            for slot, payload in log:
+                value = self.chosen.get(slot)
+                if value is None or payload not in [c.payload for c in value.commands]:
+                    self.violations.append(f"{node} applied {payload} at slot {slot}, not chosen")
+                if payload in seen:
+                    self.violations.append(f"exactly-once: {node} applied request {payload} twice")
+                seen.add(payload)
+        for request_id, slot in self.acked.items():
+            value = self.chosen.get(slot)
+            if value is None or request_id not in [c.request_id for c in value.commands]:
+                self.violations.append(f"durability: {request_id} acked at slot {slot}, lost")
+        by_index: dict[int, set[str]] = {}
+        for replica in live.values():
+            by_index.setdefault(replica.applied_index, set()).add(replica.learner.digest())
+        for index, digests in by_index.items():
+            if len(digests) > 1:
+                self.violations.append(f"digests differ at applied index {index}: {digests}")
+        if self._acked_after_heal == 0:
+            self.violations.append("progress: nothing was chosen after the network healed")
+        top = max(self.chosen, default=0)
+        lagging = {n: r.applied_index for n, r in live.items() if r.applied_index < top}
+        if lagging:
+            self.violations.append(f"progress: replicas behind slot {top} after healing: {lagging}")
+
+
+def run_many(
+    seeds: range,
+    config: SimConfig | None = None,
+    proposer_factory: ProposerFactory = Proposer,
+    persist_before_reply: bool = True,
+) -> list[SimResult]:
+    """Run one simulation per seed (shape from ``config_for`` unless given); the failures."""
+    failures = []
+    for seed in seeds:
+        cfg = config or config_for(seed)
+        result = Simulation(seed, cfg, proposer_factory, persist_before_reply).run()
+        if not result.ok:
+            failures.append(result)
+    return failures
+
+
+def config_for(seed: int) -> SimConfig:
+    """Vary the cluster shape with the seed: 3 or 5 replicas, 1 to 3 coordinators."""
+    shape = random.Random(seed ^ 0x5EED)
+    return SimConfig(replicas=shape.choice([3, 3, 5]), proposers=shape.choice([1, 2, 2, 3]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run seeded consensus simulations.")
+    parser.add_argument("--seeds", type=int, default=1000, help="how many schedules")
+    parser.add_argument("--first", type=int, default=0, help="first seed")
+    parser.add_argument("--seed", type=int, help="replay this one seed and print its result")
+    args = parser.parse_args(argv)
+    if args.seed is not None:
+        result = Simulation(args.seed, config_for(args.seed)).run()
+        print(result.describe(), result.faults, f"chosen={result.chosen_slots}")
+        return 0 if result.ok else 1
+    failures = 0
+    for seed in range(args.first, args.first + args.seeds):
+        result = Simulation(seed, config_for(seed)).run()
+        if not result.ok:
+            failures += 1
+            print(result.describe())
+    print(f"{args.seeds} schedules, {failures} with violations")
+    return 1 if failures else 0
