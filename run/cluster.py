@@ -1,0 +1,8 @@
+"""Start a local cluster: name server + every component; READY line; stop on SIGINT/SIGTERM."""
+
+import sys
+
+from ticketing.launcher import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""A stand-in for any component script, to test the launcher and hosting alone.
+
+Link it as ``<dir>/lock_server.py``, ``<dir>/datastore.py``, ...: the file name
+it runs under says which contract name it serves (with ``--id``/``--cluster``).
+It takes every flag the real scripts take, serves ``status()`` through
+``hosting.serve``, and writes its pid to ``<data-dir>/fake-pids/<name>``. With
+``FAKE_COMPONENT_CRASH=<name>`` in the environment, that one exits at once
+with an error instead.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from Pyro5.api import expose
+
+from ticketing import names
+from ticketing.errors import InvalidRequest
+from ticketing.server.cli import common_parser
+from ticketing.server.hosting import serve
+
+CRASH_EXIT_CODE = 3
+
+
+@expose
+class Fake:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def status(self) -> dict:
+        return {"name": self.name, "role": "fake", "pid": os.getpid()}
+
+    def echo(self, value: object) -> object:
+        return value
+
+    def refuse(self, message: str) -> None:
+        raise InvalidRequest(message)
+
+
+def contract_name(script: str, replica_id: int, cluster: str) -> str:
+    return {
+        "lock_server": lambda: names.lock_server(replica_id),
+        "lock_coordinator": lambda: names.LOCK_COORDINATOR,
+        "datastore": lambda: names.datastore_replica(cluster, replica_id),
+        "datastore_coordinator": lambda: names.datastore_coordinator(cluster),
+        "datastore_manager": lambda: names.DATASTORE_MANAGER,
+        "load_balancer": lambda: names.load_balancer(replica_id),
+        "fake_component": lambda: f"ticketing.fake.{replica_id}",
+    }[script]()
+
+
+def main() -> None:
+    parser = common_parser(__doc__, catalog=True)
+    parser.add_argument("--id", type=int, default=1)
+    parser.add_argument("--cluster", default="none")
+    parser.add_argument("--recover-from", nargs="+", default=[])
+    args = parser.parse_args()
+    name = contract_name(Path(sys.argv[0]).stem, args.id, args.cluster)
+    if os.environ.get("FAKE_COMPONENT_CRASH") == name:
+        sys.exit(f"fake component {name}: crashing at start as asked")
+    pids = Path(args.data_dir) / "fake-pids"
+    pids.mkdir(parents=True, exist_ok=True)
+    (pids / name).write_text(str(os.getpid()))
+    serve(Fake(name), name, args.host, args.ns_host, args.ns_port, args.data_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""hosting.serve: registers, keeps the entry, refuses a duplicate, stops cleanly."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import NameServer, Processes, poll
+from Pyro5.api import Proxy
+from Pyro5.errors import NamingError
+
+from ticketing.server.logs import log_path
+
+FAKE = "tests/fake_component.py"
+NAME = "ticketing.fake.1"
+
+
+def lookup(nameserver: NameServer, name: str) -> str | None:
+    with nameserver.proxy() as ns:
+        try:
+            return str(ns.lookup(name))
+        except NamingError:
+            return None
+
+
+def status_of(uri: str) -> dict:
+    with Proxy(uri) as proxy:
+        proxy._pyroTimeout = 2.0
+        return proxy.status()
+
+
+def start_fake(processes: Processes, nameserver: NameServer, *extra: str):
+    proc = processes.spawn(FAKE, *nameserver.flags, "--id", "1", *extra)
+    uri = poll(lambda: lookup(nameserver, NAME), message=f"{NAME} in the name server")
+    return proc, uri
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serves_registers_and_stops_cleanly(
+    processes: Processes, nameserver: NameServer, data_dir: Path, sig: int
+) -> None:
+    proc, uri = start_fake(processes, nameserver)
+    assert uri.startswith(f"PYRO:{NAME}@127.0.0.1:")
+    assert status_of(uri) == {"name": NAME, "role": "fake", "pid": proc.pid}
+
+    assert processes.stop(proc, sig) == 0
+    assert lookup(nameserver, NAME) is None
+    log = log_path(data_dir, NAME).read_text()
+    assert f"INFO {NAME} " in log and "stopped" in log
+
+
+def test_registers_again_when_the_entry_is_lost(
+    processes: Processes, nameserver: NameServer
+) -> None:
+    _, uri = start_fake(processes, nameserver)
+    with nameserver.proxy() as ns:
+        ns.remove(NAME)
+    assert poll(lambda: lookup(nameserver, NAME) == uri, message="the entry to come back")
+
+
+def test_registers_with_a_name_server_restarted_empty(
+    processes: Processes, nameserver: NameServer, tmp_path: Path
+) -> None:
+    _, uri = start_fake(processes, nameserver)
+    nameserver.kill()
+    fresh = NameServer(processes, nameserver.port, tmp_path / "fresh-ns")
+    fresh.start()
+    assert poll(lambda: lookup(fresh, NAME) == uri, message="registration on the new name server")
+
+
+def test_takes_over_a_stale_entry_but_not_a_live_one(
+    processes: Processes, nameserver: NameServer
+) -> None:
+    first, first_uri = start_fake(processes, nameserver)
+
+    duplicate = processes.spawn(FAKE, *nameserver.flags, "--id", "1")
+    assert duplicate.wait(20) != 0
+    assert "already served by a running process" in processes.output(duplicate)
+    assert lookup(nameserver, NAME) == first_uri
+
+    processes.kill(first)  # a crash: the entry stays behind, pointing at nobody
+    assert lookup(nameserver, NAME) == first_uri
+    second = processes.spawn(FAKE, *nameserver.flags, "--id", "1")
+    new_uri = poll(
+        lambda: (uri := lookup(nameserver, NAME)) != first_uri and uri,
+        message="the restarted component to take its name back",
+    )
+    assert status_of(new_uri)["pid"] == second.pid
