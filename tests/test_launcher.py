@@ -72,7 +72,9 @@ def fake_run_dir(tmp_path: Path) -> Path:
 
 
 class Cluster:
-    def __init__(self, tmp_path: Path, run_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, run_dir: Path, env: dict[str, str] | None = None, *more: str
+    ) -> None:
         self.port = pick_free_port()
         self.data_dir = tmp_path / "data"
         catalog = tmp_path / "catalog.toml"
@@ -82,7 +84,7 @@ class Cluster:
         args = [
             *("--ns-port", str(self.port), "--data-dir", str(self.data_dir)),
             *("--catalog", str(catalog), "--lock-replicas", "2", "--data-replicas", "2"),
-            *("--load-balancers", "1"),
+            *("--load-balancers", "1", *more),
         ]
         code = (
             "import sys; from pathlib import Path; from ticketing.launcher import main; "
@@ -175,5 +177,23 @@ def test_a_component_dying_at_start_is_named_and_everything_stops(
         assert "READY" not in cluster.output()
         assert not [pid for pid in cluster.fake_pids() if alive(pid)]
         assert launcher.port_in_use("127.0.0.1", cluster.port) is False
+    finally:
+        cluster.stop()
+
+
+def test_with_client_the_cluster_stops_when_the_client_exits(
+    tmp_path: Path, fake_run_dir: Path
+) -> None:
+    (fake_run_dir / "client.py").write_text("import sys\nprint('client ran with', *sys.argv[1:])\n")
+    cluster = Cluster(tmp_path, fake_run_dir, None, "--client")
+    try:
+        assert cluster.process.wait(60) == 0, cluster.errors()
+        lines = cluster.output().splitlines()
+        assert lines[0] == f"READY 127.0.0.1:{cluster.port}"
+        assert lines[1] == (
+            f"client ran with --ns-host 127.0.0.1 --ns-port {cluster.port} "
+            f"--data-dir {cluster.data_dir}"
+        )
+        assert not [pid for pid in cluster.fake_pids() if alive(pid)]
     finally:
         cluster.stop()

@@ -62,9 +62,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "print 'READY <ns-host>:<ns-port>' once all answer, stop them all on SIGINT/SIGTERM.",
         catalog=True,
     )
-    parser.add_argument("--lock-replicas", type=positive_int, default=3, metavar="N")
-    parser.add_argument("--data-replicas", type=positive_int, default=3, metavar="N")
-    parser.add_argument("--load-balancers", type=positive_int, default=2, metavar="N")
+    parser.add_argument(
+        "--lock-replicas", type=positive_int, default=3, metavar="N", help="lock servers (3)"
+    )
+    parser.add_argument(
+        "--data-replicas",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="replicas of each data cluster (3)",
+    )
+    parser.add_argument(
+        "--load-balancers", type=positive_int, default=2, metavar="N", help="load balancers (2)"
+    )
     parser.add_argument(
         "--client",
         action="store_true",
@@ -298,6 +308,7 @@ def run_client(run_dir: Path, options: argparse.Namespace, stop: threading.Event
             sys.executable,
             str(run_dir / "client.py"),
             *("--ns-host", options.ns_host, "--ns-port", str(options.ns_port)),
+            *("--data-dir", str(options.data_dir)),
         ]
     )
     while client.poll() is None:
