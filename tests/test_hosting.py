@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import pytest
 from conftest import NameServer, Processes, poll
 from Pyro5.api import Proxy
 from Pyro5.errors import NamingError
+from Pyro5.errors import TimeoutError as PyroTimeoutError
 
-from ticketing.server.logs import log_path
+from ticketing.server.logs import log_path, setup_logging
 
 FAKE = "tests/fake_component.py"
 NAME = "ticketing.fake.1"
@@ -87,3 +89,34 @@ def test_takes_over_a_stale_entry_but_not_a_live_one(
         message="the restarted component to take its name back",
     )
     assert status_of(new_uri)["pid"] == second.pid
+
+
+def test_logs_name_the_component_and_keep_idle_timeouts_off_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    try:
+        path = setup_logging(tmp_path, "comp-1")
+        logging.getLogger("some.module").warning("disk %s", "full")
+        logging.getLogger("Pyro5.threadpoolserver").warning(
+            "error during handleRequest: %s", PyroTimeoutError("receiving: timeout")
+        )
+        logging.getLogger("some.module").info("quiet")
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before[0]:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(before[1])
+    assert path == log_path(tmp_path, "comp-1")
+    lines = path.read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "WARNING comp-1 [MainThread] some.module: disk full",
+        "INFO comp-1 [MainThread] Pyro5.threadpoolserver: "
+        "error during handleRequest: receiving: timeout",
+        "INFO comp-1 [MainThread] some.module: quiet",
+    ]
+    err = capsys.readouterr().err
+    assert "disk full" in err
+    assert "receiving: timeout" not in err and "quiet" not in err

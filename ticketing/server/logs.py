@@ -48,4 +48,25 @@ def setup_logging(data_dir: str | Path, component: str, level: int = logging.INF
         root.addHandler(handler)
     root.setLevel(min(level, logging.WARNING))
     logging.captureWarnings(True)
+    # Pyro5 silences its own logger unless PYRO_LOGLEVEL is set; its warnings
+    # (a connection refused for lack of worker threads, a broken request) matter.
+    logging.getLogger("Pyro5").setLevel(logging.WARNING)
+    pyro_server = logging.getLogger("Pyro5.threadpoolserver")
+    if not any(isinstance(f, _IdleTimeoutIsRoutine) for f in pyro_server.filters):
+        pyro_server.addFilter(_IdleTimeoutIsRoutine())
     return path
+
+
+class _IdleTimeoutIsRoutine(logging.Filter):
+    """Pyro5 warns each time it closes a connection idle past ``COMMTIMEOUT``.
+
+    That is the intended way idle peers give their worker thread back (see
+    ``pyro_config``), so it is logged at INFO: kept in the file, off stderr.
+    """
+
+    IDLE_MESSAGE = "error during handleRequest: receiving: timeout"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.getMessage() == self.IDLE_MESSAGE:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
