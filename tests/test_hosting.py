@@ -120,3 +120,11 @@ def test_logs_name_the_component_and_keep_idle_timeouts_off_stderr(
     err = capsys.readouterr().err
     assert "disk full" in err
     assert "receiving: timeout" not in err and "quiet" not in err
+
+
+def test_bound_to_all_interfaces_it_advertises_a_reachable_address(
+    processes: Processes, nameserver: NameServer
+) -> None:
+    proc, uri = start_fake(processes, nameserver, "--host", "0.0.0.0")
+    assert "@0.0.0.0:" not in uri
+    assert status_of(uri)["pid"] == proc.pid

@@ -23,6 +23,7 @@ from types import FrameType
 
 from Pyro5.api import Daemon, Proxy
 from Pyro5.errors import CommunicationError, NamingError
+from Pyro5.socketutil import get_ip_address
 
 from ticketing.server import pyro_config
 from ticketing.server.logs import setup_logging
@@ -54,7 +55,8 @@ def serve(
     stopping = threading.Event()
     stop_on_signals(stopping)
     try:
-        with Daemon(host=host, port=0) as daemon:
+        nathost, natport = _advertised_address(host)
+        with Daemon(host=host, port=0, nathost=nathost, natport=natport) as daemon:
             uri = str(daemon.register(obj, objectId=name))
             entry = Registration(name, uri, ns_host, ns_port)
             if entry.sync() == Registration.TAKEN:
@@ -76,6 +78,18 @@ def serve(
     except KeyboardInterrupt:
         pass  # a signal arrived before the request loop started
     log.info("stopped %s", name)
+
+
+def _advertised_address(host: str) -> tuple[str | None, int | None]:
+    """The address peers should use, when ``host`` is a wildcard such as 0.0.0.0.
+
+    A daemon bound to all interfaces would otherwise register the unusable
+    ``0.0.0.0`` in its URI; it advertises this machine's outward address (on
+    the same port) instead.
+    """
+    if host not in ("0.0.0.0", "::", ""):
+        return None, None
+    return str(get_ip_address("", workaround127=True)), 0
 
 
 def stop_on_signals(stopping: threading.Event) -> None:
