@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--id", type=int, default=1)
     parser.add_argument("--cluster", default="none")
     parser.add_argument("--recover-from", nargs="+", default=[])
+    parser.add_argument("--replicas", type=int, default=3)
     args = parser.parse_args()
     name = contract_name(Path(sys.argv[0]).stem, args.id, args.cluster)
     if os.environ.get("FAKE_COMPONENT_CRASH") == name:

@@ -137,6 +137,7 @@ def test_plan_follows_the_contract_defaults() -> None:
     assert replica.script == "datastore.py"
     assert ("--cluster", "AMC") in zip(replica.args, replica.args[1:], strict=False)
     assert ("--id", "2") in zip(replica.args, replica.args[1:], strict=False)
+    assert ("--replicas", "3") in zip(replica.args, replica.args[1:], strict=False)
     assert "--catalog" not in replica.args  # components read the built-in catalog themselves
 
 

@@ -99,16 +99,19 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
     def add(label: str, script: str, args: tuple[str, ...], name: str) -> None:
         components.append(Component(label, script, args, name))
 
+    # Replicas and their coordinator must agree on the group's size (its quorum).
+    lock_group = (*common, "--replicas", str(options.lock_replicas))
     for i in range(1, options.lock_replicas + 1):
-        add(f"lock_server-{i}", "lock_server.py", (*common, "--id", str(i)), names.lock_server(i))
-    add("lock_coordinator", "lock_coordinator.py", common, names.LOCK_COORDINATOR)
+        server = names.lock_server(i)
+        add(f"lock_server-{i}", "lock_server.py", (*lock_group, "--id", str(i)), server)
+    add("lock_coordinator", "lock_coordinator.py", lock_group, names.LOCK_COORDINATOR)
     for cluster in clusters:
-        in_cluster = (*common, *catalog, "--cluster", cluster)
+        group = (*common, *catalog, "--cluster", cluster, "--replicas", str(options.data_replicas))
         for i in range(1, options.data_replicas + 1):
             replica = names.datastore_replica(cluster, i)
-            add(f"datastore-{cluster}-{i}", "datastore.py", (*in_cluster, "--id", str(i)), replica)
+            add(f"datastore-{cluster}-{i}", "datastore.py", (*group, "--id", str(i)), replica)
         coordinator = names.datastore_coordinator(cluster)
-        add(f"datastore_coordinator-{cluster}", "datastore_coordinator.py", in_cluster, coordinator)
+        add(f"datastore_coordinator-{cluster}", "datastore_coordinator.py", group, coordinator)
     add("datastore_manager", "datastore_manager.py", (*common, *catalog), names.DATASTORE_MANAGER)
     for i in range(1, options.load_balancers + 1):
         balancer = names.load_balancer(i)
