@@ -49,6 +49,7 @@ def configure(threadpool_size: int = THREADPOOL_SIZE) -> None:
         config.THREADPOOL_SIZE_MIN = min(THREADPOOL_SIZE_MIN, threadpool_size)
         config.COMMTIMEOUT = IDLE_CONNECTION_TIMEOUT
         config.MAX_MESSAGE_SIZE = MAX_MESSAGE_SIZE
+        config.SOCK_NODELAY = True  # small request/reply messages: no Nagle delays
         config.DETAILED_TRACEBACK = False
         config.SERPENT_BYTES_REPR = False
         errors.register_with_pyro()

@@ -1,0 +1,243 @@
+"""The coordinator of a replicated cluster: a Multi-Paxos proposer on Pyro5.
+
+Replicas (lock servers, data store replicas) call ``submit`` with commands;
+the call returns, per command, the slot it was decided at, once a majority
+of the cluster has accepted it. The replica then waits until it has applied
+that slot and answers its own caller with the result, as the seed's servers
+do. Time for the state machines (hold expiry) is the coordinator's clock,
+stamped on every batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from Pyro5.api import expose
+
+from ticketing import names
+from ticketing.catalog import load_catalog
+from ticketing.consensus.messages import Message
+from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
+from ticketing.consensus.values import Command
+from ticketing.errors import InvalidRequest, Unavailable
+from ticketing.server.cli import common_parser, positive_int
+from ticketing.server.hosting import serve
+from ticketing.server.peer_link import PeerLink
+from ticketing.server.proxies import ProxyPool
+from ticketing.storage import SqliteProposerStorage
+
+log = logging.getLogger(__name__)
+
+TICK_INTERVAL = 0.02
+SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
+CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
+MAX_COMMANDS_PER_SUBMIT = 1000
+
+CONFIG = ProposerConfig(
+    batch_max=256,
+    window=16,
+    retry_interval=0.3,
+    heartbeat_interval=0.25,
+    backoff_min=0.1,
+    backoff_max=2.0,
+)
+
+
+class _Waiter:
+    __slots__ = ("event", "slot")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.slot: int | None = None
+
+
+def proposer_id(data_dir: Path, name: str) -> str:
+    """This coordinator's identity in ballots: its name plus a token kept on disk.
+
+    Two coordinators of one cluster (a standby beside the old one) get
+    different tokens from their different data files, so their ballots never
+    tie; a restart on the same files keeps the identity and the round.
+    """
+    token_file = data_dir / "proposer-id"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_hex(4))
+    return f"{name}#{token_file.read_text().strip()}"
+
+
+@expose
+class Coordinator:
+    def __init__(
+        self,
+        name: str,
+        replicas: list[str],
+        data_dir: Path,
+        pool: ProxyPool,
+        role: str,
+    ) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._name = name
+        self._role = role
+        self._storage = SqliteProposerStorage(data_dir / "coordinator.sqlite")
+        self._proposer = Proposer(
+            proposer_id(data_dir, name),
+            replicas,
+            replicas,
+            self._storage,
+            random.Random(),
+            CONFIG,
+        )
+        self._lock = threading.Lock()
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._links = {r: PeerLink(r, pool, self._on_reply) for r in replicas}
+        self._stopping = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        self._ticker.start()
+
+    # --- remote API ---------------------------------------------------------------
+
+    def submit(self, commands: list) -> list[int]:
+        """Propose ``[[request_id, payload], ...]``; the slot each was decided at."""
+        parsed = _parse_commands(commands)
+        waiters = []
+        with self._lock:
+            for command in parsed:
+                waiter = _Waiter()
+                self._waiters.setdefault(command.request_id, []).append(waiter)
+                waiters.append((command.request_id, waiter))
+            ready = self._proposer.submit(parsed, time.time())
+            self._dispatch(ready)
+        deadline = time.monotonic() + SUBMIT_TIMEOUT
+        slots = []
+        for request_id, waiter in waiters:
+            if not waiter.event.wait(max(0.0, deadline - time.monotonic())):
+                with self._lock:
+                    self._forget(request_id, waiter)
+                raise Unavailable(f"{self._name}: not decided in time (no quorum?); retry")
+            if waiter.slot is None:
+                raise Unavailable(
+                    f"{self._name} is not the leader right now (another coordinator "
+                    "took over or is taking over); retry"
+                )
+            slots.append(waiter.slot)
+        return slots
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            proposer = self._proposer
+            return {
+                "name": self._name,
+                "role": self._role,
+                "pid": os.getpid(),
+                "state": proposer.role.value,
+                "ballot": proposer.ballot.to_plain(),
+                "applied_index": proposer.chosen_below - 1,
+                "next_slot": proposer.next_slot,
+                "unreachable": [p for p, link in self._links.items() if not link.reachable],
+            }
+
+    def commit_index(self) -> int:
+        """Every slot at or below this one is chosen (for read barriers)."""
+        with self._lock:
+            return self._proposer.chosen_below - 1
+
+    # --- driving the core ------------------------------------------------------------
+
+    def close(self) -> None:
+        self._stopping.set()
+        for link in self._links.values():
+            link.close()
+        self._storage.close()
+
+    def _on_reply(self, message: Message) -> None:
+        with self._lock:
+            self._dispatch(self._proposer.receive(message, time.time()))
+
+    def _tick_loop(self) -> None:
+        while not self._stopping.wait(TICK_INTERVAL):
+            with self._lock:
+                self._dispatch(self._proposer.tick(time.time()))
+
+    def _dispatch(self, ready: Ready) -> None:
+        """Hand messages to the links and wake the waiters; called under the lock."""
+        for send in ready.sends:
+            self._links[send.to].send(send.message)
+        for slot, batch in ready.chosen:
+            for command in batch.commands:
+                for waiter in self._waiters.pop(command.request_id, ()):
+                    waiter.slot = slot
+                    waiter.event.set()
+        for request_id in ready.abandoned:
+            for waiter in self._waiters.pop(request_id, ()):
+                waiter.event.set()
+
+    def _forget(self, request_id: str, waiter: _Waiter) -> None:
+        waiters = self._waiters.get(request_id, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._waiters.pop(request_id, None)
+
+
+def _parse_commands(commands: Any) -> list[Command]:
+    if not isinstance(commands, list | tuple) or not 0 < len(commands) <= MAX_COMMANDS_PER_SUBMIT:
+        raise InvalidRequest(
+            f"submit takes a list of 1 to {MAX_COMMANDS_PER_SUBMIT} [request_id, payload] pairs"
+        )
+    parsed = []
+    for item in commands:
+        if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise InvalidRequest("each command must be a [request_id, payload] pair")
+        parsed.append(Command(item[0], _plain(item[1])))
+    return parsed
+
+
+def _plain(value: Any) -> Any:
+    """Payloads as JSON would give them back (tuples to lists), so every replica and
+    its disk see the same value."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args: Any) -> None:
+    pool = ProxyPool(args.ns_host, args.ns_port, timeout=CONSENSUS_TIMEOUT)
+    coordinator = Coordinator(name, replica_names, data_dir, pool, role)
+    try:
+        serve(coordinator, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+    finally:
+        coordinator.close()
+        pool.close()
+
+
+def lock_main(argv: list[str] | None = None) -> None:
+    parser = common_parser("The lock coordinator: leads consensus among the lock servers.")
+    parser.add_argument("--replicas", type=positive_int, default=3, help="lock servers (3)")
+    args = parser.parse_args(argv)
+    replicas = [names.lock_server(i) for i in range(1, args.replicas + 1)]
+    data_dir = Path(args.data_dir) / "lock" / "coordinator"
+    _serve("lock coordinator", names.LOCK_COORDINATOR, replicas, data_dir, args)
+
+
+def datastore_main(argv: list[str] | None = None) -> None:
+    parser = common_parser(
+        "A data store coordinator: leads consensus in one data cluster.", catalog=True
+    )
+    parser.add_argument("--cluster", required=True, help="the data cluster it coordinates")
+    parser.add_argument("--replicas", type=positive_int, default=3, help="replicas (3)")
+    args = parser.parse_args(argv)
+    clusters = load_catalog(args.catalog).clusters()
+    if args.cluster not in clusters:
+        parser.error(f"--cluster {args.cluster}: the catalog has clusters {', '.join(clusters)}")
+    replicas = [names.datastore_replica(args.cluster, i) for i in range(1, args.replicas + 1)]
+    data_dir = Path(args.data_dir) / "datastore" / args.cluster / "coordinator"
+    name = names.datastore_coordinator(args.cluster)
+    _serve("data store coordinator", name, replicas, data_dir, args)

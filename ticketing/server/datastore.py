@@ -1,0 +1,107 @@
+"""A data store replica: one copy of one data cluster's seats and bookings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from Pyro5.api import expose
+
+from ticketing import names
+from ticketing.catalog import load_catalog
+from ticketing.domain.seat_store import SeatStore
+from ticketing.errors import TicketNotFound, UnknownTheater
+from ticketing.server.cli import replica_parser
+from ticketing.server.hosting import serve
+from ticketing.server.proxies import ProxyPool
+from ticketing.server.replica_host import ReplicaHost
+from ticketing.server.replica_server import ReplicaServer
+
+
+@expose
+class DataStore(ReplicaServer):
+    role = "data store"
+
+    def book(
+        self,
+        ticket_no: str,
+        hold_id: str,
+        theater: str,
+        event: str,
+        seats: list[str],
+        name: str,
+        email: str,
+        fence: int,
+        expires_at: float,
+    ) -> dict[str, Any]:
+        """Book if every seat is free and the hold is current; the same hold books once."""
+        payload = {
+            "op": "book",
+            "ticket_no": ticket_no,
+            "hold_id": hold_id,
+            "theater": theater,
+            "event": event,
+            "seats": list(seats),
+            "name": name,
+            "email": email,
+            "fence": fence,
+            "expires_at": expires_at,
+        }
+        return self._write(f"book:{hold_id}", payload)["ticket"]
+
+    def cancel(self, theater: str, ticket_no: str) -> bool:
+        payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
+        self._write(f"cancel:{theater}:{ticket_no}", payload)
+        return True
+
+    def free_seats(self, theater: str, event: str) -> list[str]:
+        self._sync()
+        return self._host.read(lambda store: store.free_seats(theater, event))
+
+    def seat_states(self, theater: str, event: str) -> str:
+        self._sync()
+        return self._host.read(lambda store: store.seat_states(theater, event))
+
+    def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
+        self._sync()
+        return self._host.read(lambda store: store.ticket(theater, ticket_no))
+
+    def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
+        self._sync()
+        entry = self._host.result(f"book:{hold_id}")
+        if entry is None or not entry[1].get("ok"):
+            return None
+        theater, ticket_no = entry[1]["ticket"]["theater"], entry[1]["ticket"]["ticket_no"]
+        try:  # still booked, not cancelled since
+            return self._host.read(lambda store: store.ticket(theater, ticket_no))
+        except (UnknownTheater, TicketNotFound):
+            return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = replica_parser(
+        "A data store replica: one copy of a data cluster's seats and bookings.",
+        cluster=True,
+        catalog=True,
+    )
+    parser.add_argument("--replicas", type=int, default=3, help="replicas in the cluster (3)")
+    args = parser.parse_args(argv)
+    catalog = load_catalog(args.catalog)
+    clusters = catalog.clusters()
+    if args.cluster not in clusters:
+        parser.error(f"--cluster {args.cluster}: the catalog has clusters {', '.join(clusters)}")
+    name = names.datastore_replica(args.cluster, args.id)
+    peers = [names.datastore_replica(args.cluster, i) for i in range(1, args.replicas + 1)]
+    data_dir = Path(args.data_dir) / "datastore" / args.cluster
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pool = ProxyPool(args.ns_host, args.ns_port)
+    store = SeatStore(clusters[args.cluster])
+    db = data_dir / f"replica-{args.id}.sqlite"
+    host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
+    server = DataStore(name, host, names.datastore_coordinator(args.cluster), pool)
+    host.start()
+    try:
+        serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+    finally:
+        host.stop()
+        pool.close()

@@ -1,0 +1,70 @@
+"""A lock server: one replica of the lock store (holds as leases with fencing tokens)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from Pyro5.api import expose
+
+from ticketing import names
+from ticketing.domain.lock_table import LockTable
+from ticketing.server.cli import replica_parser
+from ticketing.server.hosting import serve
+from ticketing.server.proxies import ProxyPool
+from ticketing.server.replica_host import ReplicaHost
+from ticketing.server.replica_server import ReplicaServer
+
+
+@expose
+class LockServer(ReplicaServer):
+    role = "lock server"
+
+    def acquire(
+        self, hold_id: str, theater: str, event: str, seats: list[str], ttl: float
+    ) -> dict[str, Any]:
+        """All-or-nothing hold of ``seats`` for ``ttl`` seconds; SeatsUnavailable if taken."""
+        payload = {
+            "op": "acquire",
+            "hold_id": hold_id,
+            "theater": theater,
+            "event": event,
+            "seats": list(seats),
+            "ttl": ttl,
+        }
+        result = self._write(f"acquire:{hold_id}", payload)
+        return {k: v for k, v in result.items() if k != "ok"}
+
+    def release(self, hold_id: str) -> bool:
+        self._write(f"release:{hold_id}", {"op": "release", "hold_id": hold_id})
+        return True
+
+    def get_hold(self, hold_id: str) -> dict[str, Any] | None:
+        self._sync()
+        return self._host.read(lambda table: table.hold(hold_id, time.time()))
+
+    def held_seats(self, theater: str, event: str) -> list[str]:
+        self._sync()
+        return sorted(self._host.read(lambda table: table.held_seats(theater, event, time.time())))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = replica_parser("A lock server: one replica of the replicated lock table.")
+    parser.add_argument("--replicas", type=int, default=3, help="lock servers in all (3)")
+    args = parser.parse_args(argv)
+    name = names.lock_server(args.id)
+    peers = [names.lock_server(i) for i in range(1, args.replicas + 1)]
+    data_dir = Path(args.data_dir) / "lock"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pool = ProxyPool(args.ns_host, args.ns_port)
+    host = ReplicaHost(
+        name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
+    )
+    server = LockServer(name, host, names.LOCK_COORDINATOR, pool)
+    host.start()
+    try:
+        serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+    finally:
+        host.stop()
+        pool.close()

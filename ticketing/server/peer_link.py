@@ -1,0 +1,104 @@
+"""One sender thread per peer, so a slow or dead peer never stalls the others.
+
+The coordinator hands every outgoing consensus message to the link of its
+destination and goes on. The link's thread owns its proxy (a Pyro5 proxy
+belongs to one thread), drains its queue, merges what can be merged (several
+Accepts of one ballot become one call, several Decides one oneway call) and
+feeds each reply back through ``on_reply``. Messages to a peer that is down
+are dropped after the call fails: the proposer resends what still matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from ticketing.consensus import codec
+from ticketing.consensus.messages import Accept, Decide, Message
+from ticketing.errors import TicketingError
+from ticketing.server.proxies import ProxyPool
+
+log = logging.getLogger(__name__)
+
+
+class PeerLink:
+    def __init__(
+        self, peer: str, pool: ProxyPool, on_reply: Callable[[Message], None]
+    ) -> None:
+        self.peer = peer
+        self._pool = pool
+        self._on_reply = on_reply
+        self._queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"link-{peer}", daemon=True)
+        self._thread.start()
+        self.reachable = True
+
+    def send(self, message: Message) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            pending = [first]
+            while not self._queue.empty():
+                more = self._queue.get()
+                if more is None:
+                    return
+                pending.append(more)
+            for message in merge(pending):
+                self._deliver(message)
+
+    def _deliver(self, message: Message) -> None:
+        try:
+            if isinstance(message, Decide):
+                self._pool.call(self.peer, "decide", codec.encode(message))
+                reply = None
+            else:
+                reply = self._pool.call(self.peer, "consensus", codec.encode(message))
+        except TicketingError as exc:
+            if self.reachable:
+                log.warning("%s unreachable: %s", self.peer, exc)
+            self.reachable = False
+            return
+        if not self.reachable:
+            log.info("%s reachable again", self.peer)
+        self.reachable = True
+        if reply is not None:
+            try:
+                decoded = codec.decode(reply)
+            except ValueError as exc:
+                log.warning("bad reply from %s: %s", self.peer, exc)
+                return
+            self._on_reply(decoded)
+
+
+def merge(messages: list[Message]) -> list[Message]:
+    """Fold runs of Accepts of one ballot, and all Decides, into single messages.
+
+    Order between kinds is kept where it matters: an Accept never overtakes a
+    Prepare queued before it.
+    """
+    out: list[Message] = []
+    decided: dict[int, object] = {}
+    for message in messages:
+        if isinstance(message, Decide):
+            decided.update(message.entries)
+            continue
+        last = out[-1] if out else None
+        same_ballot = isinstance(last, Accept) and last.ballot == getattr(message, "ballot", None)
+        if isinstance(message, Accept) and same_ballot:
+            entries = dict(last.entries)
+            entries.update(message.entries)
+            out[-1] = Accept(message.ballot, tuple(sorted(entries.items())))
+            continue
+        out.append(message)
+    if decided:
+        out.append(Decide(tuple(sorted(decided.items()))))
+    return out

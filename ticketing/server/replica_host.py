@@ -1,0 +1,178 @@
+"""Runs a pure consensus ``Replica`` inside a server process.
+
+The core is single-threaded by design, so one lock guards it: Pyro5 worker
+threads step it with incoming messages, a ticker thread drives its clock
+(catch-up from peers), and callers wait on a condition for a slot to be
+applied. Storage is flushed inside the lock, after each step and before the
+reply is returned: the promise or acceptance is on disk before the
+coordinator hears of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ticketing.consensus import codec
+from ticketing.consensus.learner import LearnerConfig
+from ticketing.consensus.messages import CatchupRequest, Message, Send
+from ticketing.consensus.replica import Replica
+from ticketing.consensus.state_machine import StateMachine
+from ticketing.errors import InvalidRequest, TicketingError, Unavailable
+from ticketing.server.proxies import ProxyPool
+from ticketing.storage import SqliteStorage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TICK_INTERVAL = 0.05  # seconds between ticks of the core (catch-up polling)
+LEASE = 1.0  # seconds an acceptor stays loyal to a coordinator it hears from
+
+
+class ReplicaHost:
+    def __init__(
+        self,
+        node_id: str,
+        peers: list[str],
+        state_machine: StateMachine,
+        db_path: Path,
+        pool: ProxyPool,
+        recover_from: list[str] = (),
+        learner_config: LearnerConfig = LearnerConfig(),
+    ) -> None:
+        self.node_id = node_id
+        self._pool = pool
+        self._storage = SqliteStorage(db_path)
+        self._core = Replica(
+            node_id,
+            sorted(set(peers) | set(recover_from)),
+            state_machine,
+            self._storage,
+            random.Random(),
+            lease=LEASE,
+            learner_config=learner_config,
+        )
+        self._recover_from = list(recover_from)
+        self._lock = threading.Lock()
+        self._applied = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        log.info(
+            "%s restored from disk: applied index %d", node_id, self._core.applied_index
+        )
+
+    def start(self) -> None:
+        if self._recover_from:
+            self._recover()
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._ticker.join(timeout=2)
+        with self._lock:
+            self._storage.close()
+
+    # --- consensus traffic ----------------------------------------------------
+
+    def handle(self, plain: Any) -> Any:
+        """Step one message from a coordinator or peer; the reply, as plain data."""
+        try:
+            message = codec.decode(plain)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        sends = self._step(message)
+        replies = [s for s in sends if not isinstance(s.message, CatchupRequest)]
+        self._send_async([s for s in sends if isinstance(s.message, CatchupRequest)])
+        return codec.encode(replies[0].message) if replies else None
+
+    def _step(self, message: Message) -> list[Send]:
+        with self._lock:
+            before = self._core.applied_index
+            sends = self._core.step(message, time.time())
+            self._storage.flush()
+            if self._core.applied_index != before:
+                self._applied.notify_all()
+        return sends
+
+    # --- reads and waiting -----------------------------------------------------
+
+    def wait_applied(self, slot: int, timeout: float) -> None:
+        """Block until ``slot`` is applied here; Unavailable after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._core.applied_index < slot:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Unavailable(
+                        f"{self.node_id} has not caught up to slot {slot} yet "
+                        f"(at {self._core.applied_index}); retry"
+                    )
+                self._applied.wait(left)
+
+    def result(self, request_id: str) -> tuple[int, Any] | None:
+        with self._lock:
+            return self._core.learner.result(request_id)
+
+    def read(self, query: Callable[[Any], T]) -> T:
+        """Run ``query`` on the state machine under the core's lock."""
+        with self._lock:
+            return query(self._core.learner.sm)
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            learner = self._core.learner
+            return {
+                "applied_index": learner.applied,
+                "digest": learner.digest(),
+                "promised": self._core.acceptor.promised.to_plain(),
+                "snapshot_index": learner.snapshot.index if learner.snapshot else 0,
+                "clock": learner.clock,
+            }
+
+    # --- catch-up ------------------------------------------------------------------
+
+    def _tick_loop(self) -> None:
+        while not self._stopping.wait(TICK_INTERVAL):
+            with self._lock:
+                sends = self._core.tick(time.time())
+                self._storage.flush()
+            self._send_sync(sends)
+
+    def _send_async(self, sends: list[Send]) -> None:
+        if sends:
+            threading.Thread(target=self._send_sync, args=(sends,), daemon=True).start()
+
+    def _send_sync(self, sends: list[Send]) -> None:
+        for send in sends:
+            try:
+                reply = self._pool.call(send.to, "consensus", codec.encode(send.message))
+            except TicketingError as exc:
+                log.debug("catch-up from %s failed: %s", send.to, exc)
+                continue
+            if reply is not None:
+                self._step(codec.decode(reply))
+
+    def _recover(self) -> None:
+        """Copy state from the named running replicas before serving (``--recover-from``)."""
+        for source in self._recover_from:
+            for _ in range(1000):  # each reply carries a bounded number of slots
+                with self._lock:
+                    request = CatchupRequest(self.node_id, self._core.learner.decided_below)
+                try:
+                    reply = codec.decode(
+                        self._pool.call(source, "consensus", codec.encode(request))
+                    )
+                except TicketingError as exc:
+                    log.warning("cannot recover from %s: %s", source, exc)
+                    break
+                before = self._core.applied_index
+                self._step(reply)
+                if self._core.applied_index == before:
+                    break
+            log.info("recovered from %s up to slot %d", source, self._core.applied_index)
