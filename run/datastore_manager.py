@@ -1,0 +1,8 @@
+"""Serve the data store manager (ticketing.datastore.manager): routes calls by theater."""
+
+import sys
+
+from ticketing.server.manager import main
+
+if __name__ == "__main__":
+    sys.exit(main())

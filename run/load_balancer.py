@@ -1,0 +1,8 @@
+"""Serve a load balancer (ticketing.loadbalancer.<id>): the API clients call."""
+
+import sys
+
+from ticketing.server.load_balancer import main
+
+if __name__ == "__main__":
+    sys.exit(main())
