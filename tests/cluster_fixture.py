@@ -1,0 +1,202 @@
+"""A real local cluster for system tests: run/cluster.py, plus handles to hurt it.
+
+The cluster runs as the contract says (``run/cluster.py`` prints ``READY``);
+tests reach it through the name server like any client, kill components by
+the pid their ``status()`` reports, and start them again with the same
+command line the launcher used (``ticketing.launcher.plan``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from conftest import ROOT, pick_free_port, poll
+from Pyro5.api import Proxy
+
+from ticketing import names
+from ticketing.catalog import load_catalog
+from ticketing.launcher import Component, plan
+from ticketing.server.proxies import ProxyPool, name_server_uri
+
+SMALL_CATALOG = Path(__file__).resolve().parent / "catalogs" / "small.toml"
+READY_TIMEOUT = 120.0
+
+
+class LocalCluster:
+    def __init__(
+        self,
+        data_dir: Path,
+        catalog: Path | None = SMALL_CATALOG,
+        lock_replicas: int = 3,
+        data_replicas: int = 3,
+        load_balancers: int = 2,
+    ) -> None:
+        self.data_dir = data_dir
+        self.catalog = catalog
+        self.ns_port = pick_free_port()
+        self.options = argparse.Namespace(
+            ns_host="127.0.0.1",
+            ns_port=self.ns_port,
+            host="127.0.0.1",
+            data_dir=data_dir,
+            catalog=catalog,
+            lock_replicas=lock_replicas,
+            data_replicas=data_replicas,
+            load_balancers=load_balancers,
+        )
+        self.clusters = list(load_catalog(catalog).clusters())
+        self.components = {c.label: c for c in plan(self.options, self.clusters)}
+        self.pool = ProxyPool("127.0.0.1", self.ns_port)
+        self._launcher: subprocess.Popen | None = None
+        self._extra: dict[str, subprocess.Popen] = {}
+
+    # --- the whole cluster ---------------------------------------------------------
+
+    def start(self) -> LocalCluster:
+        command = [
+            sys.executable,
+            str(ROOT / "run" / "cluster.py"),
+            *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
+            *("--lock-replicas", str(self.options.lock_replicas)),
+            *("--data-replicas", str(self.options.data_replicas)),
+            *("--load-balancers", str(self.options.load_balancers)),
+        ]
+        if self.catalog is not None:
+            command += ["--catalog", str(self.catalog)]
+        self._launcher = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in self._launcher.stdout], daemon=True
+        ).start()
+
+        def ready() -> bool:
+            if self._launcher.poll() is not None:
+                raise RuntimeError(f"cluster.py exited: {self._launcher.stderr.read()}")
+            return not lines.empty() and lines.get().startswith("READY ")
+
+        poll(ready, timeout=READY_TIMEOUT, message="READY from run/cluster.py")
+        return self
+
+    def stop(self) -> int:
+        """SIGTERM the launcher (it stops what it started) and what the test restarted."""
+        for proc in self._extra.values():
+            _terminate(proc)
+        self._extra.clear()
+        code = 0
+        if self._launcher is not None:
+            code = _terminate(self._launcher)
+            self._launcher = None
+        self.pool.close()
+        return code
+
+    # --- reaching it -------------------------------------------------------------
+
+    def proxy(self, name: str, timeout: float = 10.0) -> Proxy:
+        proxy = Proxy(self.pool.resolve(name, refresh=True))
+        proxy._pyroTimeout = timeout
+        return proxy
+
+    def load_balancer(self, balancer_id: int = 1) -> Proxy:
+        return self.proxy(names.load_balancer(balancer_id))
+
+    def status(self, name: str) -> dict:
+        return self.pool.call(name, "status")
+
+    def name_server(self) -> Proxy:
+        proxy = Proxy(name_server_uri("127.0.0.1", self.ns_port))
+        proxy._pyroTimeout = 5.0
+        return proxy
+
+    # --- hurting it --------------------------------------------------------------
+
+    def kill(self, label: str, sig: int = signal.SIGKILL) -> None:
+        """Signal the process of component ``label`` (e.g. ``datastore-east-2``)."""
+        component = self.components[label]
+        if label in self._extra:
+            self._extra[label].send_signal(sig)
+            self._extra[label].wait()
+            del self._extra[label]
+            return
+        if component.name is None:
+            raise ValueError("kill the name server with kill_name_server()")
+        pid = self.status(component.name)["pid"]
+        os.kill(pid, sig)
+        poll(lambda: not _alive(pid), timeout=10, message=f"{label} (pid {pid}) to exit")
+
+    def kill_name_server(self) -> None:
+        """SIGKILL the name server the launcher started (it has no status() to ask)."""
+        needle = f"--ns-port\0{self.ns_port}\0"
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "nameserver.py" in cmdline and needle in cmdline:
+                pid = int(entry.name)
+                os.kill(pid, signal.SIGKILL)
+                poll(lambda p=pid: not _alive(p), timeout=10, message="the name server to exit")
+                return
+        raise AssertionError("name server process not found")
+
+    def restart(self, label: str, *extra_args: str) -> None:
+        """Start component ``label`` again with the launcher's command line."""
+        component: Component = self.components[label]
+        log = self.data_dir / "logs" / f"{label}.restart.out"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as sink:
+            self._extra[label] = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "run" / component.script),
+                    *component.args,
+                    *extra_args,
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        if component.name is not None:
+            poll(lambda: self.status(component.name), timeout=30, message=f"{label} to answer")
+        else:
+            poll(lambda: self.name_server().ping() or True, timeout=30, message="name server")
+
+    def replica_labels(self, cluster: str) -> list[str]:
+        return [label for label in self.components if label.startswith(f"datastore-{cluster}-")]
+
+    def digests(self, names_: list[str]) -> dict[str, tuple[int, str]]:
+        return {
+            n: (s["applied_index"], s["digest"]) for n, s in ((n, self.status(n)) for n in names_)
+        }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of the launcher still answers kill(0); check its state.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _terminate(proc: subprocess.Popen) -> int:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            return proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
