@@ -1,0 +1,308 @@
+"""The contract's user flow against a real local cluster (run/cluster.py), every error class.
+
+One cluster serves the whole module (starting one costs seconds): two theaters in two data
+clusters, three lock servers, three replicas a data cluster and two load balancers. Calls go
+through real Pyro5 proxies to the load balancers, as a client's do. The tests that kill
+components run last; the hold-expiry test starts its own small cluster with a short hold_ttl.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, pick_free_port, poll
+from Pyro5.api import Proxy
+
+from ticketing import names
+from ticketing.errors import (
+    HoldExpired,
+    HoldNotFound,
+    InvalidRequest,
+    SeatsUnavailable,
+    TicketingError,
+    TicketNotFound,
+    Unavailable,
+    UnknownEvent,
+    UnknownSeat,
+    UnknownTheater,
+)
+from ticketing.server import pyro_config
+from ticketing.server.proxies import ProxyPool
+
+CATALOG = """
+hold_ttl = {hold_ttl}
+max_seats_per_booking = 4
+
+[[theater]]
+id = "AMC"
+name = "AMC Cinemas"
+city = "Boston"
+rows = 5
+seats_per_row = 8
+
+[[theater.event]]
+id = "dune-1900"
+title = "Dune: Part Three"
+starts_at = "2026-12-01T19:00:00"
+
+[[theater.event]]
+id = "arrival-2130"
+title = "Arrival"
+starts_at = "2026-12-01T21:30:00"
+
+[[theater]]
+id = "REG"
+name = "Regal"
+city = "Seattle"
+rows = 3
+seats_per_row = 4
+
+[[theater.event]]
+id = "inception-2100"
+title = "Inception"
+starts_at = "2026-12-02T21:00:00"
+"""
+DUNE = ("AMC", "dune-1900")
+READY_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0
+CALL_TIMEOUT = 10.0
+
+
+class LocalCluster:
+    """``run/cluster.py`` on a tmp data dir and a free name-server port."""
+
+    def __init__(self, workdir: Path, hold_ttl: float, *sizes: str) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = pick_free_port()
+        catalog = workdir / "catalog.toml"
+        catalog.write_text(CATALOG.format(hold_ttl=hold_ttl))
+        self.stdout = workdir / "cluster.out"
+        self.stderr = workdir / "cluster.err"
+        args = [
+            *("--ns-port", str(self.port), "--data-dir", str(workdir / "data")),
+            *("--catalog", str(catalog), *sizes),
+        ]
+        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "run" / "cluster.py"), *args],
+                cwd=ROOT,
+                stdout=out,
+                stderr=err,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        pyro_config.configure()
+        self.pool = ProxyPool("127.0.0.1", self.port, timeout=CALL_TIMEOUT)
+
+    def wait_ready(self) -> None:
+        poll(
+            lambda: "READY" in self.stdout.read_text() or self.process.poll() is not None,
+            timeout=READY_TIMEOUT,
+            message="the cluster's READY line",
+        )
+        assert self.stdout.read_text() == f"READY 127.0.0.1:{self.port}\n", self.stderr.read_text()
+
+    def balancer(self, balancer_id: int) -> Proxy:
+        """A client's proxy to one load balancer."""
+        proxy = Proxy(self.pool.resolve(names.load_balancer(balancer_id)))
+        proxy._pyroTimeout = CALL_TIMEOUT
+        return proxy
+
+    def kill(self, name: str) -> int:
+        """SIGKILL the process serving ``name`` (a crash); returns its pid."""
+        pid = self.pool.call(name, "status")["pid"]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self) -> None:
+        self.pool.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    running = LocalCluster(tmp_path_factory.mktemp("flow"), 300)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+    assert running.process.returncode == 0, running.stderr.read_text()
+
+
+@pytest.fixture
+def lb1(cluster: LocalCluster) -> Iterator[Proxy]:
+    with cluster.balancer(1) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def lb2(cluster: LocalCluster) -> Iterator[Proxy]:
+    with cluster.balancer(2) as proxy:
+        yield proxy
+
+
+def states(balancer: Proxy, theater: str, event: str) -> dict[str, str]:
+    rows = balancer.get_seat_map(theater, event)["rows"]
+    return {cell["seat"]: cell["state"] for row in rows for cell in row}
+
+
+def refused(cls: type[TicketingError], call, *args) -> TicketingError:
+    """Run a remote call that must fail with exactly ``cls`` (rebuilt as itself)."""
+    with pytest.raises(TicketingError) as info:
+        call(*args)
+    assert type(info.value) is cls, f"{type(info.value).__name__}: {info.value}"
+    assert str(info.value)
+    return info.value
+
+
+def test_list_theaters_is_the_catalog(lb1: Proxy) -> None:
+    theaters = lb1.list_theaters()
+    assert [t["theater"] for t in theaters] == ["AMC", "REG"]
+    amc = theaters[0]
+    assert (amc["name"], amc["city"], amc["seats"]) == ("AMC Cinemas", "Boston", 40)
+    assert amc["events"][1] == {
+        "event": "arrival-2130",
+        "title": "Arrival",
+        "starts_at": "2026-12-01T21:30:00",
+    }
+
+
+def test_hold_book_read_cancel_across_balancers(lb1: Proxy, lb2: Proxy) -> None:
+    free = lb1.get_available_seats(*DUNE)
+    assert free[:3] == ["A1", "A2", "A3"] and len(free) == 40
+
+    hold = lb1.block_seats(*DUNE, ["a2", "A1 "])
+    assert hold["seats"] == ["A1", "A2"]
+    assert len(hold["hold_id"]) >= 16 and hold["expires_at"] > 0
+    assert states(lb2, *DUNE)["A1"] == "held"  # the balancers share no state of their own
+    assert "A1" not in lb2.get_available_seats(*DUNE)
+    assert "A1" in lb1.get_available_seats("AMC", "arrival-2130")  # another event
+
+    clash = refused(SeatsUnavailable, lb2.block_seats, *DUNE, ["A3", "A2"])
+    assert clash.seats == ["A2"]
+
+    ticket = lb2.book_ticket(hold["hold_id"], " Ada Lovelace ", "ada@example.org")
+    assert ticket == {
+        "ticket_no": ticket["ticket_no"],
+        "theater": "AMC",
+        "event": "dune-1900",
+        "seats": ["A1", "A2"],
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+    }
+    assert len(ticket["ticket_no"]) >= 16
+    assert lb1.book_ticket(hold["hold_id"], "Ada Lovelace", "ada@example.org") == ticket
+    assert states(lb1, *DUNE)["A2"] == "booked"
+    assert lb1.get_ticket_details("AMC", ticket["ticket_no"]) == ticket
+    assert refused(SeatsUnavailable, lb1.block_seats, *DUNE, ["A2", "A4"]).seats == ["A2"]
+
+    assert lb2.delete_ticket("AMC", ticket["ticket_no"]) is True
+    assert states(lb1, *DUNE)["A1"] == "free"  # at once
+    refused(TicketNotFound, lb1.get_ticket_details, "AMC", ticket["ticket_no"])
+    assert lb1.delete_ticket("AMC", ticket["ticket_no"]) is True  # a retry: idempotent
+    refused(TicketNotFound, lb1.delete_ticket, "AMC", "neverHandedOut")
+    refused(HoldNotFound, lb1.book_ticket, hold["hold_id"], "Ada", "ada@example.org")
+
+
+def test_a_theater_in_another_cluster_books_separately(lb1: Proxy) -> None:
+    hold = lb1.block_seats("REG", "inception-2100", ["C4"])
+    ticket = lb1.book_ticket(hold["hold_id"], "Grace", "grace@example.org")
+    assert (ticket["theater"], ticket["seats"]) == ("REG", ["C4"])
+    assert lb1.get_ticket_details("REG", ticket["ticket_no"]) == ticket
+    refused(TicketNotFound, lb1.get_ticket_details, "AMC", ticket["ticket_no"])
+    assert states(lb1, "REG", "inception-2100")["C4"] == "booked"
+
+
+def test_release_frees_the_seats_and_is_idempotent(lb1: Proxy, lb2: Proxy) -> None:
+    hold = lb1.block_seats(*DUNE, ["E1", "E2", "E3", "E4"])
+    assert lb2.release_hold(hold["hold_id"]) is True
+    assert lb1.release_hold(hold["hold_id"]) is True
+    assert lb1.release_hold("neverHandedOut") is True
+    assert {states(lb1, *DUNE)[seat] for seat in hold["seats"]} == {"free"}
+    refused(HoldNotFound, lb2.book_ticket, hold["hold_id"], "Ada", "ada@example.org")
+    again = lb2.block_seats(*DUNE, ["E1"])
+    assert lb2.release_hold(again["hold_id"]) is True
+
+
+def test_every_refusal_arrives_as_its_class_and_changes_nothing(lb1: Proxy) -> None:
+    before = states(lb1, *DUNE)
+    refused(UnknownTheater, lb1.get_available_seats, "XYZ", "dune-1900")
+    refused(UnknownTheater, lb1.get_ticket_details, "XYZ", "abc")
+    refused(UnknownEvent, lb1.get_seat_map, "AMC", "inception-2100")
+    refused(UnknownSeat, lb1.block_seats, *DUNE, ["A1", "F1"])
+    refused(UnknownSeat, lb1.block_seats, *DUNE, ["A9"])
+    for bad_seats in ([], ["A1", "a1"], ["A1", "A2", "A3", "A4", "A5"], "A1", [1], None):
+        refused(InvalidRequest, lb1.block_seats, *DUNE, bad_seats)
+    refused(InvalidRequest, lb1.block_seats, 1, "dune-1900", ["A1"])
+    refused(InvalidRequest, lb1.get_seat_map, "AMC", True)
+    refused(InvalidRequest, lb1.block_seats, "AMC", "dune-1900")  # a missing argument
+    refused(InvalidRequest, lb1.release_hold, "")
+    refused(InvalidRequest, lb1.release_hold, "x" * 10_000)
+    refused(InvalidRequest, lb1.get_ticket_details, "AMC", "no such/ticket")
+    hold = lb1.block_seats(*DUNE, ["D8"])
+    refused(InvalidRequest, lb1.book_ticket, hold["hold_id"], "", "ada@example.org")
+    refused(InvalidRequest, lb1.book_ticket, hold["hold_id"], "Ada", "not-an-address")
+    refused(InvalidRequest, lb1.book_ticket, hold["hold_id"], "Ada\n", "ada@example.org x")
+    assert states(lb1, *DUNE) == {**before, "D8": "held"}  # refusals changed nothing
+    assert lb1.release_hold(hold["hold_id"]) is True
+    assert lb1.status()["role"] == "loadbalancer"
+
+
+def test_the_flow_survives_a_crashed_lock_server_and_data_replica(
+    cluster: LocalCluster, lb1: Proxy
+) -> None:
+    preferred = lb1.status()["preferred_lock_server"]
+    cluster.kill(preferred)
+    hold = lb1.block_seats(*DUNE, ["C1", "C2"])
+    assert lb1.status()["preferred_lock_server"] != preferred
+
+    manager = cluster.pool.call(names.DATASTORE_MANAGER, "status")
+    cluster.kill(manager["clusters"]["AMC"]["preferred"])
+    ticket = lb1.book_ticket(hold["hold_id"], "Alan", "alan@example.org")
+    assert lb1.get_ticket_details("AMC", ticket["ticket_no"]) == ticket
+    assert states(lb1, *DUNE)["C2"] == "booked"
+
+
+def test_without_a_lock_quorum_holding_is_unavailable(cluster: LocalCluster, lb1: Proxy) -> None:
+    for name in sorted(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True)):
+        try:
+            cluster.pool.call(name, "status")
+        except Unavailable:
+            continue  # killed by the test before
+        cluster.kill(name)
+        break
+    refused(Unavailable, lb1.block_seats, *DUNE, ["B5"])
+
+
+def test_an_expired_hold_frees_its_seats_and_cannot_be_booked(tmp_path: Path) -> None:
+    small = LocalCluster(
+        tmp_path / "expiry",
+        1,
+        *("--lock-replicas", "1", "--data-replicas", "1", "--load-balancers", "1"),
+    )
+    try:
+        small.wait_ready()
+        with small.balancer(1) as balancer:
+            hold = balancer.block_seats(*DUNE, ["B2", "B3"])
+            poll(
+                lambda: {"B2", "B3"} <= set(balancer.get_available_seats(*DUNE)),
+                message="the expired hold's seats to be free again",
+            )
+            with pytest.raises((HoldExpired, HoldNotFound)) as info:
+                balancer.book_ticket(hold["hold_id"], "Ada", "ada@example.org")
+            assert "again" in str(info.value)
+    finally:
+        small.stop()
+    assert small.process.returncode == 0, small.stderr.read_text()
