@@ -14,7 +14,7 @@ from ticketing.client.repl import Repl
 from ticketing.client.script import run_lines
 from ticketing.client.state import ClientState
 from ticketing.client.tickets_file import TicketsFile, default_tickets_path
-from ticketing.errors import register_with_pyro
+from ticketing.server import pyro_config
 
 HISTORY_FILE = "client_history"
 
@@ -37,7 +37,7 @@ def main(
     stderr: TextIO = sys.stderr,
 ) -> int:
     """Run one command, a script from a pipe, or the interactive loop on a terminal."""
-    register_with_pyro()
+    pyro_config.configure()  # serpent, and errors arrive as their own classes
     connection = Connection(options.ns_host, options.ns_port)
     tickets = TicketsFile(options.tickets_file or default_tickets_path())
     metadata = Metadata(connection, tickets)

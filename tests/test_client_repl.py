@@ -1,0 +1,287 @@
+"""The interactive client driven through a real PromptSession (pipe input, dummy output),
+against in-memory contract balancers served by a real Pyro5 daemon and name server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import NameServer, poll
+from contract_lb import ServedBalancers, serve_balancers
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from ticketing.client.actions import Actions
+from ticketing.client.connection import Connection
+from ticketing.client.metadata import Metadata
+from ticketing.client.repl import Repl
+from ticketing.client.state import ClientState
+from ticketing.client.style import Fragments, plain
+from ticketing.client.tickets_file import TicketsFile
+
+TAB, ENTER, CTRL_C, CTRL_D = "\t", "\r", "\x03", "\x04"
+
+
+class Driver:
+    """Runs a Repl in a thread and types into it; every wait polls a condition."""
+
+    def __init__(self, served: ServedBalancers, tmp_path: Path) -> None:
+        self.served = served
+        self.connection = Connection(served.ns_host, served.ns_port, call_timeout=5.0)
+        self.tickets = TicketsFile(tmp_path / "tickets.json")
+        self.metadata = Metadata(self.connection, self.tickets)
+        self.state = ClientState()
+        actions = Actions(
+            self.connection, self.state, self.tickets, self.metadata, self.connection.cluster_status
+        )
+        self.shown: list[Fragments] = []
+        self._pipe_cm = create_pipe_input()
+        self.pipe = self._pipe_cm.__enter__()
+        self.repl = Repl(
+            actions,
+            self.metadata,
+            lambda: self.connection.current,
+            history_path=tmp_path / "history",
+            input=self.pipe,
+            output=DummyOutput(),
+            show=self.shown.append,
+        )
+        self.exit_code: int | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.exit_code = self.repl.run()
+
+    def output(self) -> str:
+        return "".join(plain(fragments) for fragments in list(self.shown))
+
+    def type(self, text: str) -> None:
+        self.pipe.send_text(text)
+
+    def wait_output(self, needle: str) -> str:
+        poll(lambda: needle in self.output(), timeout=10, message=f"{needle!r} in the output")
+        return self.output()
+
+    def tab(self, text: str) -> None:
+        """Type `text`, wait until its completions are computed (as a person would), press Tab."""
+        self.type(text)
+
+        def ready() -> bool:
+            buffer = self._active().default_buffer
+            state = buffer.complete_state
+            typed = buffer.text.endswith(text)
+            return typed and state is not None and state.original_document.text == buffer.text
+
+        poll(ready, timeout=10, message=f"completions after {text!r}")
+        self.type(TAB)
+
+    def _active(self):
+        poll(lambda: self.repl.guide.app.is_running or self.repl.session.app.is_running, 10)
+        return self.repl.guide if self.repl.guide.app.is_running else self.repl.session
+
+    def buffer(self) -> str:
+        """Text of whichever prompt is showing (the command line or a guided question)."""
+        for session in (self.repl.guide, self.repl.session):
+            if session.app.is_running:
+                return session.default_buffer.text
+        return ""
+
+    def wait_buffer(self, expected: str) -> None:
+        try:
+            poll(lambda: self.buffer() == expected, timeout=10)
+        except AssertionError:
+            raise AssertionError(f"line {expected!r} never came; it is {self.buffer()!r}") from None
+
+    def wait_prompt(self, session_name: str) -> None:
+        session = getattr(self.repl, session_name)
+        poll(lambda: session.app.is_running, timeout=10, message=f"the {session_name} prompt")
+
+    def wait_exit(self) -> int:
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "the client did not exit"
+        assert self.exit_code is not None
+        return self.exit_code
+
+    def close(self) -> None:
+        if self.thread.is_alive():
+            self.type(CTRL_D)
+            self.thread.join(10)
+        self._pipe_cm.__exit__(None, None, None)
+        self.connection.close()
+
+
+@pytest.fixture
+def served(nameserver: NameServer) -> Iterator[ServedBalancers]:
+    with serve_balancers(nameserver.host, nameserver.port, count=2) as served:
+        yield served
+
+
+@pytest.fixture
+def client(served: ServedBalancers, tmp_path: Path) -> Iterator[Driver]:
+    driver = Driver(served, tmp_path)
+    driver.wait_prompt("session")
+    yield driver
+    driver.close()
+
+
+def holds(served: ServedBalancers) -> list:
+    return list(served.store.holds.values())
+
+
+def test_tab_completes_command_theater_event_and_seat(client: Driver) -> None:
+    client.tab("ho")
+    client.wait_buffer("hold")
+    client.tab(" A")
+    client.wait_buffer("hold AMC")
+    client.tab(" ar")
+    client.wait_buffer("hold AMC arrival-2130")
+    client.tab(" C5")
+    client.wait_buffer("hold AMC arrival-2130 C5")
+    client.type(ENTER)
+    client.wait_output("holding C5 at AMC arrival-2130")
+    assert [hold.seats for hold in holds(client.served)] == [["C5"]]
+
+
+def test_tab_completes_a_range_of_free_seats(client: Driver) -> None:
+    client.served.balancers["ticketing.loadbalancer.1"].block_seats("AMC", "dune-1900", ["B4"])
+    client.tab("hold AMC dune-1900 B1-")
+    client.wait_buffer("hold AMC dune-1900 B1-B2")
+    client.type(TAB)  # next choice; B4 is held, so the run stops at B3
+    client.wait_buffer("hold AMC dune-1900 B1-B3")
+    client.type(ENTER)
+    client.wait_output("holding B1 B2 B3")
+
+
+def test_tab_completes_a_local_ticket_number(client: Driver) -> None:
+    client.type("hold AMC dune-1900 A1,A2" + ENTER)
+    client.wait_output("holding A1 A2")
+    client.type("book Ada Lovelace ada@example.org" + ENTER)
+    client.wait_output("booked ticket")
+    (ticket,) = client.tickets.load()
+    client.tab("cancel AMC ")
+    client.wait_buffer(f"cancel AMC {ticket['ticket_no']}")
+    client.type(ENTER)
+    client.wait_output(f"cancelled ticket {ticket['ticket_no']}")
+    assert client.served.store.tickets == {}
+    assert client.tickets.load() == []
+
+
+def test_guided_flow_asks_for_each_argument_with_completion(client: Driver) -> None:
+    client.type("hold" + ENTER)
+    client.wait_prompt("guide")
+    client.tab("RE")
+    client.wait_buffer("REG")
+    client.type(ENTER)
+    client.wait_output("theater")
+    client.tab("in")
+    client.wait_buffer("inception-2100")
+    client.type(ENTER)
+    client.type("A2-A3" + ENTER)
+    client.wait_output("holding A2 A3 at REG inception-2100")
+
+    client.type("book" + ENTER)
+    client.wait_prompt("guide")
+    client.type("Grace Hopper" + ENTER)
+    client.type("grace@example.org" + ENTER)
+    out = client.wait_output("booked ticket")
+    assert "seats    A2 A3" in out
+    assert [t["name"] for t in client.tickets.load()] == ["Grace Hopper"]
+    assert client.state.hold is None
+
+
+def test_guided_flow_refuses_an_unknown_theater_and_asks_again(client: Driver) -> None:
+    client.type("map" + ENTER)
+    client.wait_prompt("guide")
+    client.type("NOPE" + ENTER)
+    client.wait_output("UnknownTheater: no theater 'NOPE'; pick one of AMC, REG")
+    client.type("AMC" + ENTER)
+    client.type("dune-1900" + ENTER)
+    out = client.wait_output("SCREEN")
+    assert "X booked" in out
+
+
+def test_ctrl_c_cancels_a_guided_command(client: Driver) -> None:
+    client.type("hold" + ENTER)
+    client.wait_prompt("guide")
+    client.type("AMC" + CTRL_C)
+    client.wait_output("cancelled")
+    client.type("tickets" + ENTER)
+    client.wait_output("no tickets booked")
+    assert holds(client.served) == []
+
+
+def test_errors_are_one_line_with_the_contract_class(client: Driver) -> None:
+    client.served.balancers["ticketing.loadbalancer.1"].block_seats("AMC", "dune-1900", ["A1"])
+    client.type("hold AMC dune-1900 A1 A2" + ENTER)
+    client.wait_output("SeatsUnavailable: seats A1 are taken")
+    client.type("frobnicate" + ENTER)
+    client.wait_output("InvalidRequest: unknown command 'frobnicate'")
+    client.type("book Ada ada@example.org" + ENTER)
+    client.wait_output("InvalidRequest: you hold no seats")
+    client.type("ticket AMC 0000" + ENTER)
+    out = client.wait_output("TicketNotFound: no ticket 0000 at AMC")
+    assert "Traceback" not in out
+    assert client.thread.is_alive()
+
+
+def test_ctrl_d_releases_the_open_hold_and_quits(client: Driver) -> None:
+    client.type("hold AMC dune-1900 D1-D3" + ENTER)
+    client.wait_output("holding D1 D2 D3")
+    assert len(holds(client.served)) == 1
+    client.type(CTRL_D)
+    assert client.wait_exit() == 0
+    assert "released your hold on D1 D2 D3" in client.output()
+    assert holds(client.served) == []
+
+
+def test_map_marks_free_held_booked_and_mine(client: Driver) -> None:
+    other = client.served.balancers["ticketing.loadbalancer.2"]
+    other.book_ticket(other.block_seats("AMC", "dune-1900", ["A1"])["hold_id"], "X", "x@y.z")
+    other.block_seats("AMC", "dune-1900", ["A2"])
+    client.type("hold AMC dune-1900 A3" + ENTER)
+    client.wait_output("holding A3")
+    client.type("map AMC dune-1900" + ENTER)
+    out = client.wait_output("yours")
+    row_a = next(line for line in out.splitlines() if line.startswith("A "))
+    assert row_a.split() == ["A", "X", "h", "*", ".", ".", ".", "A"]
+
+
+def test_fails_over_to_another_balancer_keeping_the_hold(client: Driver) -> None:
+    client.type("hold AMC dune-1900 C1 C2" + ENTER)
+    client.wait_output("holding C1 C2")
+    first = client.connection.current
+    assert first is not None
+    client.served.kill(first)
+    client.type("book Ada ada@example.org" + ENTER)
+    client.wait_output("booked ticket")
+    assert client.connection.current not in (None, first)
+    assert [t["seats"] for t in client.tickets.load()] == [["C1", "C2"]]
+
+
+def test_unavailable_everywhere_offers_the_command_again(client: Driver) -> None:
+    for balancer in client.served.balancers.values():
+        balancer.unavailable = True
+    client.type("hold AMC dune-1900 A5" + ENTER)
+    client.wait_output("Unavailable:")
+    client.wait_buffer("hold AMC dune-1900 A5")
+    for balancer in client.served.balancers.values():
+        balancer.unavailable = False
+    client.type(ENTER)
+    client.wait_output("holding A5")
+
+
+def test_status_lists_every_registered_component(client: Driver) -> None:
+    client.type("status" + ENTER)
+    out = client.wait_output("ticketing.loadbalancer.2")
+    assert "ticketing.loadbalancer.1  loadbalancer  up" in out
+
+
+def test_toolbar_shows_balancer_and_hold_countdown(client: Driver) -> None:
+    client.type("hold AMC dune-1900 B6" + ENTER)
+    client.wait_output("holding B6")
+    toolbar = plain(client.repl.session.bottom_toolbar())
+    assert f"via {client.connection.current}" in toolbar
+    assert "hold AMC dune-1900 B6: 4:5" in toolbar or "hold AMC dune-1900 B6: 5:00" in toolbar
