@@ -296,3 +296,26 @@ def test_apply_never_raises(payload_list: list[Any]) -> None:
         store.digest()
     seats = live_seats(store)
     assert len(seats) == len(set(seats))
+
+
+def test_ticket_for_hold_follows_the_live_booking() -> None:
+    from ticketing.catalog import load_catalog
+
+    store = SeatStore(load_catalog().clusters()["AMC"])
+    book = {
+        "op": "book",
+        "ticket_no": "T1",
+        "hold_id": "H1",
+        "theater": "AMC",
+        "event": load_catalog().theater("AMC").events[0].id,
+        "seats": ["A1"],
+        "name": "N",
+        "email": "n@x.y",
+        "fence": 1,
+        "expires_at": 100.0,
+    }
+    assert store.ticket_for_hold("H1") is None
+    assert store.apply(book, 1, 10.0)["ok"]
+    assert store.ticket_for_hold("H1")["ticket_no"] == "T1"
+    store.apply({"op": "cancel", "theater": "AMC", "ticket_no": "T1"}, 2, 11.0)
+    assert store.ticket_for_hold("H1") is None

@@ -211,9 +211,18 @@ def test_serves_on_cached_proxies_while_the_name_server_is_down(cluster: LocalCl
     lb = cluster.load_balancer(1)
     hold = lb.block_seats("AMC", "dune", ["D1"])  # warms every cache on the path
     lb.book_ticket(hold["hold_id"], "Warm", "warm@example.com")
+    cluster.status(names.datastore_replica("east", 1))  # the test, too, knows where it is
+    replicas = [names.datastore_replica("east", i) for i in (2, 3)]
+    poll(
+        lambda: all(cluster.status(n)["peers_resolved"] for n in replicas),
+        message="replicas to have looked up their coordinator and peers",
+    )
 
     cluster.kill_name_server()
     assert [t["theater"] for t in lb.list_theaters()] == ["AMC", "REG"]
+    # With the replica the manager prefers gone too, another replica must reach
+    # its coordinator on an address it looked up at start, never having called it.
+    cluster.kill("datastore-east-1")
     hold = lb.block_seats("AMC", "dune", ["D2"])
     ticket = lb.book_ticket(hold["hold_id"], "Offline", "offline@example.com")
     assert lb.get_ticket_details("AMC", ticket["ticket_no"]) == ticket

@@ -165,6 +165,11 @@ class SeatStore:
             raise TicketNotFound(f"no ticket {ticket_no!r} at theater {theater}")
         return ticket.to_plain()
 
+    def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
+        """The live booking made with ``hold_id``, if any (a hold books at most once)."""
+        ticket_no = self._by_hold.get(hold_id)
+        return None if ticket_no is None else self._tickets[ticket_no].to_plain()
+
     def __len__(self) -> int:
         return len(self._tickets)
 

@@ -10,7 +10,6 @@ from Pyro5.api import expose
 from ticketing import names
 from ticketing.catalog import load_catalog
 from ticketing.domain.seat_store import SeatStore
-from ticketing.errors import TicketNotFound, UnknownTheater
 from ticketing.server.cli import replica_parser
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
@@ -47,7 +46,10 @@ class DataStore(ReplicaServer):
             "fence": fence,
             "expires_at": expires_at,
         }
-        return self._write(f"book:{hold_id}", payload)["ticket"]
+        # Keyed by the ticket number too: retries of this call (same number) are
+        # applied once, while a new booking with a hold whose ticket was cancelled
+        # is a new command and is not answered with the cancelled ticket.
+        return self._write(f"book:{hold_id}:{ticket_no}", payload)["ticket"]
 
     def cancel(self, theater: str, ticket_no: str) -> bool:
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
@@ -68,14 +70,7 @@ class DataStore(ReplicaServer):
 
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
         self._sync()
-        entry = self._host.result(f"book:{hold_id}")
-        if entry is None or not entry[1].get("ok"):
-            return None
-        theater, ticket_no = entry[1]["ticket"]["theater"], entry[1]["ticket"]["ticket_no"]
-        try:  # still booked, not cancelled since
-            return self._host.read(lambda store: store.ticket(theater, ticket_no))
-        except (UnknownTheater, TicketNotFound):
-            return None
+        return self._host.read(lambda store: store.ticket_for_hold(hold_id))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,8 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     store = SeatStore(clusters[args.cluster])
     db = data_dir / f"replica-{args.id}.sqlite"
     host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
-    server = DataStore(name, host, names.datastore_coordinator(args.cluster), pool)
-    host.start()
+    coordinator = names.datastore_coordinator(args.cluster)
+    server = DataStore(name, host, coordinator, pool)
+    host.start(also_resolve=[coordinator])
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir)
     finally:

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
     )
     server = LockServer(name, host, names.LOCK_COORDINATOR, pool)
-    host.start()
+    host.start(also_resolve=[names.LOCK_COORDINATOR])
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir)
     finally:

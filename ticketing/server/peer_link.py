@@ -24,9 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class PeerLink:
-    def __init__(
-        self, peer: str, pool: ProxyPool, on_reply: Callable[[Message], None]
-    ) -> None:
+    def __init__(self, peer: str, pool: ProxyPool, on_reply: Callable[[Message], None]) -> None:
         self.peer = peer
         self._pool = pool
         self._on_reply = on_reply

@@ -33,6 +33,7 @@ T = TypeVar("T")
 
 TICK_INTERVAL = 0.05  # seconds between ticks of the core (catch-up polling)
 LEASE = 1.0  # seconds an acceptor stays loyal to a coordinator it hears from
+RESOLVE_RETRY = 0.2  # seconds between look-ups of peers not registered yet
 
 
 class ReplicaHost:
@@ -62,15 +63,33 @@ class ReplicaHost:
         self._lock = threading.Lock()
         self._applied = threading.Condition(self._lock)
         self._stopping = threading.Event()
+        self._peers_resolved = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
-        log.info(
-            "%s restored from disk: applied index %d", node_id, self._core.applied_index
-        )
+        log.info("%s restored from disk: applied index %d", node_id, self._core.applied_index)
 
-    def start(self) -> None:
+    def start(self, also_resolve: list[str] = ()) -> None:
+        """Recover (``--recover-from``), then serve; peers' addresses are looked up now.
+
+        Looking every peer up at start, rather than on first use, lets this
+        replica reach them on cached addresses through a name-server outage
+        even if it never had to call them before.
+        """
         if self._recover_from:
             self._recover()
         self._ticker.start()
+        wanted = [*self._core.learner.peers, *also_resolve]
+        threading.Thread(target=self._resolve_all, args=(wanted,), daemon=True).start()
+
+    def _resolve_all(self, wanted: list[str]) -> None:
+        while wanted and not self._stopping.is_set():
+            for name in list(wanted):
+                try:
+                    self._pool.resolve(name)
+                    wanted.remove(name)
+                except TicketingError:
+                    pass
+            self._stopping.wait(RESOLVE_RETRY)
+        self._peers_resolved.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -133,6 +152,7 @@ class ReplicaHost:
                 "promised": self._core.acceptor.promised.to_plain(),
                 "snapshot_index": learner.snapshot.index if learner.snapshot else 0,
                 "clock": learner.clock,
+                "peers_resolved": self._peers_resolved.is_set(),
             }
 
     # --- catch-up ------------------------------------------------------------------
