@@ -21,7 +21,7 @@ from typing import Any
 
 from Pyro5.api import expose
 
-from ticketing import names
+from ticketing import counters, names
 from ticketing.catalog import load_catalog
 from ticketing.consensus.messages import Message
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
@@ -140,6 +140,7 @@ class Coordinator:
                 "applied_index": proposer.chosen_below - 1,
                 "next_slot": proposer.next_slot,
                 "unreachable": [p for p, link in self._links.items() if not link.reachable],
+                **counters.snapshot(),
             }
 
     def commit_index(self) -> int:

@@ -25,6 +25,7 @@ from Pyro5.api import Daemon, Proxy
 from Pyro5.errors import CommunicationError, NamingError
 from Pyro5.socketutil import get_ip_address
 
+from ticketing import counters
 from ticketing.server import pyro_config
 from ticketing.server.logs import setup_logging
 from ticketing.server.proxies import name_server_uri
@@ -56,7 +57,7 @@ def serve(
     stop_on_signals(stopping)
     try:
         nathost, natport = _advertised_address(host)
-        with Daemon(host=host, port=0, nathost=nathost, natport=natport) as daemon:
+        with CountingDaemon(host=host, port=0, nathost=nathost, natport=natport) as daemon:
             uri = str(daemon.register(obj, objectId=name))
             entry = Registration(name, uri, ns_host, ns_port)
             if entry.sync() == Registration.TAKEN:
@@ -78,6 +79,19 @@ def serve(
     except KeyboardInterrupt:
         pass  # a signal arrived before the request loop started
     log.info("stopped %s", name)
+
+
+class CountingDaemon(Daemon):
+    """A daemon that counts the requests it answered (``counters.CALLS_SERVED``).
+
+    ``handleRequest`` is entered by a worker waiting for the next request on a
+    connection and raises when the peer hangs up, so only requests that
+    returned normally (answered, or oneway and run) are counted.
+    """
+
+    def handleRequest(self, conn: object) -> None:
+        super().handleRequest(conn)
+        counters.CALLS_SERVED.add()
 
 
 def _advertised_address(host: str) -> tuple[str | None, int | None]:

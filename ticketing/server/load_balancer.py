@@ -22,7 +22,7 @@ from typing import Any
 
 from Pyro5.api import expose
 
-from ticketing import names
+from ticketing import counters, names
 from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain.seat_store import BOOKED
 from ticketing.domain.seats import SeatMap
@@ -192,6 +192,7 @@ class LoadBalancer:
             "pid": os.getpid(),
             "lock_servers": self.locks.known(),
             "preferred_lock_server": self.locks.preferred,
+            **counters.snapshot(),
         }
 
 

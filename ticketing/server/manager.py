@@ -17,7 +17,7 @@ from typing import Any
 
 from Pyro5.api import expose
 
-from ticketing import names
+from ticketing import counters, names
 from ticketing.catalog import Catalog, CatalogError, load_catalog
 from ticketing.errors import Unavailable
 from ticketing.server.boundary import contract_errors
@@ -115,6 +115,7 @@ class DataStoreManager:
             "role": "datastore_manager",
             "pid": os.getpid(),
             "clusters": clusters,
+            **counters.snapshot(),
         }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from Pyro5.api import expose, oneway
 
-from ticketing import errors
+from ticketing import counters, errors
 from ticketing.errors import Unavailable
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
@@ -49,6 +49,7 @@ class ReplicaServer:
             "pid": os.getpid(),
             "state": "serving",
             **self._host.status(),
+            **counters.snapshot(),
         }
 
     # --- for subclasses ------------------------------------------------------------

@@ -18,6 +18,7 @@ import threading
 from itertools import groupby
 from operator import itemgetter
 
+from ticketing import counters
 from ticketing.consensus.ballot import ZERO, Ballot
 from ticketing.consensus.codec import snapshot_from_plain, snapshot_to_plain
 from ticketing.consensus.messages import Snapshot
@@ -119,6 +120,7 @@ class SqliteStorage:
                     else:
                         db.executemany(sql, rows)
             self._pending.clear()
+            counters.DISK_SYNCS.add()
 
     def close(self) -> None:
         """Close the file; saves not flushed are lost, as in a crash."""
