@@ -1,0 +1,75 @@
+"""What a fault run recorded: client operations, faults, and the state read at the end.
+
+Plain frozen records, so a checker can be fed a history built by hand in a
+unit test as easily as one recorded from a real cluster. Times are seconds on
+one clock (the harness's wall clock), so they compare with the ``expires_at``
+the system itself reports for holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OK, REFUSED, UNKNOWN = "ok", "refused", "unknown"
+"""Outcomes: acknowledged; refused by the system (nothing happened); reply lost."""
+
+HOLD, RELEASE, BOOK, CANCEL, READ = "hold", "release", "book", "cancel", "read"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One client call, from just before it was sent to just after its answer.
+
+    ``seats`` are the seats the call is about (for ``read``: the seats booked
+    in the answer). ``hold_id`` and ``ticket_no`` identify what it acted on or
+    created; ``expires_at`` is a hold's expiry as the system reported it.
+    """
+
+    client: int
+    kind: str
+    theater: str
+    event: str
+    start: float
+    end: float
+    outcome: str
+    seats: tuple[str, ...] = ()
+    hold_id: str | None = None
+    ticket_no: str | None = None
+    expires_at: float | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault the nemesis injected: ``kind`` on ``target`` from ``start`` to ``healed``."""
+
+    kind: str
+    target: str
+    start: float
+    healed: float
+    recovered: float | None = None  # when the hurt component answered again
+
+
+@dataclass(frozen=True, slots=True)
+class FinalState:
+    """The system as read after every fault was healed.
+
+    ``live`` maps ticket numbers found live to their seats; ``unknown_books``
+    maps the hold id of every book with an unknown outcome to the ticket it
+    turned out to have made (None if none); ``booked`` the booked seats of
+    each ``(theater, event)``; ``digests`` each cluster's replicas'
+    ``(applied_index, digest)``.
+    """
+
+    at: float
+    live: dict[str, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
+    unknown_books: dict[str, str | None] = field(default_factory=dict)
+    booked: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    digests: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    operations: tuple[Operation, ...]
+    final: FinalState
+    faults: tuple[Fault, ...] = ()
