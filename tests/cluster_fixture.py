@@ -23,6 +23,8 @@ from Pyro5.api import Proxy
 from ticketing import names
 from ticketing.catalog import load_catalog
 from ticketing.launcher import Component, plan
+from ticketing.security.membership import MemberProxy, is_internal
+from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import ProxyPool, name_server_uri
 
 SMALL_CATALOG = Path(__file__).resolve().parent / "catalogs" / "small.toml"
@@ -101,7 +103,10 @@ class LocalCluster:
     # --- reaching it -------------------------------------------------------------
 
     def proxy(self, name: str, timeout: float = 10.0) -> Proxy:
-        proxy = Proxy(self.pool.resolve(name, refresh=True))
+        uri = self.pool.resolve(name, refresh=True)
+        secret = os.environ.get(ENV_VAR)  # set for the test session by conftest
+        member = secret and is_internal(name)  # internal objects serve members only
+        proxy = MemberProxy(uri, secret) if member else Proxy(uri)
         proxy._pyroTimeout = timeout
         return proxy
 

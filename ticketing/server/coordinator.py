@@ -27,6 +27,7 @@ from ticketing.consensus.messages import Message
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
 from ticketing.consensus.values import Command
 from ticketing.errors import InvalidRequest, Unavailable
+from ticketing.security.secret import require_secret
 from ticketing.server.cli import common_parser, positive_int
 from ticketing.server.hosting import serve
 from ticketing.server.peer_link import PeerLink
@@ -210,10 +211,13 @@ def _plain(value: Any) -> Any:
 
 
 def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args: Any) -> None:
-    pool = ProxyPool(args.ns_host, args.ns_port, timeout=CONSENSUS_TIMEOUT)
+    secret = require_secret(args.data_dir)
+    pool = ProxyPool(args.ns_host, args.ns_port, timeout=CONSENSUS_TIMEOUT, secret=secret)
     coordinator = Coordinator(name, replica_names, data_dir, pool, role)
     try:
-        serve(coordinator, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+        serve(
+            coordinator, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret
+        )
     finally:
         coordinator.close()
         pool.close()

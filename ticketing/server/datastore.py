@@ -10,6 +10,7 @@ from Pyro5.api import expose
 from ticketing import names
 from ticketing.catalog import load_catalog
 from ticketing.domain.seat_store import SeatStore
+from ticketing.security.secret import require_secret
 from ticketing.server.cli import replica_parser
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     peers = [names.datastore_replica(args.cluster, i) for i in range(1, args.replicas + 1)]
     data_dir = Path(args.data_dir) / "datastore" / args.cluster
     data_dir.mkdir(parents=True, exist_ok=True)
-    pool = ProxyPool(args.ns_host, args.ns_port)
+    secret = require_secret(args.data_dir)
+    pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
     store = SeatStore(clusters[args.cluster])
     db = data_dir / f"replica-{args.id}.sqlite"
     host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     server = DataStore(name, host, coordinator, pool)
     host.start(also_resolve=[coordinator])
     try:
-        serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+        serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
         host.stop()
         pool.close()

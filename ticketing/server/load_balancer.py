@@ -27,6 +27,7 @@ from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain.seat_store import BOOKED
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, Unavailable
+from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, positive_int
@@ -207,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         catalog = load_catalog(args.catalog)
     except CatalogError as exc:
         raise SystemExit(str(exc)) from None
-    pool = ProxyPool(args.ns_host, args.ns_port)
+    # A member towards the lock servers and the manager; public itself (served without it).
+    pool = ProxyPool(args.ns_host, args.ns_port, secret=require_secret(args.data_dir))
     try:
         balancer = LoadBalancer(args.id, catalog, pool)
         serve(balancer, balancer.name, args.host, args.ns_host, args.ns_port, args.data_dir)

@@ -10,6 +10,7 @@ from Pyro5.api import expose
 
 from ticketing import names
 from ticketing.domain.lock_table import LockTable
+from ticketing.security.secret import require_secret
 from ticketing.server.cli import replica_parser
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
@@ -57,14 +58,15 @@ def main(argv: list[str] | None = None) -> None:
     peers = [names.lock_server(i) for i in range(1, args.replicas + 1)]
     data_dir = Path(args.data_dir) / "lock"
     data_dir.mkdir(parents=True, exist_ok=True)
-    pool = ProxyPool(args.ns_host, args.ns_port)
+    secret = require_secret(args.data_dir)
+    pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
     host = ReplicaHost(
         name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
     )
     server = LockServer(name, host, names.LOCK_COORDINATOR, pool)
     host.start(also_resolve=[names.LOCK_COORDINATOR])
     try:
-        serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+        serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
         host.stop()
         pool.close()

@@ -1,0 +1,58 @@
+"""The PNG chart: throughput and latency against concurrent users, one line per run.
+
+Drawn with matplotlib, an optional extra (``pip install ticketing[bench]``):
+a chart people read needs axes, ticks, labels and a legend, i.e. text
+rendering, which a hand-rolled PNG writer would have to reinvent (fonts,
+layout) for a worse result. Without matplotlib the JSON and the table are
+still written, and the chart is skipped with a note.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    levels = sorted({level["users"] for run in results["runs"] for level in run["levels"]})
+    for index, run in enumerate(results["runs"]):
+        color = f"C{index}"
+        users = [level["users"] for level in run["levels"]]
+        rates = [level["bookings_per_s"] for level in run["levels"]]
+        throughput.plot(users, rates, marker="o", color=color, label=run["label"])
+        for quantile, style in (("p50", "-"), ("p99", "--")):
+            values = [level["latency_ms"]["booking"].get(quantile) for level in run["levels"]]
+            latency.plot(
+                users, values, style, marker="o", color=color, label=f"{run['label']}, {quantile}"
+            )
+    for axes, title, unit in (
+        (throughput, "Complete bookings (hold + book) per second", "bookings/s"),
+        (latency, "Booking latency (hold + book)", "ms"),
+    ):
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(levels, [str(n) for n in levels])
+        axes.minorticks_off()
+        axes.set_xlabel("concurrent users")
+        axes.set_ylabel(unit)
+        axes.set_title(title)
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize="small")
+        axes.set_ylim(bottom=0)
+    figure.suptitle(results.get("title", "ticketing benchmark"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

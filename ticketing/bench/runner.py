@@ -1,0 +1,396 @@
+"""``run/bench.py``: drive simulated users against a cluster, level by level, and report.
+
+For each data-cluster layout (``--clusters``, or the catalog's own), a fresh
+local cluster is started on a temporary data directory and a free port (or
+``--attach`` reuses a running one), then:
+
+* a probe books a few tickets one at a time, so the remote calls and disk
+  syncs of one booking are counted exactly (idle traffic such as heartbeats,
+  measured just before, is subtracted);
+* each ``--users`` level runs for ``--seconds``: counters and CPU are read
+  before and after, latencies recorded by every user;
+* right after each level, this machine's ceiling is measured: empty Pyro5
+  calls to an echo process from as many client threads.
+
+The JSON (``--out``) is rewritten after every level, so an interrupted run
+keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from Pyro5.api import Proxy
+
+from ticketing.bench import chart, report
+from ticketing.bench.catalogs import regrouped, write_toml
+from ticketing.bench.ceiling import null_call_rate
+from ticketing.bench.stats import summary_ms
+from ticketing.bench.system import LocalCluster, System
+from ticketing.bench.users import STEPS, Target, User
+from ticketing.catalog import Catalog, Event, Theater, load_catalog
+from ticketing.launcher import RUN_DIR
+from ticketing.server import pyro_config
+
+BIG_CATALOG = RUN_DIR.parent / "tests" / "catalogs" / "bench.toml"
+PROBE_BOOKINGS = 20
+IDLE_WINDOW = 1.0  # seconds of idle counters before the probe
+SEAT_MAP_SAMPLES = 20
+BIG_VENUE = 10_000  # seats; without --big, users book only the smaller theaters
+PROGRESS_INTERVAL = 0.5
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the ticketing cluster with simulated users: bookings/s, "
+        "latency percentiles, CPU, remote calls and disk syncs per booking, "
+        "and the ratio to this machine's empty-call ceiling."
+    )
+    parser.add_argument(
+        "--users",
+        type=_int_list,
+        default=[1, 8, 32, 128],
+        metavar="N,N,...",
+        help="concurrent users of each level (default 1,8,32,128)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="duration of each level (default 10)"
+    )
+    parser.add_argument(
+        "--ceiling-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="duration of each ceiling measurement (default: min(seconds, 3))",
+    )
+    parser.add_argument(
+        "--clusters",
+        type=_int_list,
+        default=None,
+        metavar="K,K,...",
+        help="run the whole benchmark with the theaters dealt into K data "
+        "clusters, for each K (default: the catalog's own layout)",
+    )
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="book the 50,000-seat venue of tests/catalogs/bench.toml; also "
+        "report its seat-map latency and the replicas' memory",
+    )
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="catalog to run (default: the built-in one, or bench.toml with --big)",
+    )
+    parser.add_argument(
+        "--attach",
+        metavar="HOST:PORT",
+        help="use the cluster registered in this name server instead of "
+        "starting one (its catalog is read from list_theaters())",
+    )
+    parser.add_argument(
+        "--seat-map-share",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="share of looks that read the whole seat map (default 0.2)",
+    )
+    parser.add_argument(
+        "--cancel-share",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="share of bookings cancelled at once (default 0.1)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the users (1)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench.json"), help="JSON results (default bench.json)"
+    )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="chart file (default: --out with .png); needs matplotlib",
+    )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the temporary data directories (logs) of started clusters",
+    )
+    args = parser.parse_args(argv)
+    if args.attach and args.clusters:
+        parser.error("--clusters starts its own clusters; it cannot be used with --attach")
+    if args.attach and args.attach.rpartition(":")[0] == "":
+        parser.error("--attach wants HOST:PORT of the name server, e.g. 127.0.0.1:9090")
+    if args.ceiling_seconds is None:
+        args.ceiling_seconds = min(args.seconds, 3.0)
+    return args
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers such as 1,8,32") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected positive numbers such as 1,8,32")
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    pyro_config.configure()
+    results: dict[str, Any] = {
+        "title": "ticketing benchmark" + (" (50,000-seat venue)" if args.big else ""),
+        "command": shlex.join(
+            [
+                Path(sys.argv[0]).name if argv is None else "bench.py",
+                *(sys.argv[1:] if argv is None else argv),
+            ]
+        ),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "started_at": time.time(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "runs": [],
+    }
+    for clusters in args.clusters or [None]:
+        run = run_layout(args, clusters, results)
+        print(report.table(run), flush=True)
+    chart_path = args.chart or args.out.with_suffix(".png")
+    if chart.available():
+        chart.write_chart(results, chart_path)
+        print(f"wrote {args.out} and {chart_path}", file=sys.stderr)
+    else:
+        print(
+            f"wrote {args.out}; no chart: matplotlib is not installed "
+            "(pip install 'ticketing[bench]')",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def run_layout(args: argparse.Namespace, clusters: int | None, results: dict) -> dict[str, Any]:
+    """Every level on one cluster layout; appended to ``results`` and saved as it goes."""
+    if args.attach:
+        host, _, port = args.attach.rpartition(":")
+        system = System(host.strip("[]"), int(port))
+        catalog = _catalog_of(system)
+        label = f"attached to {args.attach}"
+        return _measure(args, system, catalog, label, clusters, results)
+    base = load_catalog(args.catalog or (BIG_CATALOG if args.big else None))
+    catalog = base if clusters is None else regrouped(base, clusters)
+    count = len(catalog.clusters())
+    label = f"{count} data cluster{'s' if count > 1 else ''}"
+    data_dir = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
+    catalog_file = write_toml(catalog, data_dir / "catalog.toml")
+    cluster = LocalCluster(data_dir / "cluster", catalog_file)
+    print(f"starting a local cluster ({label}) in {data_dir} ...", file=sys.stderr, flush=True)
+    try:
+        system = cluster.start()
+        try:
+            return _measure(args, system, catalog, label, count, results)
+        finally:
+            system.close()
+    finally:
+        cluster.stop()
+        if not args.keep_data:
+            _remove_tree(data_dir)
+
+
+def _measure(
+    args: argparse.Namespace,
+    system: System,
+    catalog: Catalog,
+    label: str,
+    clusters: int | None,
+    results: dict,
+) -> dict[str, Any]:
+    balancers = system.load_balancers()
+    big = max(catalog.theaters, key=lambda t: t.seat_count)
+    small = [t for t in catalog.theaters if t.seat_count < BIG_VENUE] or [big]
+    theaters = [big] if args.big else small
+    targets = [Target(t.id, e.id, t.seat_count) for t in theaters for e in t.events]
+    run: dict[str, Any] = {
+        "label": label,
+        "clusters": clusters,
+        "big": args.big,
+        "load_balancers": len(balancers),
+        "targets": [f"{t.theater}/{t.event}" for t in targets],
+        "levels": [],
+    }
+    results["runs"].append(run)
+    run["probe"] = probe(system, balancers[0], targets[0])
+    if args.big:
+        run["big_venue"] = big.id
+        run["seat_map_ms"] = seat_map_latency(balancers[0], targets[0])
+    report.write_json(results, args.out)
+    for index, users in enumerate(args.users):
+        level = run_level(args, system, balancers, targets, users, seed=args.seed * 1000 + index)
+        run["levels"].append(level)
+        run["replica_rss_mb"] = system.snapshot().rss_mb
+        report.write_json(results, args.out)
+    return run
+
+
+def probe(system: System, balancer: str, target: Target) -> dict[str, Any]:
+    """Remote calls and disk syncs of one booking (hold + book), alone on the cluster."""
+    with Proxy(balancer) as lb:
+        lb._pyroTimeout = 30.0
+        free = lb.get_available_seats(target.theater, target.event)
+        idle_before = system.snapshot()
+        time.sleep(IDLE_WINDOW)  # what the cluster does on its own (heartbeats, catch-up)
+        before = system.snapshot()
+        idle = before.minus(idle_before)
+        tickets = []
+        for i in range(min(PROBE_BOOKINGS, len(free) // 2)):
+            hold = lb.block_seats(target.theater, target.event, free[2 * i : 2 * i + 2])
+            tickets.append(lb.book_ticket(hold["hold_id"], "Probe", "probe@bench.example"))
+        work = system.snapshot().minus(before)
+        for ticket in tickets:
+            lb.delete_ticket(target.theater, ticket["ticket_no"])
+
+    def per_booking(key: str) -> float | None:
+        if work[key] is None or idle[key] is None or not tickets:
+            return None
+        background = idle[key] / idle["seconds"] * work["seconds"]
+        return round((work[key] - background) / len(tickets), 2)
+
+    return {
+        "bookings": len(tickets),
+        "calls_per_booking": per_booking("calls_served"),
+        "syncs_per_booking": per_booking("disk_syncs"),
+        "idle_calls_per_s": None
+        if idle["calls_served"] is None
+        else round(idle["calls_served"] / idle["seconds"], 1),
+    }
+
+
+def seat_map_latency(balancer: str, target: Target) -> dict[str, float | int]:
+    """The whole seat map of the big venue read at the load balancer, one call at a time."""
+    samples = []
+    with Proxy(balancer) as lb:
+        lb._pyroTimeout = 30.0
+        lb.get_seat_map(target.theater, target.event)  # connect and warm up
+        for _ in range(SEAT_MAP_SAMPLES):
+            started = time.monotonic()
+            lb.get_seat_map(target.theater, target.event)
+            samples.append(time.monotonic() - started)
+    return summary_ms(samples)
+
+
+def run_level(
+    args: argparse.Namespace,
+    system: System,
+    balancers: list[str],
+    targets: list[Target],
+    users: int,
+    seed: int,
+) -> dict[str, Any]:
+    stop = threading.Event()
+    crowd = [
+        User(
+            i,
+            balancers[i % len(balancers)],
+            targets,
+            stop,
+            args.seat_map_share,
+            args.cancel_share,
+            seed * 100_000 + i,
+        )
+        for i in range(users)
+    ]
+    before = system.snapshot()
+    started = time.monotonic()
+    for user in crowd:
+        user.start()
+    deadline = started + args.seconds
+    _progress(crowd, users, started, deadline, stop)
+    stop.set()
+    for user in crowd:
+        user.join()
+    work = system.snapshot().minus(before)
+    ceiling = null_call_rate(users, args.ceiling_seconds)
+
+    booked = sum(u.tally.bookings for u in crowd)
+    in_time = sum(1 for u in crowd for at in u.tally.booked_at if at <= deadline)
+    rate = in_time / args.seconds
+    errors: Counter = Counter()
+    for user in crowd:
+        errors.update(user.tally.errors)
+
+    def per_booking(key: str) -> float | None:
+        return None if work[key] is None or not booked else round(work[key] / booked, 4)
+
+    return {
+        "users": users,
+        "seconds": args.seconds,
+        "bookings": in_time,
+        "bookings_per_s": round(rate, 2),
+        "conflicts": sum(u.tally.conflicts for u in crowd),
+        "errors": dict(errors),
+        "latency_ms": {s: summary_ms(x for u in crowd for x in u.tally.samples[s]) for s in STEPS},
+        "per_booking": {k: per_booking(k) for k in ("calls_served", "disk_syncs", "cpu_seconds")},
+        "ceiling_calls_per_s": round(ceiling, 1),
+        "ratio": round(rate / ceiling, 4) if ceiling else None,
+    }
+
+
+def _progress(
+    crowd: list[User], users: int, started: float, deadline: float, stop: threading.Event
+) -> None:
+    """A plain progress bar on stderr until ``deadline`` (one final line when not a terminal)."""
+    tty = sys.stderr.isatty()
+    width = 30
+    while True:
+        now = time.monotonic()
+        done = min(1.0, (now - started) / (deadline - started))
+        booked = sum(u.tally.bookings for u in crowd)
+        if tty or done >= 1.0:
+            bar = "#" * int(done * width) + "." * (width - int(done * width))
+            rate = booked / max(now - started, 1e-9)
+            end = "\r" if tty and done < 1.0 else "\n"
+            print(
+                f"{users:>5} users [{bar}] {now - started:5.1f}/{deadline - started:.0f}s "
+                f"{booked:>7} bookings {rate:8.1f}/s",
+                end=end,
+                file=sys.stderr,
+                flush=True,
+            )
+        if done >= 1.0:
+            return
+        stop.wait(min(PROGRESS_INTERVAL, max(0.0, deadline - now)))
+
+
+def _catalog_of(system: System) -> Catalog:
+    """The catalog of an attached cluster, rebuilt from ``list_theaters()`` (sizes, events)."""
+    with Proxy(system.load_balancers()[0]) as lb:
+        lb._pyroTimeout = 30.0
+        theaters = lb.list_theaters()
+    built = []
+    for t in theaters:
+        events = tuple(Event(e["event"], e["title"], e["starts_at"]) for e in t["events"])
+        built.append(Theater(t["theater"], t["name"], t["city"], 1, t["seats"], "", events))
+    return Catalog(theaters=tuple(built))
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,210 @@
+"""The cluster under test: started here or attached to, and what it has done so far.
+
+A snapshot reads every component's ``status()`` (its ``calls_served`` and
+``disk_syncs`` counters and its pid) and the CPU time of each process from
+``/proc``; the difference of two snapshots is the work done between them.
+Counting per component, not per process tree, lets ``--attach`` measure a
+cluster this process did not start, as long as it runs on this machine (CPU
+and memory come from ``/proc``; without it they are reported as unknown).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ticketing import names
+from ticketing.launcher import RUN_DIR
+from ticketing.server.proxies import ProxyPool
+
+SECRET_VARIABLE = "TICKETING_SECRET"  # the cluster secret, read by every member's proxies
+READY_TIMEOUT = 180.0  # seconds for run/cluster.py to print READY
+STOP_TIMEOUT = 60.0
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Counters summed over the components, CPU seconds over their processes."""
+
+    taken_at: float
+    components: int
+    calls_served: int | None  # None when a component does not report the counter
+    disk_syncs: int | None
+    cpu_seconds: float | None  # None when /proc does not show every process
+    rss_mb: dict[str, float] = field(default_factory=dict)  # replica name -> resident MB
+
+    def minus(self, earlier: Snapshot) -> dict[str, float | None]:
+        """Work between ``earlier`` and this one; the status() calls of ``earlier`` excluded."""
+
+        def delta(now: float | None, then: float | None, own: int = 0) -> float | None:
+            return None if now is None or then is None else now - then - own
+
+        return {
+            "seconds": self.taken_at - earlier.taken_at,
+            # each component served one status() of ours between the two readings
+            "calls_served": delta(self.calls_served, earlier.calls_served, self.components),
+            "disk_syncs": delta(self.disk_syncs, earlier.disk_syncs),
+            "cpu_seconds": delta(self.cpu_seconds, earlier.cpu_seconds),
+        }
+
+
+class System:
+    """A running cluster reached through its name server."""
+
+    def __init__(self, ns_host: str, ns_port: int, extra_pids: tuple[int, ...] = ()) -> None:
+        self.ns_host = ns_host
+        self.ns_port = ns_port
+        self.pool = ProxyPool(ns_host, ns_port, timeout=30.0)
+        self._extra_pids = extra_pids  # e.g. the name server, which has no status()
+
+    def load_balancers(self) -> list[str]:
+        """The URIs of the registered load balancers, in name order."""
+        found = self.pool.list(names.LOAD_BALANCER_PREFIX, refresh=True)
+        if not found:
+            raise RuntimeError(
+                f"no load balancer registered in the name server at {self.ns_host}:{self.ns_port}"
+            )
+        return [found[name] for name in sorted(found)]
+
+    def statuses(self) -> dict[str, dict]:
+        components = self.pool.list(names.ROOT, refresh=True)
+        return {name: self.pool.call(name, "status") for name in sorted(components)}
+
+    def snapshot(self) -> Snapshot:
+        statuses = self.statuses()
+        pids = {s["pid"] for s in statuses.values()} | set(self._extra_pids)
+        cpu = [cpu_seconds(pid) for pid in pids]
+        rss = {
+            name: rss_mb(s["pid"])
+            for name, s in statuses.items()
+            if name.startswith(names.DATASTORE_PREFIX) and ".replica." in name
+        }
+        return Snapshot(
+            taken_at=time.monotonic(),
+            components=len(statuses),
+            calls_served=_sum(s.get("calls_served") for s in statuses.values()),
+            disk_syncs=_sum(s.get("disk_syncs") for s in statuses.values()),
+            cpu_seconds=None if None in cpu else sum(cpu),
+            rss_mb={name: mb for name, mb in rss.items() if mb is not None},
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _sum(values: object) -> int | None:
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` so far, from /proc (None if not visible)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of ``pid`` in MB, from /proc (None if not visible)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (the launcher's components and name server)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class LocalCluster:
+    """``run/cluster.py`` on a free port and a given data directory, stopped on exit."""
+
+    def __init__(self, data_dir: Path, catalog: Path | None) -> None:
+        self.data_dir = data_dir
+        self.catalog = catalog
+        self.ns_port = _free_port()
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> System:
+        """Start the cluster; this process becomes a member (it reads internal status()).
+
+        A fresh cluster secret is handed to the launcher and set in this
+        process's environment, where every ``ProxyPool`` finds it.
+        """
+        os.environ[SECRET_VARIABLE] = secrets.token_urlsafe(32)
+        command = [
+            sys.executable,
+            str(RUN_DIR / "cluster.py"),
+            *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
+        ]
+        if self.catalog is not None:
+            command += ["--catalog", str(self.catalog)]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        errors = self.data_dir / "cluster.err"
+        with open(errors, "w") as sink:  # a file: an unread pipe could fill and block it
+            self._process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=sink, text=True
+            )
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in self._process.stdout], daemon=True
+        ).start()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"run/cluster.py exited:\n{errors.read_text()}")
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                line = ""
+            if line.startswith("READY "):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"run/cluster.py not READY after {READY_TIMEOUT:.0f}s")
+        return System("127.0.0.1", self.ns_port, tuple(children(self._process.pid)))
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,149 @@
+"""Simulated people: view seats, hold 1-4 of them, book; now and then cancel.
+
+Each user is a thread with its own Pyro5 proxy to one load balancer (a proxy
+belongs to one thread), as a person's client would be. What a user does:
+
+1. pick an event, look at it: the free seats (``get_available_seats``) or,
+   for a share of users, the whole seat map (``get_seat_map``);
+2. hold 1-4 random free seats (``block_seats``); seats taken by someone in
+   between are a *conflict*: look again;
+3. book the hold (``book_ticket``).
+
+So that a long run does not sell every event out, a user cancels its oldest
+ticket of an event that is more than half full before booking there, and a
+share of bookings are cancelled at random (``delete_ticket``) for the mix.
+Every step's duration is recorded; *booking* is hold + book, *flow* is view +
+hold + book of a booking that went through.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from Pyro5.api import Proxy
+from Pyro5.errors import CommunicationError
+
+from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, TicketingError
+
+PROXY_TIMEOUT = 30.0  # seconds; an overloaded cluster is slow, not down
+ERROR_PAUSE = 0.05  # seconds a user waits after an error before going on
+MAX_HOLD = 4
+REFILL_BELOW = 0.5  # an event with fewer free seats than this share gets a cancel first
+
+STEPS = ("view", "seat_map", "hold", "book", "cancel", "booking", "flow")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An event users book, with its size (to tell how full it is)."""
+
+    theater: str
+    event: str
+    seats: int
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one user did; read by the progress bar while it runs (plain counts)."""
+
+    bookings: int = 0
+    booked_at: list[float] = field(default_factory=list)
+    conflicts: int = 0
+    errors: Counter = field(default_factory=Counter)
+    samples: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
+
+
+class User(threading.Thread):
+    def __init__(
+        self,
+        index: int,
+        uri: str,
+        targets: list[Target],
+        stop: threading.Event,
+        seat_map_share: float,
+        cancel_share: float,
+        seed: int,
+    ) -> None:
+        super().__init__(name=f"user-{index}", daemon=True)
+        self.uri = uri
+        self.targets = targets
+        self.stop = stop
+        self.seat_map_share = seat_map_share
+        self.cancel_share = cancel_share
+        self.rng = random.Random(seed)
+        self.tally = Tally()
+        self.person = (f"Bench User {index}", f"user{index}@bench.example")
+        self._tickets: dict[Target, deque[str]] = {t: deque() for t in targets}
+        self._proxy: Proxy | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._one_booking()
+                except (TicketingError, CommunicationError) as exc:
+                    self.tally.errors[type(exc).__name__] += 1
+                    if isinstance(exc, CommunicationError):
+                        self._drop_proxy()
+                    self.stop.wait(ERROR_PAUSE)
+        finally:
+            self._drop_proxy()
+
+    def _one_booking(self) -> None:
+        target = self.rng.choice(self.targets)
+        lb = self._lb()
+        started = time.monotonic()
+        if self.rng.random() < self.seat_map_share:
+            rows = self._timed("seat_map", lb.get_seat_map, target.theater, target.event)["rows"]
+            free = [s["seat"] for row in rows for s in row if s["state"] == "free"]
+        else:
+            free = self._timed("view", lb.get_available_seats, target.theater, target.event)
+        if len(free) < target.seats * REFILL_BELOW and self._tickets[target]:
+            self._cancel(target, self._tickets[target].popleft())
+        wanted = self.rng.randint(1, MAX_HOLD)
+        if len(free) < wanted:
+            return  # sold out for now: someone else's turn to cancel
+        seats = self.rng.sample(free, wanted)
+        hold_started = time.monotonic()
+        try:
+            hold = self._timed("hold", lb.block_seats, target.theater, target.event, seats)
+        except SeatsUnavailable:
+            self.tally.conflicts += 1
+            return
+        try:
+            ticket = self._timed("book", lb.book_ticket, hold["hold_id"], *self.person)
+        except (HoldExpired, HoldNotFound) as exc:
+            self.tally.errors[type(exc).__name__] += 1
+            return
+        done = time.monotonic()
+        self.tally.samples["booking"].append(done - hold_started)
+        self.tally.samples["flow"].append(done - started)
+        self.tally.booked_at.append(done)
+        self.tally.bookings += 1
+        self._tickets[target].append(ticket["ticket_no"])
+        if self.rng.random() < self.cancel_share:
+            self._cancel(target, self._tickets[target].popleft())
+
+    def _cancel(self, target: Target, ticket_no: str) -> None:
+        self._timed("cancel", self._lb().delete_ticket, target.theater, ticket_no)
+
+    def _timed(self, step: str, method: object, *args: object) -> object:
+        started = time.monotonic()
+        result = method(*args)
+        self.tally.samples[step].append(time.monotonic() - started)
+        return result
+
+    def _lb(self) -> Proxy:
+        if self._proxy is None:
+            self._proxy = Proxy(self.uri)
+            self._proxy._pyroTimeout = PROXY_TIMEOUT
+        return self._proxy
+
+    def _drop_proxy(self) -> None:
+        if self._proxy is not None:
+            self._proxy._pyroRelease()
+            self._proxy = None
