@@ -8,6 +8,7 @@ real Pyro5 name server; these fixtures start them on ports picked at run time
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +23,10 @@ from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One cluster secret for the session: clusters started by the tests inherit it
+# and every ProxyPool in this process uses it, so tests are members.
+os.environ.setdefault("TICKETING_SECRET", secrets.token_urlsafe(32))
 T = TypeVar("T")
 
 STOP_GRACE = 10.0  # seconds a process gets to exit after SIGTERM before SIGKILL

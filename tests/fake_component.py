@@ -16,6 +16,7 @@ from Pyro5.api import expose
 
 from ticketing import names
 from ticketing.errors import InvalidRequest
+from ticketing.security.membership import is_internal
 from ticketing.server.cli import common_parser
 from ticketing.server.hosting import serve
 
@@ -62,7 +63,9 @@ def main() -> None:
     pids = Path(args.data_dir) / "fake-pids"
     pids.mkdir(parents=True, exist_ok=True)
     (pids / name).write_text(str(os.getpid()))
-    serve(Fake(name), name, args.host, args.ns_host, args.ns_port, args.data_dir)
+    # Members only when it stands for an internal component, as the real one.
+    secret = os.environ.get("TICKETING_SECRET") if is_internal(name) else None
+    serve(Fake(name), name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
 
 
 if __name__ == "__main__":

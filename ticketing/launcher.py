@@ -34,6 +34,7 @@ from Pyro5.errors import CommunicationError
 from ticketing import names
 from ticketing.catalog import CatalogError, load_catalog
 from ticketing.errors import TicketingError
+from ticketing.security.secret import SecretError, ensure_secret, load_secret
 from ticketing.server.cli import common_parser, positive_int
 from ticketing.server.logs import LOG_DIR
 from ticketing.server.proxies import ProxyPool
@@ -126,8 +127,11 @@ class StartupFailed(Exception):
 class Supervisor:
     """Starts components as child processes, watches them, and stops them all."""
 
-    def __init__(self, run_dir: Path, data_dir: Path, ns_host: str, ns_port: int) -> None:
+    def __init__(
+        self, run_dir: Path, data_dir: Path, ns_host: str, ns_port: int, secret: str | None = None
+    ) -> None:
         self.run_dir = run_dir
+        self.secret = secret  # to probe the members-only components
         self.log_dir = data_dir / LOG_DIR
         self.ns_host = ns_host
         self.ns_port = ns_port
@@ -181,7 +185,7 @@ class Supervisor:
 
         Raises ``StartupFailed`` when a child exits or the deadline passes.
         """
-        pool = ProxyPool(self.ns_host, self.ns_port, timeout=PROBE_TIMEOUT)
+        pool = ProxyPool(self.ns_host, self.ns_port, timeout=PROBE_TIMEOUT, secret=self.secret)
         waiting = {c.label: c for c in components}
         deadline = time.monotonic() + READY_TIMEOUT
         try:
@@ -263,6 +267,15 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
         )
         return 1
 
+    # The cluster secret: children read it from the data directory (or from
+    # TICKETING_SECRET, which they inherit), never from their command line.
+    try:
+        ensure_secret(options.data_dir)
+        secret = load_secret(options.data_dir)
+    except (OSError, SecretError) as exc:
+        print(f"cluster: {exc}", file=sys.stderr)
+        return 2
+
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -272,7 +285,7 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     components = plan(options, clusters)
-    supervisor = Supervisor(run_dir, options.data_dir, options.ns_host, options.ns_port)
+    supervisor = Supervisor(run_dir, options.data_dir, options.ns_host, options.ns_port, secret)
     try:
         supervisor.start(components[0])
         if not supervisor.wait_ready(components[:1], stop):

@@ -8,6 +8,10 @@ again when the entry is missing or points elsewhere; it never takes a name over
 from another live process that serves it, which would be a second replica
 started with the same id.
 
+Internal components pass the cluster secret: their daemon then refuses every
+connection that does not prove knowledge of it (``MembersDaemon``); public
+ones (load balancers) pass none.
+
 SIGINT and SIGTERM end the request loop; the entry is then removed (only if it
 is still ours) and the daemon closed, and ``serve`` returns so the caller can
 close its own resources.
@@ -26,6 +30,7 @@ from Pyro5.errors import CommunicationError, NamingError
 from Pyro5.socketutil import get_ip_address
 
 from ticketing import counters
+from ticketing.security.membership import MembersDaemon
 from ticketing.server import pyro_config
 from ticketing.server.logs import setup_logging
 from ticketing.server.proxies import name_server_uri
@@ -44,10 +49,12 @@ def serve(
     ns_port: int,
     data_dir: str | Path,
     component_id: str | None = None,
+    secret: str | None = None,
 ) -> None:
     """Serve ``obj`` as ``name`` until SIGINT or SIGTERM, then return.
 
     ``component_id`` labels the log file and log lines (default: ``name``).
+    With ``secret`` only members of the cluster are served.
     Must run on the main thread (it owns the signal handlers). Exits the
     process with a message when another live process already serves ``name``.
     """
@@ -57,7 +64,9 @@ def serve(
     stop_on_signals(stopping)
     try:
         nathost, natport = _advertised_address(host)
-        with CountingDaemon(host=host, port=0, nathost=nathost, natport=natport) as daemon:
+        address = {"host": host, "port": 0, "nathost": nathost, "natport": natport}
+        daemon = CountingMembersDaemon(secret, **address) if secret else CountingDaemon(**address)
+        with daemon:
             uri = str(daemon.register(obj, objectId=name))
             entry = Registration(name, uri, ns_host, ns_port)
             if entry.sync() == Registration.TAKEN:
@@ -92,6 +101,10 @@ class CountingDaemon(Daemon):
     def handleRequest(self, conn: object) -> None:
         super().handleRequest(conn)
         counters.CALLS_SERVED.add()
+
+
+class CountingMembersDaemon(CountingDaemon, MembersDaemon):
+    """A counting daemon that serves members of the cluster only."""
 
 
 def _advertised_address(host: str) -> tuple[str | None, int | None]:

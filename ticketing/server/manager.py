@@ -20,6 +20,7 @@ from Pyro5.api import expose
 from ticketing import counters, names
 from ticketing.catalog import Catalog, CatalogError, load_catalog
 from ticketing.errors import Unavailable
+from ticketing.security.secret import require_secret
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser
 from ticketing.server.hosting import serve
@@ -130,10 +131,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         catalog = load_catalog(args.catalog)
     except CatalogError as exc:
         raise SystemExit(str(exc)) from None
-    pool = ProxyPool(args.ns_host, args.ns_port)
+    secret = require_secret(args.data_dir)
+    pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
     try:
         manager = DataStoreManager(catalog, pool)
         name = names.DATASTORE_MANAGER
-        serve(manager, name, args.host, args.ns_host, args.ns_port, args.data_dir)
+        serve(manager, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
         pool.close()

@@ -14,11 +14,16 @@ own proxy for code that wants one to keep.
 
 Every proxy has a timeout, and every failure to reach a peer becomes
 ``ticketing.errors.Unavailable`` naming the peer.
+
+With the cluster secret (given, or from ``TICKETING_SECRET``) every proxy to a
+peer proves membership when it connects (``ticketing.security.membership``);
+the name server, which is public, gets a plain one.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -29,6 +34,8 @@ from Pyro5.errors import CommunicationError, NamingError
 
 from ticketing import settings
 from ticketing.errors import Unavailable
+from ticketing.security.membership import MemberProxy, is_internal
+from ticketing.security.secret import ENV_VAR
 from ticketing.server import pyro_config
 
 log = logging.getLogger(__name__)
@@ -50,8 +57,15 @@ class ProxyPool:
     (seconds), to the name server and to peers alike.
     """
 
-    def __init__(self, ns_host: str, ns_port: int, timeout: float = settings.PROXY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        ns_host: str,
+        ns_port: int,
+        timeout: float = settings.PROXY_TIMEOUT,
+        secret: str | None = None,
+    ) -> None:
         pyro_config.configure()
+        self._secret = secret if secret is not None else os.environ.get(ENV_VAR)
         self.ns_host = ns_host
         self.ns_port = ns_port
         self.timeout = timeout
@@ -118,7 +132,7 @@ class ProxyPool:
         if proxy is None or str(proxy._pyroUri) != uri:
             if proxy is not None:
                 proxy._pyroRelease()
-            proxy = self._new_proxy(uri)
+            proxy = self._new_proxy(uri, name)
             proxies[name] = proxy
         return proxy
 
@@ -193,14 +207,17 @@ class ProxyPool:
 
     def _ns_call_once(self, method: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if self._ns_proxy is None:
-            self._ns_proxy = self._new_proxy(name_server_uri(self.ns_host, self.ns_port))
+            self._ns_proxy = Proxy(name_server_uri(self.ns_host, self.ns_port))
+            self._ns_proxy._pyroTimeout = self.timeout
         self._ns_proxy._pyroClaimOwnership()
         return getattr(self._ns_proxy, method)(*args, **kwargs)
 
     # -- pooled proxies ----------------------------------------------------
 
-    def _new_proxy(self, uri: str) -> Proxy:
-        proxy = Proxy(uri)
+    def _new_proxy(self, uri: str, name: str) -> Proxy:
+        """A member's proxy to an internal component; a plain one to a public one."""
+        member = self._secret and is_internal(name)
+        proxy = MemberProxy(uri, self._secret) if member else Proxy(uri)
         proxy._pyroTimeout = self.timeout
         return proxy
 
@@ -220,7 +237,7 @@ class ProxyPool:
         for proxy in stale:
             self._close(proxy)
         if found is None:
-            return self._new_proxy(uri)
+            return self._new_proxy(uri, name)
         found._pyroClaimOwnership()
         return found
 
