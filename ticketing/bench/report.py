@@ -20,6 +20,7 @@ COLUMNS = (  # title, key of row_values, decimals
     ("ratio", "ratio", 3),
     ("conflicts", "conflicts", 0),
     ("errors", "error_count", 0),
+    ("load 1min", "load_average_1min", 1),
 )
 
 
@@ -40,6 +41,7 @@ def row_values(level: dict[str, Any]) -> dict[str, Any]:
         "ratio": level["ratio"],
         "conflicts": level["conflicts"],
         "error_count": sum(level["errors"].values()),
+        "load_average_1min": level.get("load_average_1min"),
     }
 
 

@@ -23,6 +23,7 @@ import os
 import platform
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -169,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
         },
         "started_at": time.time(),
+        "source": _source_version(),
+        "load_average_at_start": os.getloadavg(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "runs": [],
     }
@@ -351,6 +354,7 @@ def run_level(
         "per_booking": {k: per_booking(k) for k in ("calls_served", "disk_syncs", "cpu_seconds")},
         "ceiling_calls_per_s": round(ceiling, 1),
         "ratio": round(rate / ceiling, 4) if ceiling else None,
+        "load_average_1min": round(os.getloadavg()[0], 2),  # others' work skews everything
     }
 
 
@@ -394,3 +398,22 @@ def _catalog_of(system: System) -> Catalog:
 
 def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _source_version() -> dict[str, Any]:
+    """The commit benchmarked, and whether the work tree had uncommitted changes."""
+    repo = RUN_DIR.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": commit or None, "uncommitted_changes": bool(dirty)}
