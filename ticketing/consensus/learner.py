@@ -22,7 +22,10 @@ from ticketing.consensus.values import Batch
 
 @dataclass(frozen=True, slots=True)
 class LearnerConfig:
-    snapshot_every: int = 1000
+    snapshot_every: int = 1000  # slots between snapshots, at least
+    # Also wait until as many commands were applied as the exactly-once table
+    # holds, so that copying that table into a snapshot costs O(1) per command.
+    amortize_snapshots: bool = True
     # How long (stamped time) a request id's result is kept for retries.
     session_ttl: float = 120.0
     # Catch-up polling: soon when a gap is known, slowly otherwise.
@@ -55,6 +58,7 @@ class Learner:
         self.snapshot: Snapshot | None = None
         self.decided: dict[int, Batch] = {}
         self._next_catchup = 0.0
+        self._commands_since_snapshot = 0
         if durable.snapshot is not None:
             self._install(durable.snapshot)
         self.decided.update((s, v) for s, v in durable.decided.items() if s > self.applied)
@@ -129,8 +133,16 @@ class Learner:
     def _apply_ready(self) -> None:
         while (slot := self.applied + 1) in self.decided:
             self._apply(slot, self.decided[slot])
-            if slot % self.config.snapshot_every == 0:
+            if self._snapshot_due():
                 self._take_snapshot()
+
+    def _snapshot_due(self) -> bool:
+        last = self.snapshot.index if self.snapshot is not None else 0
+        if self.applied - last < self.config.snapshot_every:
+            return False
+        if self.config.amortize_snapshots:
+            return self._commands_since_snapshot >= len(self.sessions)
+        return True
 
     def _apply(self, slot: int, batch: Batch) -> None:
         # Time never runs backwards, even if a new coordinator's clock is behind.
@@ -141,6 +153,7 @@ class Learner:
                 continue  # a retry decided again: the first result stands
             result = self.sm.apply(command.payload, slot, now)
             sessions[command.request_id] = (slot, result, now)
+        self._commands_since_snapshot += len(batch.commands)
         horizon = now - self.config.session_ttl
         while sessions:
             oldest = next(iter(sessions.values()))
@@ -154,6 +167,7 @@ class Learner:
         snapshot = Snapshot(self.applied, self.sm.snapshot(), sessions, self.clock)
         self._storage.save_snapshot(snapshot)
         self.snapshot = snapshot
+        self._commands_since_snapshot = 0
         self.decided = {s: v for s, v in self.decided.items() if s > self.applied}
 
     def _install(self, snapshot: Snapshot) -> None:

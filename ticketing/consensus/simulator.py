@@ -168,6 +168,7 @@ class Simulation:
     def _start_replica(self, node: str) -> None:
         learner_config = LearnerConfig(
             snapshot_every=self.config.snapshot_every,
+            amortize_snapshots=False,  # snapshot often: catch-up from snapshots gets exercised
             catchup_gap_interval=0.02,
             catchup_idle_interval=0.2,
             catchup_max_entries=20,

@@ -56,10 +56,10 @@ class PeerLink:
     def _deliver(self, message: Message) -> None:
         try:
             if isinstance(message, Decide):
-                self._pool.call(self.peer, "decide", codec.encode(message))
+                self._pool.call(self.peer, "decide", codec.dumps(message))
                 reply = None
             else:
-                reply = self._pool.call(self.peer, "consensus", codec.encode(message))
+                reply = self._pool.call(self.peer, "consensus", codec.dumps(message))
         except TicketingError as exc:
             if self.reachable:
                 log.warning("%s unreachable: %s", self.peer, exc)
@@ -70,7 +70,7 @@ class PeerLink:
         self.reachable = True
         if reply is not None:
             try:
-                decoded = codec.decode(reply)
+                decoded = codec.loads(reply)
             except ValueError as exc:
                 log.warning("bad reply from %s: %s", self.peer, exc)
                 return

@@ -102,13 +102,13 @@ class ReplicaHost:
     def handle(self, plain: Any) -> Any:
         """Step one message from a coordinator or peer; the reply, as plain data."""
         try:
-            message = codec.decode(plain)
+            message = codec.loads(plain)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
         sends = self._step(message)
         replies = [s for s in sends if not isinstance(s.message, CatchupRequest)]
         self._send_async([s for s in sends if isinstance(s.message, CatchupRequest)])
-        return codec.encode(replies[0].message) if replies else None
+        return codec.dumps(replies[0].message) if replies else None
 
     def _step(self, message: Message) -> list[Send]:
         with self._lock:
@@ -171,12 +171,12 @@ class ReplicaHost:
     def _send_sync(self, sends: list[Send]) -> None:
         for send in sends:
             try:
-                reply = self._pool.call(send.to, "consensus", codec.encode(send.message))
+                reply = self._pool.call(send.to, "consensus", codec.dumps(send.message))
             except TicketingError as exc:
                 log.debug("catch-up from %s failed: %s", send.to, exc)
                 continue
             if reply is not None:
-                self._step(codec.decode(reply))
+                self._step(codec.loads(reply))
 
     def _recover(self) -> None:
         """Copy state from the named running replicas before serving (``--recover-from``)."""
@@ -185,9 +185,7 @@ class ReplicaHost:
                 with self._lock:
                     request = CatchupRequest(self.node_id, self._core.learner.decided_below)
                 try:
-                    reply = codec.decode(
-                        self._pool.call(source, "consensus", codec.encode(request))
-                    )
+                    reply = codec.loads(self._pool.call(source, "consensus", codec.dumps(request)))
                 except TicketingError as exc:
                     log.warning("cannot recover from %s: %s", source, exc)
                     break
