@@ -104,7 +104,8 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
     lock_group = (*common, "--replicas", str(options.lock_replicas))
     for i in range(1, options.lock_replicas + 1):
         server = names.lock_server(i)
-        add(f"lock_server-{i}", "lock_server.py", (*lock_group, "--id", str(i)), server)
+        args = (*lock_group, *catalog, "--id", str(i))  # the catalog: to check seat labels
+        add(f"lock_server-{i}", "lock_server.py", args, server)
     add("lock_coordinator", "lock_coordinator.py", lock_group, names.LOCK_COORDINATOR)
     for cluster in clusters:
         group = (*common, *catalog, "--cluster", cluster, "--replicas", str(options.data_replicas))

@@ -28,6 +28,7 @@ from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
 from ticketing.consensus.values import Command
 from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.secret import require_secret
+from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, positive_int
 from ticketing.server.hosting import serve
 from ticketing.server.peer_link import PeerLink
@@ -40,6 +41,7 @@ TICK_INTERVAL = 0.02
 SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
 CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
+MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
 
 CONFIG = ProposerConfig(
     batch_max=256,
@@ -72,8 +74,9 @@ def proposer_id(data_dir: Path, name: str) -> str:
     return f"{name}#{token_file.read_text().strip()}"
 
 
-@expose
 class Coordinator:
+    """Exposes ``submit``, ``status`` and ``commit_index`` only (not ``close``)."""
+
     def __init__(
         self,
         name: str,
@@ -103,6 +106,8 @@ class Coordinator:
 
     # --- remote API ---------------------------------------------------------------
 
+    @expose
+    @contract_errors
     def submit(self, commands: list) -> list[int]:
         """Propose ``[[request_id, payload], ...]``; the slot each was decided at."""
         parsed = _parse_commands(commands)
@@ -129,6 +134,8 @@ class Coordinator:
             slots.append(waiter.slot)
         return slots
 
+    @expose
+    @contract_errors
     def status(self) -> dict[str, Any]:
         with self._lock:
             proposer = self._proposer
@@ -144,6 +151,8 @@ class Coordinator:
                 **counters.snapshot(),
             }
 
+    @expose
+    @contract_errors
     def commit_index(self) -> int:
         """Every slot at or below this one is chosen (for read barriers)."""
         with self._lock:
@@ -196,6 +205,11 @@ def _parse_commands(commands: Any) -> list[Command]:
     for item in commands:
         if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)):
             raise InvalidRequest("each command must be a [request_id, payload] pair")
+        if not 0 < len(item[0]) <= MAX_REQUEST_ID_LENGTH or not isinstance(item[1], dict):
+            raise InvalidRequest(
+                f"a command is a request id of 1 to {MAX_REQUEST_ID_LENGTH} characters "
+                "and a payload dict"
+            )
         parsed.append(Command(item[0], _plain(item[1])))
     return parsed
 

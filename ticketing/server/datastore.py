@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from Pyro5.api import expose
 
 from ticketing import names
-from ticketing.catalog import load_catalog
+from ticketing.catalog import Catalog, load_catalog
 from ticketing.domain.seat_store import SeatStore
 from ticketing.security.secret import require_secret
+from ticketing.server import validation
+from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import replica_parser
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
@@ -20,8 +23,16 @@ from ticketing.server.replica_server import ReplicaServer
 
 @expose
 class DataStore(ReplicaServer):
+    """Every argument is checked against the theaters this cluster hosts first."""
+
     role = "data store"
 
+    def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only this cluster's theaters: others are UnknownTheater here.
+        self._catalog = catalog if catalog is not None else load_catalog(None)
+
+    @contract_errors
     def book(
         self,
         ticket_no: str,
@@ -35,6 +46,20 @@ class DataStore(ReplicaServer):
         expires_at: float,
     ) -> dict[str, Any]:
         """Book if every seat is free and the hold is current; the same hold books once."""
+        ticket_no, hold_id, theater, event, seats, name, email, fence, expires_at = (
+            validation.booking(
+                self._catalog,
+                ticket_no,
+                hold_id,
+                theater,
+                event,
+                seats,
+                name,
+                email,
+                fence,
+                expires_at,
+            )
+        )
         payload = {
             "op": "book",
             "ticket_no": ticket_no,
@@ -52,24 +77,36 @@ class DataStore(ReplicaServer):
         # is a new command and is not answered with the cancelled ticket.
         return self._write(f"book:{hold_id}:{ticket_no}", payload)["ticket"]
 
+    @contract_errors
     def cancel(self, theater: str, ticket_no: str) -> bool:
+        theater = validation.theater(self._catalog, theater).id
+        ticket_no = validation.ticket_no(ticket_no)
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
         self._write(f"cancel:{theater}:{ticket_no}", payload)
         return True
 
+    @contract_errors
     def free_seats(self, theater: str, event: str) -> list[str]:
+        theater = validation.theater_event(self._catalog, theater, event).id
         self._sync()
         return self._host.read(lambda store: store.free_seats(theater, event))
 
+    @contract_errors
     def seat_states(self, theater: str, event: str) -> str:
+        theater = validation.theater_event(self._catalog, theater, event).id
         self._sync()
         return self._host.read(lambda store: store.seat_states(theater, event))
 
+    @contract_errors
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
+        theater = validation.theater(self._catalog, theater).id
+        ticket_no = validation.ticket_no(ticket_no)
         self._sync()
         return self._host.read(lambda store: store.ticket(theater, ticket_no))
 
+    @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
+        hold_id = validation.hold_id(hold_id)
         self._sync()
         return self._host.read(lambda store: store.ticket_for_hold(hold_id))
 
@@ -96,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     db = data_dir / f"replica-{args.id}.sqlite"
     host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
     coordinator = names.datastore_coordinator(args.cluster)
-    server = DataStore(name, host, coordinator, pool)
+    hosted = dataclasses.replace(catalog, theaters=clusters[args.cluster])
+    server = DataStore(name, host, coordinator, pool, catalog=hosted)
     host.start(also_resolve=[coordinator])
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)

@@ -24,12 +24,14 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from Pyro5.api import Daemon, Proxy
 from Pyro5.errors import CommunicationError, NamingError
 from Pyro5.socketutil import get_ip_address
 
 from ticketing import counters
+from ticketing.errors import InvalidRequest, TicketingError
 from ticketing.security.membership import MembersDaemon
 from ticketing.server import pyro_config
 from ticketing.server.logs import setup_logging
@@ -101,6 +103,20 @@ class CountingDaemon(Daemon):
     def handleRequest(self, conn: object) -> None:
         super().handleRequest(conn)
         counters.CALLS_SERVED.add()
+
+    def _sendExceptionResponse(
+        self, connection: Any, seq: int, serializer_id: int, exc_value: Any, *args: Any, **kw: Any
+    ) -> None:
+        """Only contract errors leave: a request Pyro5 itself could not read or route
+        (unknown method, unreadable or too deeply nested arguments, a foreign
+        serializer) is answered as ``InvalidRequest``, never as a Pyro5 or builtin
+        exception the caller cannot rebuild."""
+        if not isinstance(exc_value, TicketingError):
+            reason = " ".join(str(exc_value).split())[:200]
+            exc_value = InvalidRequest(
+                f"request refused ({type(exc_value).__name__}: {reason}); see the API"
+            )
+        super()._sendExceptionResponse(connection, seq, serializer_id, exc_value, *args, **kw)
 
 
 class CountingMembersDaemon(CountingDaemon, MembersDaemon):

@@ -9,8 +9,12 @@ from typing import Any
 from Pyro5.api import expose
 
 from ticketing import names
+from ticketing.catalog import Catalog, load_catalog
 from ticketing.domain.lock_table import LockTable
+from ticketing.errors import InvalidRequest
 from ticketing.security.secret import require_secret
+from ticketing.server import validation
+from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import replica_parser
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
@@ -20,12 +24,29 @@ from ticketing.server.replica_server import ReplicaServer
 
 @expose
 class LockServer(ReplicaServer):
+    """Every argument is checked against the catalog before anything is proposed.
+
+    The lock table trusts its commands to name real seats; callers are members
+    of the cluster, but a bug or a stale peer must not put garbage in the log.
+    """
+
     role = "lock server"
 
+    def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._catalog = catalog if catalog is not None else load_catalog(None)
+
+    @contract_errors
     def acquire(
         self, hold_id: str, theater: str, event: str, seats: list[str], ttl: float
     ) -> dict[str, Any]:
         """All-or-nothing hold of ``seats`` for ``ttl`` seconds; SeatsUnavailable if taken."""
+        hold_id = validation.hold_id(hold_id)
+        found = validation.theater_event(self._catalog, theater, event)
+        seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
+        ttl = validation.seconds(ttl, "ttl", positive=True)
+        if ttl > self._catalog.hold_ttl:
+            raise InvalidRequest(f"ttl {ttl}s is longer than the catalog's hold_ttl")
         payload = {
             "op": "acquire",
             "hold_id": hold_id,
@@ -37,21 +58,29 @@ class LockServer(ReplicaServer):
         result = self._write(f"acquire:{hold_id}", payload)
         return {k: v for k, v in result.items() if k != "ok"}
 
+    @contract_errors
     def release(self, hold_id: str) -> bool:
+        hold_id = validation.hold_id(hold_id)
         self._write(f"release:{hold_id}", {"op": "release", "hold_id": hold_id})
         return True
 
+    @contract_errors
     def get_hold(self, hold_id: str) -> dict[str, Any] | None:
+        hold_id = validation.hold_id(hold_id)
         self._sync()
         return self._host.read(lambda table: table.hold(hold_id, time.time()))
 
+    @contract_errors
     def held_seats(self, theater: str, event: str) -> list[str]:
+        theater = validation.theater_event(self._catalog, theater, event).id
         self._sync()
         return sorted(self._host.read(lambda table: table.held_seats(theater, event, time.time())))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = replica_parser("A lock server: one replica of the replicated lock table.")
+    parser = replica_parser(
+        "A lock server: one replica of the replicated lock table.", catalog=True
+    )
     parser.add_argument("--replicas", type=int, default=3, help="lock servers in all (3)")
     args = parser.parse_args(argv)
     name = names.lock_server(args.id)
@@ -63,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     host = ReplicaHost(
         name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
     )
-    server = LockServer(name, host, names.LOCK_COORDINATOR, pool)
+    catalog = load_catalog(args.catalog)
+    server = LockServer(name, host, names.LOCK_COORDINATOR, pool, catalog=catalog)
     host.start(also_resolve=[names.LOCK_COORDINATOR])
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)

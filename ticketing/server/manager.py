@@ -21,6 +21,7 @@ from ticketing import counters, names
 from ticketing.catalog import Catalog, CatalogError, load_catalog
 from ticketing.errors import Unavailable
 from ticketing.security.secret import require_secret
+from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser
 from ticketing.server.hosting import serve
@@ -44,7 +45,7 @@ class DataStoreManager:
 
     def _group(self, theater: Any) -> ReplicaGroup:
         """The replicas of the cluster owning ``theater``; ``UnknownTheater`` if none does."""
-        return self._groups[self.catalog.theater(theater).cluster]
+        return self._groups[validation.theater(self.catalog, theater).cluster]
 
     @contract_errors
     def book(
@@ -88,6 +89,7 @@ class DataStoreManager:
         cluster is asked. None is only answered when every cluster answered:
         a cluster that could not be asked might hold the ticket.
         """
+        hold_id = validation.hold_id(hold_id)
         unreachable: list[str] = []
         for cluster, group in self._groups.items():
             try:

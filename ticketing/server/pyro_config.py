@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import threading
 
-from Pyro5 import config
+from Pyro5 import config, serializers
+from Pyro5.errors import SerializeError
 
 from ticketing import errors
 
@@ -53,4 +54,28 @@ def configure(threadpool_size: int = THREADPOOL_SIZE) -> None:
         config.DETAILED_TRACEBACK = False
         config.SERPENT_BYTES_REPR = False
         errors.register_with_pyro()
+        _refuse_other_serializers()
         _done = True
+
+
+def _refuse_other_serializers() -> None:
+    """Make this process's daemons refuse every request not in serpent.
+
+    Pyro5 serves whatever serializer a caller names (marshal, json, msgpack);
+    marshal is not safe against hostile data. Each is replaced by a copy whose
+    ``loads`` refuses, while its ``dumps`` still answers the refusal in the
+    caller's own format.
+    """
+    for serializer_id, serializer in list(serializers.serializers_by_id.items()):
+        if serializer.serializer_id == serializers.SerpentSerializer.serializer_id:
+            continue
+        refusing = type(
+            f"Refusing{type(serializer).__name__}",
+            (type(serializer),),
+            {"loads": _refuse, "loadsCall": _refuse},
+        )
+        serializers.serializers_by_id[serializer_id] = refusing()
+
+
+def _refuse(self: object, data: bytes) -> object:
+    raise SerializeError("only the serpent serializer is accepted; set SERIALIZER = 'serpent'")

@@ -17,6 +17,7 @@ from Pyro5.api import expose, oneway
 
 from ticketing import counters, errors
 from ticketing.errors import Unavailable
+from ticketing.server.boundary import contract_errors
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
 
@@ -35,13 +36,16 @@ class ReplicaServer:
 
     # --- consensus (called by the coordinator and by peers) -------------------------
 
+    @contract_errors
     def consensus(self, message: Any) -> Any:
         return self._host.handle(message)
 
     @oneway
+    @contract_errors
     def decide(self, message: Any) -> None:
         self._host.handle(message)
 
+    @contract_errors
     def status(self) -> dict[str, Any]:
         return {
             "name": self._name,

@@ -10,6 +10,7 @@ labels in seat-map order, trimmed names).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from typing import Any
@@ -128,3 +129,58 @@ def _show(value: Any) -> str:
     if len(shown) > 40:
         shown = shown[:37] + "..."
     return shown if isinstance(value, str) else f"{type(value).__name__} {shown}"
+
+
+# --- the internal objects' arguments (they are reachable too) -------------------------
+
+MAX_HOLD_IDS = 1000  # hold ids released in one call
+
+
+def fence(value: Any) -> int:
+    """A fencing token: the log slot of a hold's acquire, an integer >= 0."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidRequest(f"fence must be an integer >= 0 (a log slot), got {_show(value)}")
+    return value
+
+
+def seconds(value: Any, what: str, positive: bool = False) -> float:
+    """A finite time or duration in seconds (``positive``: greater than zero)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise InvalidRequest(f"{what} must be a finite number of seconds, got {_show(value)}")
+    if positive and value <= 0:
+        raise InvalidRequest(f"{what} must be greater than zero, got {value!r}")
+    return float(value)
+
+
+def hold_ids(value: Any) -> list[str]:
+    """A list of 0..``MAX_HOLD_IDS`` hold ids."""
+    if not isinstance(value, list | tuple) or len(value) > MAX_HOLD_IDS:
+        raise InvalidRequest(f"hold_ids must be a list of at most {MAX_HOLD_IDS} hold ids")
+    return [hold_id(item) for item in value]
+
+
+def booking(
+    catalog: Catalog,
+    ticket_number: Any,
+    hold: Any,
+    theater_id: Any,
+    event_id: Any,
+    seats: Any,
+    name: Any,
+    address: Any,
+    token: Any,
+    expires_at: Any,
+) -> tuple[Any, ...]:
+    """Every argument of a data store's ``book``, checked and canonical, in order."""
+    found = theater_event(catalog, theater_id, event_id)
+    return (
+        ticket_no(ticket_number),
+        hold_id(hold),
+        found.id,
+        event_id,
+        seat_list(found, seats, catalog.max_seats_per_booking),
+        person_name(name),
+        email(address),
+        fence(token),
+        seconds(expires_at, "expires_at"),
+    )
