@@ -3,9 +3,10 @@
 The core is single-threaded by design, so one lock guards it: Pyro5 worker
 threads step it with incoming messages, a ticker thread drives its clock
 (catch-up from peers), and callers wait on a condition for a slot to be
-applied. Storage is flushed inside the lock, after each step and before the
-reply is returned: the promise or acceptance is on disk before the
-coordinator hears of it.
+applied. Storage is flushed inside the lock, after each Prepare or Accept and
+before the reply is returned: the promise or acceptance is on disk before the
+coordinator hears of it. Decisions learned are flushed by the ticker, in one
+sync per tick at most.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 
 from ticketing.consensus import codec
 from ticketing.consensus.learner import LearnerConfig
-from ticketing.consensus.messages import CatchupRequest, Message, Send
+from ticketing.consensus.messages import Accept, CatchupRequest, Message, Prepare, Send
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.state_machine import StateMachine
 from ticketing.errors import InvalidRequest, TicketingError, Unavailable
@@ -95,6 +96,7 @@ class ReplicaHost:
         self._stopping.set()
         self._ticker.join(timeout=2)
         with self._lock:
+            self._storage.flush()
             self._storage.close()
 
     # --- consensus traffic ----------------------------------------------------
@@ -114,7 +116,12 @@ class ReplicaHost:
         with self._lock:
             before = self._core.applied_index
             sends = self._core.step(message, time.time())
-            self._storage.flush()
+            if isinstance(message, Prepare | Accept):
+                # The acceptor's promise and acceptances: on disk before the reply.
+                self._storage.flush()
+            # Learned decisions are flushed by the ticker: losing the last few in a
+            # crash costs only a catch-up from peers, never safety, and saves a sync
+            # on every apply.
             if self._core.applied_index != before:
                 self._applied.notify_all()
         return sends
