@@ -21,3 +21,8 @@ MAX_SEATS_PER_THEATER = 200_000  # a very large stadium; beyond that a typo is l
 
 # Remote calls.
 PROXY_TIMEOUT = 5.0  # seconds before a call to a peer counts as failed
+
+# Fair use of a load balancer (``ticketing.security.fairness``).
+MAX_HELD_SEATS_PER_CLIENT = 10  # seats of one event one client may hold at once
+LB_MAX_CONCURRENT_CALLS = 64  # calls one balancer serves at once (below Pyro5's thread pool)
+LB_ADMISSION_WAIT = 0.5  # seconds a call beyond that waits before Unavailable

@@ -17,17 +17,19 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from Pyro5.api import expose
 
-from ticketing import counters, names
+from ticketing import counters, names, settings
 from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain.seat_store import BOOKED
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, Unavailable
 from ticketing.security.secret import require_secret
+from ticketing.security.fairness import Admission, HoldQuota, admitted, client_address
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, positive_int
@@ -87,6 +89,11 @@ class LoadBalancer:
         self.pool = pool
         spread = int(balancer_id) - 1 if str(balancer_id).isdigit() else 0
         self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server", spread)
+        self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS, settings.LB_ADMISSION_WAIT)
+        self._quota = HoldQuota(settings.MAX_HELD_SEATS_PER_CLIENT)
+
+    def _hold_live(self, hold_id: str) -> bool:
+        return self.locks.call("get_hold", hold_id) is not None
 
     def _manager(self, method: str, *args: Any) -> Any:
         return self.pool.call(names.DATASTORE_MANAGER, method, *args)
@@ -99,20 +106,24 @@ class LoadBalancer:
     # -- the contract's API ------------------------------------------------
 
     @contract_errors
+    @admitted
     def list_theaters(self) -> list[dict[str, Any]]:
         return self.catalog.to_plain()
 
     @contract_errors
+    @admitted
     def get_available_seats(self, theater: str, event: str) -> list[str]:
         found = validation.theater_event(self.catalog, theater, event)
         return free_seats(found.seat_map, self._states(found, event))
 
     @contract_errors
+    @admitted
     def get_seat_map(self, theater: str, event: str) -> dict[str, Any]:
         found = validation.theater_event(self.catalog, theater, event)
         return seat_rows(found.seat_map, self._states(found, event))
 
     @contract_errors
+    @admitted
     def block_seats(self, theater: str, event: str, seats: list[str]) -> dict[str, Any]:
         """Hold all of ``seats`` for ``hold_ttl`` seconds, or none of them.
 
@@ -129,17 +140,23 @@ class LoadBalancer:
             raise SeatsUnavailable(
                 f"seats already booked: {', '.join(taken)}; pick others from the seat map", taken
             )
+        client = client_address()
+        self._quota.check(client, found.id, event, len(wanted), time.time(), self._hold_live)
         hold_id = secrets.token_urlsafe(TOKEN_BYTES)
         hold = self.locks.call("acquire", hold_id, found.id, event, wanted, self.catalog.hold_ttl)
+        self._quota.granted(client, found.id, event, hold_id, len(wanted), hold["expires_at"])
         return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
 
     @contract_errors
+    @admitted
     def release_hold(self, hold_id: str) -> bool:
         """Give the seats back; an unknown or already released hold is fine (idempotent)."""
         self.locks.call("release", validation.hold_id(hold_id))
+        self._quota.ended(hold_id)
         return True
 
     @contract_errors
+    @admitted
     def book_ticket(self, hold_id: str, name: str, email: str) -> dict[str, Any]:
         """Book the seats of a live hold; the same hold booked twice answers the same ticket."""
         hold_id = validation.hold_id(hold_id)
@@ -170,14 +187,17 @@ class LoadBalancer:
             self.locks.call("release", hold_id)
         except Unavailable as exc:  # the hold lapses by itself at expires_at
             log.warning("booked hold %s but could not release it: %s", hold_id, exc)
+        self._quota.ended(hold_id)
         return ticket
 
     @contract_errors
+    @admitted
     def get_ticket_details(self, theater: str, ticket_no: str) -> dict[str, Any]:
         found = validation.theater(self.catalog, theater)
         return self._manager("ticket", found.id, validation.ticket_no(ticket_no))
 
     @contract_errors
+    @admitted
     def delete_ticket(self, theater: str, ticket_no: str) -> bool:
         """Cancel a ticket; its seats are free at once."""
         found = validation.theater(self.catalog, theater)
@@ -185,6 +205,7 @@ class LoadBalancer:
         return True
 
     @contract_errors
+    @admitted
     def status(self) -> dict[str, Any]:
         """Who we are and which lock servers we know and prefer (no remote call)."""
         return {
