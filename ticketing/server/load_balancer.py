@@ -28,8 +28,8 @@ from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain.seat_store import BOOKED
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, Unavailable
-from ticketing.security.secret import require_secret
 from ticketing.security.fairness import Admission, HoldQuota, admitted, client_address
+from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, positive_int
