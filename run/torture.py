@@ -1,0 +1,8 @@
+"""A fault run against a local cluster: clients, a seeded nemesis, a history checker."""
+
+import sys
+
+from ticketing.faults.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""``run/torture.py``: one fault run from the command line, its figures and anomalies printed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from ticketing.faults.run import run
+
+SMALL_CATALOG = Path(__file__).resolve().parent.parent.parent / "tests" / "catalogs" / "small.toml"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Run clients on a hot set of seats against a local cluster while a seeded "
+        "nemesis kills, pauses and restarts its processes; then check the history. "
+        "Exit status 1 when the checker finds an anomaly."
+    )
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, help="length of the fault phase")
+    length.add_argument("--seconds", type=float, help="length of the fault phase (default 60)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the nemesis and clients (1)")
+    parser.add_argument("--catalog", type=Path, default=SMALL_CATALOG, help="catalog TOML")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the cluster keeps its state (a temp dir)"
+    )
+    parser.add_argument("--ns-port", type=int, help="name server port (a free one)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # so the cluster is stopped on the way out
+    seconds = args.minutes * 60 if args.minutes else args.seconds or 60.0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="torture-")) / "data"
+    began = time.time()
+    result = run(
+        data_dir,
+        args.catalog.resolve(),
+        args.ns_port or _free_port(),
+        seconds=seconds,
+        clients=args.clients,
+        seed=args.seed,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(f"torture: seed {args.seed}, {args.clients} clients, {seconds:.0f}s of faults, "
+          f"{time.time() - began:.0f}s in all; data in {data_dir}")  # fmt: skip
+    for line in result.figures.lines():
+        print(f"  {line}")
+    for fault in result.history.faults:
+        took = "never" if fault.recovered is None else f"{fault.recovered - fault.healed:.1f}s"
+        print(f"  fault {fault.kind:20} {fault.target:30} {fault.healed - fault.start:4.1f}s,"
+              f" answered {took} after healing")  # fmt: skip
+    print(f"  anomalies: {len(result.anomalies)}")
+    for anomaly in result.anomalies:
+        print(f"    {anomaly.kind}: {anomaly.detail}")
+    return 1 if result.anomalies else 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,284 @@
+"""A fault run: concurrent clients on a hot set of seats, a seeded nemesis, then the checker.
+
+Clients use the real client connection (``ticketing.client.connection``,
+failing over between load balancers) and run random user flows: view the
+seat map, hold one or two hot seats, then book, release or abandon the hold,
+and cancel their own tickets now and then so the seats come back. Every call
+is recorded with its start, end and outcome: ok, refused (a contract error
+other than ``Unavailable``: nothing happened) or unknown (``Unavailable``, a
+lost reply, a timeout: it may or may not have happened).
+
+After the last fault is healed the clients stop, holds are left to expire (so
+no booking can still be decided), and the end state is read: which tickets
+live, what the unknown books made, the seat maps, the replicas' digests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from Pyro5.errors import CommunicationError
+
+from ticketing import names
+from ticketing.client.connection import Connection
+from ticketing.errors import TicketingError, TicketNotFound, Unavailable
+from ticketing.faults.checker import Anomaly, check
+from ticketing.faults.figures import Figures, figures
+from ticketing.faults.history import (
+    BOOK,
+    CANCEL,
+    HOLD,
+    OK,
+    READ,
+    REFUSED,
+    RELEASE,
+    UNKNOWN,
+    Fault,
+    FinalState,
+    History,
+    Operation,
+)
+from ticketing.faults.schedule import PAUSE, PlannedFault, plan_faults
+from ticketing.faults.target import LocalTarget
+
+log = logging.getLogger(__name__)
+
+# The small catalog's events, and the seats everybody fights over.
+HOT = {
+    ("AMC", "alien"): ("A1", "A2", "A3", "B1", "B2", "B3"),
+    ("REG", "arrival"): ("A1", "A2", "A3", "A4"),
+}
+HOLD_TTL = 4.0  # the small catalog's hold_ttl
+CALL_TIMEOUT = 8.0  # seconds a client waits for one load balancer's answer
+RECOVERY_TIMEOUT = 60.0  # seconds a healed component gets to answer again
+CONVERGE_TIMEOUT = 90.0  # seconds the replicas get to reach equal digests at the end
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    history: History
+    anomalies: list[Anomaly]
+    figures: Figures
+    plan: list[PlannedFault]
+
+
+class Recorder:
+    """The shared, append-only list of operations (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.operations: list[Operation] = []
+
+    def call(
+        self,
+        client: int,
+        kind: str,
+        where: tuple[str, str],
+        action: Callable[[], Any],
+        **fields: Any,
+    ) -> tuple[str, Any]:
+        """Run ``action``, record it; returns ``(outcome, result or exception)``."""
+        start = time.time()
+        try:
+            result = action()
+            outcome = OK
+        except Unavailable as exc:
+            result, outcome = exc, UNKNOWN
+        except TicketingError as exc:
+            result, outcome = exc, REFUSED
+        except (CommunicationError, OSError) as exc:
+            result, outcome = exc, UNKNOWN
+        end = time.time()
+        if outcome == OK:
+            fields.update(_fields_of(kind, result))
+        else:
+            fields["error"] = type(result).__name__
+        with self._lock:
+            self.operations.append(
+                Operation(client, kind, where[0], where[1], start, end, outcome, **fields)
+            )
+        return outcome, result
+
+
+def _fields_of(kind: str, result: Any) -> dict[str, Any]:
+    if kind == HOLD:
+        return {"hold_id": result["hold_id"], "expires_at": float(result["expires_at"])}
+    if kind == BOOK:
+        return {"ticket_no": result["ticket_no"]}
+    if kind == READ:
+        booked = [s["seat"] for row in result["rows"] for s in row if s["state"] == "booked"]
+        return {"seats": tuple(booked)}
+    return {}
+
+
+def client_loop(
+    client: int, ns_port: int, recorder: Recorder, stop: threading.Event, seed: int
+) -> None:
+    """One user's random flows until ``stop`` is set."""
+    rng = random.Random(seed)
+    conn = Connection("127.0.0.1", ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
+    tickets: list[tuple[tuple[str, str], str]] = []
+    who = (f"client {client}", f"c{client}@example.com")
+    try:
+        while not stop.is_set():
+            where = rng.choice(list(HOT))
+            if tickets and rng.random() < 0.35:
+                place, ticket = tickets.pop(rng.randrange(len(tickets)))
+                cancel = partial(conn.delete_ticket, place[0], ticket)
+                recorder.call(client, CANCEL, place, cancel, ticket_no=ticket)
+                continue
+            recorder.call(client, READ, where, partial(conn.get_seat_map, *where))
+            seats = tuple(rng.sample(HOT[where], rng.choice((1, 1, 2))))
+            block = partial(conn.block_seats, *where, list(seats))
+            outcome, hold = recorder.call(client, HOLD, where, block, seats=seats)
+            if outcome != OK:
+                continue
+            hold_id = hold["hold_id"]
+            choice = rng.random()
+            if choice < 0.7:
+                book = partial(conn.book_ticket, hold_id, *who)
+                outcome, made = recorder.call(
+                    client, BOOK, where, book, seats=seats, hold_id=hold_id
+                )
+                if outcome == OK:
+                    tickets.append((where, made["ticket_no"]))
+            elif choice < 0.9:
+                release = partial(conn.release_hold, hold_id)
+                recorder.call(client, RELEASE, where, release, hold_id=hold_id)
+    finally:
+        conn.close()
+
+
+class Nemesis:
+    """Carries out a fault plan against a target and records what it did."""
+
+    def __init__(self, target: LocalTarget, plan: list[PlannedFault], t0: float) -> None:
+        self.target = target
+        self.plan = plan
+        self.t0 = t0
+        self.faults: list[Fault] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        for planned in self.plan:
+            if self.stop.wait(max(0.0, self.t0 + planned.at - time.time())):
+                return
+            try:
+                self.faults.append(self._inject(planned))
+            except Exception:  # one fault that cannot be injected must not end the run
+                log.exception("could not inject %s", planned)
+
+    def _inject(self, planned: PlannedFault) -> Fault:
+        label = planned.target
+        start = time.time()
+        log.info("fault: %s %s for %.1fs", planned.kind, label, planned.hold)
+        if planned.kind == PAUSE:
+            pid = self.target.pause(label)
+            time.sleep(planned.hold)
+            self.target.resume(pid)
+        else:
+            self.target.kill(label)
+            time.sleep(planned.hold)
+            self.target.restart(label)
+        healed = time.time()
+        deadline = healed + RECOVERY_TIMEOUT
+        recovered = None
+        while time.time() < deadline:
+            if self.target.answers(label):
+                recovered = time.time()
+                break
+            time.sleep(0.1)
+        return Fault(planned.kind, label, start, healed, recovered)
+
+
+def final_state(target: LocalTarget, operations: list[Operation]) -> FinalState:
+    """The end state, once holds expired and the replicas agree (or the bound passed)."""
+    deadline = time.time() + CONVERGE_TIMEOUT
+    digests: dict[str, list[tuple[int, str]]] = {}
+    while time.time() < deadline:
+        try:
+            digests = target.digests()
+        except TicketingError:
+            time.sleep(0.2)
+            continue
+        if all(len(set(states)) == 1 for states in digests.values()):
+            break
+        time.sleep(0.2)
+    lb = target.pool
+    balancer = names.load_balancer(1)
+    known = {op.ticket_no: op for op in operations if op.kind == BOOK and op.outcome == OK}
+    unknown_books: dict[str, str | None] = {}
+    for op in operations:
+        if op.kind == BOOK and op.outcome == UNKNOWN and op.hold_id:
+            found = target.pool.call(names.DATASTORE_MANAGER, "ticket_for_hold", op.hold_id)
+            unknown_books[op.hold_id] = None if found is None else found["ticket_no"]
+            if found is not None:
+                known[found["ticket_no"]] = op
+    live = {}
+    for ticket_no, op in known.items():
+        try:
+            ticket = lb.call(balancer, "get_ticket_details", op.theater, ticket_no)
+        except TicketNotFound:
+            continue
+        live[ticket_no] = (ticket["theater"], ticket["event"], tuple(ticket["seats"]))
+    booked = {}
+    for theater, event in HOT:
+        rows = lb.call(balancer, "get_seat_map", theater, event)["rows"]
+        seats = {s["seat"] for row in rows for s in row if s["state"] == "booked"}
+        booked[(theater, event)] = frozenset(seats)
+    return FinalState(time.time(), live, unknown_books, booked, digests)
+
+
+def run(
+    data_dir: Path,
+    catalog: Path,
+    ns_port: int,
+    *,
+    seconds: float,
+    clients: int = 8,
+    seed: int = 1,
+    progress: Callable[[str], None] = lambda line: None,
+) -> RunResult:
+    """Start a cluster, run clients and the nemesis for ``seconds``, check the history."""
+    target = LocalTarget(data_dir, catalog, ns_port)
+    target.start()
+    try:
+        plan = plan_faults(seed, seconds, list(target.components))
+        progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
+        recorder = Recorder()
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=client_loop, args=(n, ns_port, recorder, stop, seed * 1000 + n), daemon=True
+            )
+            for n in range(clients)
+        ]
+        t0 = time.time()
+        nemesis = Nemesis(target, plan, t0)
+        nemesis_thread = threading.Thread(target=nemesis.run, daemon=True)
+        for thread in threads:
+            thread.start()
+        nemesis_thread.start()
+        while time.time() < t0 + seconds and nemesis_thread.is_alive():
+            time.sleep(1.0)
+            progress(f"{time.time() - t0:5.0f}s {len(recorder.operations)} operations, "
+                     f"{len(nemesis.faults)} faults")  # fmt: skip
+        nemesis_thread.join()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=4 * CALL_TIMEOUT)
+        time.sleep(HOLD_TTL + 1.0)  # no hold left that could still book
+        operations = list(recorder.operations)
+        final = final_state(target, operations)
+        history = History(tuple(operations), final, tuple(nemesis.faults))
+        return RunResult(history, check(history), figures(history), plan)
+    finally:
+        target.stop()

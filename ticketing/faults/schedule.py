@@ -1,0 +1,85 @@
+"""The nemesis's plan: which fault, on which component, when, for how long (pure, seeded).
+
+One fault at a time, so at most one replica of a group is down or paused and
+every group keeps its majority: the contract promises survival of a minority's
+crash, not of a majority's. Every kind comes once, in a shuffled order, before
+any comes twice, so a short run still tries each of them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+KILL_REPLICA = "kill-replica"  # SIGKILL a replica, restart it on its own disk
+KILL_COORDINATOR = "kill-coordinator"  # SIGKILL a coordinator, restart it
+PAUSE = "pause"  # SIGSTOP a process longer than the timeouts, then SIGCONT
+KILL_LOAD_BALANCER = "kill-load-balancer"  # SIGKILL a load balancer, restart it
+KILL_MANAGER = "kill-manager"  # SIGKILL the data store manager, restart it
+RESTART_NAME_SERVER = "restart-name-server"  # SIGKILL the name server, start it again
+
+KINDS = (
+    KILL_REPLICA,
+    KILL_COORDINATOR,
+    PAUSE,
+    KILL_LOAD_BALANCER,
+    KILL_MANAGER,
+    RESTART_NAME_SERVER,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFault:
+    at: float  # seconds after the run's start
+    kind: str
+    target: str  # a component label of ``ticketing.launcher.plan``
+    hold: float  # seconds the fault lasts before it is healed
+
+
+def targets(kind: str, labels: list[str]) -> list[str]:
+    """The component labels a fault of ``kind`` may hit."""
+    if kind == KILL_REPLICA:
+        return [x for x in labels if x.startswith(("datastore-", "lock_server-"))]
+    if kind == KILL_COORDINATOR:
+        return [x for x in labels if x.startswith(("datastore_coordinator-", "lock_coordinator"))]
+    if kind == KILL_LOAD_BALANCER:
+        return [x for x in labels if x.startswith("load_balancer-")]
+    if kind == KILL_MANAGER:
+        return [x for x in labels if x == "datastore_manager"]
+    if kind == RESTART_NAME_SERVER:
+        return [x for x in labels if x == "nameserver"]
+    return [x for x in labels if x != "nameserver"]  # PAUSE: anything with a status()
+
+
+def plan_faults(
+    seed: int,
+    duration: float,
+    labels: list[str],
+    *,
+    warmup: float = 3.0,
+    gap: float = 3.0,
+    hold: tuple[float, float] = (2.0, 5.0),
+    pause_hold: tuple[float, float] = (6.0, 8.0),
+    kinds: tuple[str, ...] = KINDS,
+) -> list[PlannedFault]:
+    """Faults from ``warmup`` until ``duration``, each ``gap`` seconds after the last healed.
+
+    A pause lasts ``pause_hold`` (longer than the calls' 4-5 s timeouts), other
+    faults ``hold``; both drawn from the seeded generator, as are the order of
+    kinds and the targets.
+    """
+    rng = random.Random(seed)
+    faults: list[PlannedFault] = []
+    at = warmup
+    bag: list[str] = []
+    while True:
+        if not bag:
+            bag = list(kinds)
+            rng.shuffle(bag)
+        kind = bag.pop()
+        low, high = pause_hold if kind == PAUSE else hold
+        lasts = round(rng.uniform(low, high), 2)
+        if at + lasts > duration:
+            return faults
+        faults.append(PlannedFault(round(at, 2), kind, rng.choice(targets(kind, labels)), lasts))
+        at += lasts + gap

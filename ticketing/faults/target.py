@@ -1,0 +1,192 @@
+"""A real local cluster to hurt: ``run/cluster.py``, plus signals to its processes.
+
+Processes are found by the pid their ``status()`` reports (the name server
+by its command line), killed with SIGKILL or paused with SIGSTOP, and started
+again with the command line the launcher used (``ticketing.launcher.plan``),
+on the same data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ticketing import names
+from ticketing.catalog import load_catalog
+from ticketing.errors import TicketingError
+from ticketing.launcher import RUN_DIR, Component, plan
+from ticketing.security.secret import ENV_VAR
+from ticketing.server.proxies import ProxyPool
+
+READY_TIMEOUT = 180.0
+STOP_GRACE = 15.0
+
+
+class ClusterFailed(Exception):
+    """The cluster did not come up, or a component did not come back."""
+
+
+class LocalTarget:
+    def __init__(self, data_dir: Path, catalog: Path, ns_port: int) -> None:
+        self.data_dir = data_dir
+        self.ns_port = ns_port
+        self.catalog = catalog
+        options = argparse.Namespace(
+            ns_host="127.0.0.1",
+            ns_port=ns_port,
+            host="127.0.0.1",
+            data_dir=data_dir,
+            catalog=catalog,
+            lock_replicas=3,
+            data_replicas=3,
+            load_balancers=2,
+        )
+        self.clusters = list(load_catalog(catalog).clusters())
+        # Internal components serve cluster members only: the launcher, its
+        # children and this process share the secret through the environment.
+        os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
+        self.components: dict[str, Component] = {c.label: c for c in plan(options, self.clusters)}
+        self.pool = ProxyPool("127.0.0.1", ns_port, timeout=3.0)
+        self._launcher: subprocess.Popen | None = None
+        self._extra: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._launcher = subprocess.Popen(
+            [
+                sys.executable,
+                str(RUN_DIR / "cluster.py"),
+                *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
+                *("--catalog", str(self.catalog)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        stdout = self._launcher.stdout
+        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        try:
+            line = lines.get(timeout=READY_TIMEOUT)
+        except queue.Empty:
+            line = ""
+        if not line.startswith("READY "):
+            self.stop()
+            raise ClusterFailed(f"run/cluster.py did not print READY; see {self.data_dir}/logs")
+
+    def stop(self) -> None:
+        for proc in self._extra.values():
+            _terminate(proc)
+        self._extra.clear()
+        if self._launcher is not None:
+            _terminate(self._launcher)
+            self._launcher = None
+        self.pool.close()
+
+    # --- finding and hurting processes ---------------------------------------------
+
+    def pid(self, label: str) -> int:
+        component = self.components[label]
+        if component.name is None:
+            return self._name_server_pid()
+        return int(self.pool.call(component.name, "status")["pid"])
+
+    def kill(self, label: str) -> None:
+        pid = self.pid(label)
+        os.kill(pid, signal.SIGKILL)
+        proc = self._extra.pop(label, None)
+        if proc is not None:
+            proc.wait()
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def pause(self, label: str) -> int:
+        pid = self.pid(label)
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    @staticmethod
+    def resume(pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)
+
+    def restart(self, label: str) -> None:
+        component = self.components[label]
+        log = self.data_dir / "logs" / f"{label}.restart.out"
+        with open(log, "ab") as sink:
+            self._extra[label] = subprocess.Popen(
+                [sys.executable, str(RUN_DIR / component.script), *component.args],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+
+    def answers(self, label: str) -> bool:
+        """Whether ``label`` answers ``status()`` (the name server: a listing)."""
+        component = self.components[label]
+        try:
+            if component.name is None:
+                self.pool.list(names.ROOT, refresh=True)
+            else:
+                self.pool.call(component.name, "status")
+        except TicketingError:
+            return False
+        return True
+
+    def digests(self) -> dict[str, list[tuple[int, str]]]:
+        """Every replica group's ``(applied_index, digest)`` (lock store as ``lock``)."""
+        groups = {
+            "lock": [c.name for c in self.components.values() if c.label.startswith("lock_s")]
+        }
+        for cluster in self.clusters:
+            prefix = f"datastore-{cluster}-"
+            groups[cluster] = [
+                c.name for c in self.components.values() if c.label.startswith(prefix)
+            ]
+        out = {}
+        for group, members in groups.items():
+            states = []
+            for name in members:
+                status = self.pool.call(name, "status")
+                states.append((int(status["applied_index"]), str(status["digest"])))
+            out[group] = states
+        return out
+
+    def _name_server_pid(self) -> int:
+        needle = f"--ns-port\0{self.ns_port}\0"
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "nameserver.py" in cmdline and needle in cmdline and _alive(int(entry.name)):
+                return int(entry.name)
+        raise ClusterFailed(f"no name server process on port {self.ns_port}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)  # a paused process cannot handle SIGTERM
+        proc.terminate()
+        try:
+            proc.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
