@@ -150,7 +150,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **_public_tls(component)},
                 start_new_session=True,  # a terminal's ^C reaches the launcher only
             )
 
@@ -239,6 +239,16 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _public_tls(component: Component) -> dict[str, str]:
+    """Over TLS (``PYRO_SSL``), the name server asks no client certificate: it is public.
+
+    Load balancers, public too, say so themselves (``tls.serve_public``).
+    """
+    if component.name is None and os.environ.get("PYRO_SSL", "").lower() in ("1", "true", "yes"):
+        return {"PYRO_SSL_REQUIRECLIENTCERT": "false"}
+    return {}
 
 
 def port_in_use(host: str, port: int) -> bool:

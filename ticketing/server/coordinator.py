@@ -42,6 +42,7 @@ SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
 CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
 MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
+STANDBY_SUFFIX = ".standby"  # a standby registers as "<coordinator name>.standby"
 
 CONFIG = ProposerConfig(
     batch_max=256,
@@ -224,7 +225,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def standby_name(name: str) -> str:
+    """Where a standby of coordinator ``name`` registers (replicas try it when ``name`` fails)."""
+    return f"{name}{STANDBY_SUFFIX}"
+
+
 def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args: Any) -> None:
+    if args.standby:
+        # Beside the main coordinator: its own name (hosting refuses a second live
+        # process under one name) and its own proposer id and round on disk, so the
+        # two compete through ballots and never share a ballot.
+        role, name = f"{role} (standby)", standby_name(name)
+        data_dir = data_dir.with_name(data_dir.name + STANDBY_SUFFIX)
     secret = require_secret(args.data_dir)
     pool = ProxyPool(args.ns_host, args.ns_port, timeout=CONSENSUS_TIMEOUT, secret=secret)
     coordinator = Coordinator(name, replica_names, data_dir, pool, role)
@@ -240,6 +252,7 @@ def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args:
 def lock_main(argv: list[str] | None = None) -> None:
     parser = common_parser("The lock coordinator: leads consensus among the lock servers.")
     parser.add_argument("--replicas", type=positive_int, default=3, help="lock servers (3)")
+    _standby_flag(parser)
     args = parser.parse_args(argv)
     replicas = [names.lock_server(i) for i in range(1, args.replicas + 1)]
     data_dir = Path(args.data_dir) / "lock" / "coordinator"
@@ -252,6 +265,7 @@ def datastore_main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--cluster", required=True, help="the data cluster it coordinates")
     parser.add_argument("--replicas", type=positive_int, default=3, help="replicas (3)")
+    _standby_flag(parser)
     args = parser.parse_args(argv)
     clusters = load_catalog(args.catalog).clusters()
     if args.cluster not in clusters:
@@ -260,3 +274,12 @@ def datastore_main(argv: list[str] | None = None) -> None:
     data_dir = Path(args.data_dir) / "datastore" / args.cluster / "coordinator"
     name = names.datastore_coordinator(args.cluster)
     _serve("data store coordinator", name, replicas, data_dir, args)
+
+
+def _standby_flag(parser: Any) -> None:
+    parser.add_argument(
+        "--standby",
+        action="store_true",
+        help="run beside the main coordinator as '<name>.standby' with its own state; "
+        "ballots decide which one leads, replicas fail over to it",
+    )

@@ -18,6 +18,7 @@ from Pyro5.api import expose, oneway
 from ticketing import counters, errors
 from ticketing.errors import Unavailable
 from ticketing.server.boundary import contract_errors
+from ticketing.server.coordinator import standby_name
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
 
@@ -31,7 +32,9 @@ class ReplicaServer:
     def __init__(self, name: str, host: ReplicaHost, coordinator: str, pool: ProxyPool) -> None:
         self._name = name
         self._host = host
-        self._coordinator = coordinator
+        # The main coordinator first; a standby (if one runs) when it fails. The
+        # last one that answered is tried first next time.
+        self._coordinators = [coordinator, standby_name(coordinator)]
         self._pool = pool
 
     # --- consensus (called by the coordinator and by peers) -------------------------
@@ -60,7 +63,7 @@ class ReplicaServer:
 
     def _write(self, request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Decide ``payload`` in the log and return its result; refusals raise."""
-        (slot,) = self._pool.call(self._coordinator, "submit", [[request_id, payload]])
+        (slot,) = self._coordinator_call("submit", [[request_id, payload]])
         self._host.wait_applied(slot, APPLY_TIMEOUT)
         entry = self._host.result(request_id)
         if entry is None:
@@ -77,7 +80,26 @@ class ReplicaServer:
         replica has applied (possibly a little behind) rather than refused.
         """
         try:
-            index = self._pool.call(self._coordinator, "commit_index")
+            index = self._coordinator_call("commit_index")
         except Unavailable:
             return
         self._host.wait_applied(index, APPLY_TIMEOUT)
+
+    def _coordinator_call(self, method: str, *args: Any) -> Any:
+        """``method`` on the coordinator that answered last, else on the other one.
+
+        A standby that is not registered fails at once (no such name), so a
+        cluster without one pays nothing beyond the main coordinator's failure.
+        """
+        first: Unavailable | None = None
+        for name in list(self._coordinators):
+            try:
+                result = self._pool.call(name, method, *args)
+            except Unavailable as exc:
+                first = first or exc
+                continue
+            if name != self._coordinators[0]:
+                self._coordinators = [name, *(c for c in self._coordinators if c != name)]
+            return result
+        assert first is not None
+        raise first
