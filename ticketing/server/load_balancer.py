@@ -28,6 +28,7 @@ from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain.seat_store import BOOKED
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, Unavailable
+from ticketing.security import tls
 from ticketing.security.fairness import Admission, HoldQuota, admitted, client_address
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
@@ -35,6 +36,7 @@ from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, positive_int
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
+from ticketing.server.release_queue import ReleaseQueue
 from ticketing.server.replica_group import ReplicaGroup
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class LoadBalancer:
         self.pool = pool
         spread = int(balancer_id) - 1 if str(balancer_id).isdigit() else 0
         self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server", spread)
+        self._releases = ReleaseQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS, settings.LB_ADMISSION_WAIT)
         self._quota = HoldQuota(settings.MAX_HELD_SEATS_PER_CLIENT)
 
@@ -183,10 +186,7 @@ class LoadBalancer:
             hold["fence"],
             hold["expires_at"],
         )
-        try:
-            self.locks.call("release", hold_id)
-        except Unavailable as exc:  # the hold lapses by itself at expires_at
-            log.warning("booked hold %s but could not release it: %s", hold_id, exc)
+        self._releases.put(hold_id)  # off the booking's path; it lapses if that fails
         self._quota.ended(hold_id)
         return ticket
 
@@ -229,7 +229,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         catalog = load_catalog(args.catalog)
     except CatalogError as exc:
         raise SystemExit(str(exc)) from None
-    # A member towards the lock servers and the manager; public itself (served without it).
+    # A member towards the lock servers and the manager; public itself (served
+    # without the secret, and over TLS without asking for a client certificate).
+    tls.serve_public()
     pool = ProxyPool(args.ns_host, args.ns_port, secret=require_secret(args.data_dir))
     try:
         balancer = LoadBalancer(args.id, catalog, pool)
