@@ -43,7 +43,6 @@ CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
 MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
 STANDBY_SUFFIX = ".standby"  # a standby registers as "<coordinator name>.standby"
-STANDBY_SUFFIX = ".standby"  # a standby registers as "<coordinator name>.standby"
 
 CONFIG = ProposerConfig(
     batch_max=256,
@@ -231,18 +230,7 @@ def standby_name(name: str) -> str:
     return f"{name}{STANDBY_SUFFIX}"
 
 
-def standby_name(name: str) -> str:
-    """Where a standby of coordinator ``name`` registers (replicas try it when ``name`` fails)."""
-    return f"{name}{STANDBY_SUFFIX}"
-
-
 def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args: Any) -> None:
-    if args.standby:
-        # Beside the main coordinator: its own name (hosting refuses a second live
-        # process under one name) and its own proposer id and round on disk, so the
-        # two compete through ballots and never share a ballot.
-        role, name = f"{role} (standby)", standby_name(name)
-        data_dir = data_dir.with_name(data_dir.name + STANDBY_SUFFIX)
     if args.standby:
         # Beside the main coordinator: its own name (hosting refuses a second live
         # process under one name) and its own proposer id and round on disk, so the
@@ -265,7 +253,6 @@ def lock_main(argv: list[str] | None = None) -> None:
     parser = common_parser("The lock coordinator: leads consensus among the lock servers.")
     parser.add_argument("--replicas", type=positive_int, default=3, help="lock servers (3)")
     _standby_flag(parser)
-    _standby_flag(parser)
     args = parser.parse_args(argv)
     replicas = [names.lock_server(i) for i in range(1, args.replicas + 1)]
     data_dir = Path(args.data_dir) / "lock" / "coordinator"
@@ -279,7 +266,6 @@ def datastore_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cluster", required=True, help="the data cluster it coordinates")
     parser.add_argument("--replicas", type=positive_int, default=3, help="replicas (3)")
     _standby_flag(parser)
-    _standby_flag(parser)
     args = parser.parse_args(argv)
     clusters = load_catalog(args.catalog).clusters()
     if args.cluster not in clusters:
@@ -288,15 +274,6 @@ def datastore_main(argv: list[str] | None = None) -> None:
     data_dir = Path(args.data_dir) / "datastore" / args.cluster / "coordinator"
     name = names.datastore_coordinator(args.cluster)
     _serve("data store coordinator", name, replicas, data_dir, args)
-
-
-def _standby_flag(parser: Any) -> None:
-    parser.add_argument(
-        "--standby",
-        action="store_true",
-        help="run beside the main coordinator as '<name>.standby' with its own state; "
-        "ballots decide which one leads, replicas fail over to it",
-    )
 
 
 def _standby_flag(parser: Any) -> None:
