@@ -25,8 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from Pyro5.errors import CommunicationError
-
 from ticketing import names
 from ticketing.client.connection import Connection
 from ticketing.errors import TicketingError, TicketNotFound, Unavailable
@@ -94,7 +92,7 @@ class Recorder:
             result, outcome = exc, UNKNOWN
         except TicketingError as exc:
             result, outcome = exc, REFUSED
-        except (CommunicationError, OSError) as exc:
+        except Exception as exc:  # a lost reply, a timeout, anything else: it may have happened
             result, outcome = exc, UNKNOWN
         end = time.time()
         if outcome == OK:
@@ -212,29 +210,40 @@ def final_state(target: LocalTarget, operations: list[Operation]) -> FinalState:
         if all(len(set(states)) == 1 for states in digests.values()):
             break
         time.sleep(0.2)
-    lb = target.pool
-    balancer = names.load_balancer(1)
     known = {op.ticket_no: op for op in operations if op.kind == BOOK and op.outcome == OK}
     unknown_books: dict[str, str | None] = {}
     for op in operations:
         if op.kind == BOOK and op.outcome == UNKNOWN and op.hold_id:
-            found = target.pool.call(names.DATASTORE_MANAGER, "ticket_for_hold", op.hold_id)
+            found = _settled(target, names.DATASTORE_MANAGER, "ticket_for_hold", op.hold_id)
             unknown_books[op.hold_id] = None if found is None else found["ticket_no"]
             if found is not None:
                 known[found["ticket_no"]] = op
+    balancer = names.load_balancer(1)
     live = {}
     for ticket_no, op in known.items():
         try:
-            ticket = lb.call(balancer, "get_ticket_details", op.theater, ticket_no)
+            ticket = _settled(target, balancer, "get_ticket_details", op.theater, ticket_no)
         except TicketNotFound:
             continue
         live[ticket_no] = (ticket["theater"], ticket["event"], tuple(ticket["seats"]))
     booked = {}
     for theater, event in HOT:
-        rows = lb.call(balancer, "get_seat_map", theater, event)["rows"]
+        rows = _settled(target, balancer, "get_seat_map", theater, event)["rows"]
         seats = {s["seat"] for row in rows for s in row if s["state"] == "booked"}
         booked[(theater, event)] = frozenset(seats)
     return FinalState(time.time(), live, unknown_books, booked, digests)
+
+
+def _settled(target: LocalTarget, name: str, method: str, *args: Any) -> Any:
+    """``method`` on ``name``, retried while ``Unavailable`` (the cluster is healing)."""
+    deadline = time.time() + CONVERGE_TIMEOUT
+    while True:
+        try:
+            return target.pool.call(name, method, *args)
+        except Unavailable:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def run(
