@@ -222,7 +222,7 @@ class SeatStore:
         del self._tickets[ticket_no]
         del self._by_hold[ticket.hold_id]
         self._digest = None
-        return {"ok": True}
+        return {"ok": True, "hold_id": ticket.hold_id}
 
     # -- helpers of the state ------------------------------------------------
 

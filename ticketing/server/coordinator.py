@@ -10,6 +10,7 @@ stamped on every batch.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -216,13 +217,16 @@ def _parse_commands(commands: Any) -> list[Command]:
 
 
 def _plain(value: Any) -> Any:
-    """Payloads as JSON would give them back (tuples to lists), so every replica and
-    its disk see the same value."""
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+    """A payload as JSON gives it back (tuples become lists, keys strings).
+
+    Every replica keeps the value in memory and on disk; normalising it here,
+    before it is proposed, means both copies are the same, and a value JSON
+    cannot hold (NaN, an object) is refused before it could stall the log.
+    """
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidRequest(f"command payload is not plain data: {exc}") from None
 
 
 def standby_name(name: str) -> str:

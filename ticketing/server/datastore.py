@@ -78,37 +78,41 @@ class DataStore(ReplicaServer):
         return self._write(f"book:{hold_id}:{ticket_no}", payload)["ticket"]
 
     @contract_errors
-    def cancel(self, theater: str, ticket_no: str) -> bool:
+    def cancel(self, theater: str, ticket_no: str) -> str:
+        """Free the ticket's seats; the id of the hold it was booked with.
+
+        The load balancer releases that hold at once, in case its release after
+        booking has not landed yet: a cancelled seat must show free, not held.
+        """
         theater = validation.theater(self._catalog, theater).id
         ticket_no = validation.ticket_no(ticket_no)
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
-        self._write(f"cancel:{theater}:{ticket_no}", payload)
-        return True
+        return self._write(f"cancel:{theater}:{ticket_no}", payload)["hold_id"]
+
+    # Seat views are read locally: writes go through the replica the manager
+    # prefers, which has applied them before answering, so reads that follow
+    # see them; the log's conditional book is the guard against stale views.
 
     @contract_errors
     def free_seats(self, theater: str, event: str) -> list[str]:
         theater = validation.theater_event(self._catalog, theater, event).id
-        self._sync()
         return self._host.read(lambda store: store.free_seats(theater, event))
 
     @contract_errors
     def seat_states(self, theater: str, event: str) -> str:
         theater = validation.theater_event(self._catalog, theater, event).id
-        self._sync()
         return self._host.read(lambda store: store.seat_states(theater, event))
 
     @contract_errors
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
         theater = validation.theater(self._catalog, theater).id
         ticket_no = validation.ticket_no(ticket_no)
-        self._sync()
-        return self._host.read(lambda store: store.ticket(theater, ticket_no))
+        return self._read(lambda store: store.ticket(theater, ticket_no))
 
     @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
         hold_id = validation.hold_id(hold_id)
-        self._sync()
-        return self._host.read(lambda store: store.ticket_for_hold(hold_id))
+        return self._read(lambda store: store.ticket_for_hold(hold_id), lambda t: t is None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -201,7 +201,10 @@ class LoadBalancer:
     def delete_ticket(self, theater: str, ticket_no: str) -> bool:
         """Cancel a ticket; its seats are free at once."""
         found = validation.theater(self.catalog, theater)
-        self._manager("cancel", found.id, validation.ticket_no(ticket_no))
+        hold_id = self._manager("cancel", found.id, validation.ticket_no(ticket_no))
+        # Its hold may still be waiting in the release queue: release it now, so
+        # the seats show free, not held, as soon as this returns.
+        self.locks.call("release_all", [hold_id])
         return True
 
     @contract_errors

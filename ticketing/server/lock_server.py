@@ -60,20 +60,26 @@ class LockServer(ReplicaServer):
 
     @contract_errors
     def release(self, hold_id: str) -> bool:
-        hold_id = validation.hold_id(hold_id)
-        self._write(f"release:{hold_id}", {"op": "release", "hold_id": hold_id})
+        return self.release_all([hold_id])
+
+    @contract_errors
+    def release_all(self, hold_ids: list[str]) -> bool:
+        """Release many holds in one round through the log (idempotent)."""
+        hold_ids = validation.hold_ids(hold_ids)
+        commands = [(f"release:{h}", {"op": "release", "hold_id": h}) for h in hold_ids]
+        if commands:
+            self._write_many(commands)
         return True
 
     @contract_errors
     def get_hold(self, hold_id: str) -> dict[str, Any] | None:
         hold_id = validation.hold_id(hold_id)
-        self._sync()
-        return self._host.read(lambda table: table.hold(hold_id, time.time()))
+        return self._read(lambda table: table.hold(hold_id, time.time()), lambda h: h is None)
 
     @contract_errors
     def held_seats(self, theater: str, event: str) -> list[str]:
+        """Seats on hold now; read locally (the lock table is the guard, not this view)."""
         theater = validation.theater_event(self._catalog, theater, event).id
-        self._sync()
         return sorted(self._host.read(lambda table: table.held_seats(theater, event, time.time())))
 
 

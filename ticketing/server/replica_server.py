@@ -11,16 +11,19 @@ first result.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from Pyro5.api import expose, oneway
 
 from ticketing import counters, errors
-from ticketing.errors import Unavailable
+from ticketing.errors import TicketingError, Unavailable
 from ticketing.server.boundary import contract_errors
 from ticketing.server.coordinator import standby_name
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
+
+T = TypeVar("T")
 
 APPLY_TIMEOUT = 5.0  # seconds to wait for a decided slot to be applied here
 
@@ -63,15 +66,38 @@ class ReplicaServer:
 
     def _write(self, request_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Decide ``payload`` in the log and return its result; refusals raise."""
-        (slot,) = self._coordinator_call("submit", [[request_id, payload]])
-        self._host.wait_applied(slot, APPLY_TIMEOUT)
-        entry = self._host.result(request_id)
-        if entry is None:
-            raise Unavailable(f"{self._name} lost track of request {request_id}; retry")
-        result = entry[1]
+        (result,) = self._write_many([(request_id, payload)])
         if not result.get("ok"):
             raise errors.from_result(result)
         return result
+
+    def _write_many(self, commands: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Decide several commands with one call to the coordinator; their results, in order."""
+        slots = self._coordinator_call("submit", [list(c) for c in commands])
+        self._host.wait_applied(max(slots), APPLY_TIMEOUT)
+        results = []
+        for request_id, _ in commands:
+            entry = self._host.result(request_id)
+            if entry is None:
+                raise Unavailable(f"{self._name} lost track of request {request_id}; retry")
+            results.append(entry[1])
+        return results
+
+    def _read(self, query: Callable[[Any], T], missing: Callable[[T], bool] = bool) -> T:
+        """Read the local state; on a miss, apply what is already chosen and read again.
+
+        A caller that just wrote through another replica may find this one a
+        few milliseconds behind: a miss (``missing(result)`` true, or a
+        TicketingError) pays for a read barrier, a hit costs no remote call.
+        """
+        try:
+            result = self._host.read(query)
+            if not missing(result):
+                return result
+        except TicketingError:
+            pass
+        self._sync()
+        return self._host.read(query)
 
     def _sync(self) -> None:
         """Read barrier: apply everything already chosen before reading.
