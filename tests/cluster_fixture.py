@@ -154,9 +154,17 @@ class LocalCluster:
                 return
         raise AssertionError("name server process not found")
 
-    def restart(self, label: str, *extra_args: str) -> None:
-        """Start component ``label`` again with the launcher's command line."""
+    def restart(self, label: str, *extra_args: str, as_label: str | None = None) -> None:
+        """Start component ``label`` again with the launcher's command line.
+
+        ``as_label`` starts another process from that command line (e.g. a
+        standby coordinator) under its own label, for ``kill(as_label)``.
+        """
         component: Component = self.components[label]
+        if as_label is not None:
+            component = Component(as_label, component.script, component.args, None)
+            self.components[as_label] = component
+            label = as_label
         log = self.data_dir / "logs" / f"{label}.restart.out"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as sink:
@@ -174,6 +182,16 @@ class LocalCluster:
             poll(lambda: self.status(component.name), timeout=30, message=f"{label} to answer")
         else:
             poll(lambda: self.name_server().ping() or True, timeout=30, message="name server")
+
+    def pause(self, label: str) -> int:
+        """SIGSTOP component ``label``; returns its pid for ``resume``."""
+        pid = self.status(self.components[label].name)["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    @staticmethod
+    def resume(pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)
 
     def replica_labels(self, cluster: str) -> list[str]:
         return [label for label in self.components if label.startswith(f"datastore-{cluster}-")]

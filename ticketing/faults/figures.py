@@ -42,8 +42,9 @@ def figures(history: History) -> Figures:
     booked_at = sorted(op.end for op in ops if op.kind == BOOK and op.outcome == OK)
     after_fault = 0.0
     for fault in history.faults:
-        later = next((t for t in booked_at if t >= fault.start), history.final.at)
-        after_fault = max(after_fault, later - fault.start)
+        later = next((t for t in booked_at if t >= fault.start), None)
+        if later is not None:  # the clients may have stopped before booking again
+            after_fault = max(after_fault, later - fault.start)
     gaps = [b - a for a, b in pairwise(booked_at)]
     recovery: dict[str, float] = {}
     for fault in history.faults:
