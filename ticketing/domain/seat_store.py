@@ -69,8 +69,11 @@ class SeatStore:
     * ``{"op": "cancel", "theater", "ticket_no"}``.
     """
 
-    def __init__(self, theaters: tuple[Theater, ...]) -> None:
+    def __init__(self, theaters: tuple[Theater, ...], check_free: bool = True) -> None:
+        """``check_free=False`` is a deliberately broken variant (seats are booked even when
+        booked already), run only to show that the fault checker catches a double sale."""
         self._theaters = {theater.id: theater for theater in theaters}
+        self._check_free = check_free
         self._clear()
 
     def _clear(self) -> None:
@@ -195,7 +198,7 @@ class SeatStore:
         if any(tokens.get(i, -1) > fence for i in indices):
             raise HoldExpired("the hold was superseded by a newer hold; block the seats again")
         booked = self._booked.get((theater, event))
-        if booked is not None:
+        if booked is not None and self._check_free:
             seat_map = self._theaters[theater].seat_map
             taken = [seat_map.label(i) for i in indices if booked[i] == _BOOKED]
             if taken:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,12 @@ from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
 from ticketing.server.replica_server import ReplicaServer
+
+log = logging.getLogger(__name__)
+
+# Set to "1" in a replica's environment to run the deliberately broken variant
+# that books seats already booked: only for showing the fault checker at work.
+UNSAFE_NO_SEAT_CHECK = "TICKETING_UNSAFE_NO_SEAT_CHECK"
 
 
 @expose
@@ -133,7 +141,12 @@ def main(argv: list[str] | None = None) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = require_secret(args.data_dir)
     pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
-    store = SeatStore(clusters[args.cluster])
+    broken = os.environ.get(UNSAFE_NO_SEAT_CHECK) == "1"
+    if broken:
+        log.warning(
+            "%s=1: the free-seat check is OFF (a broken variant for tests)", UNSAFE_NO_SEAT_CHECK
+        )
+    store = SeatStore(clusters[args.cluster], check_free=not broken)
     db = data_dir / f"replica-{args.id}.sqlite"
     host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
     coordinator = names.datastore_coordinator(args.cluster)
