@@ -92,3 +92,12 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
     print("\n".join(result.figures.lines()))
     assert result.figures.operations >= 10_000
     assert result.anomalies == []
+
+
+def test_the_checker_catches_the_data_store_without_its_free_seat_check(tmp_path: Path) -> None:
+    """The deliberately broken variant (``run/torture.py --broken``) sells seats twice."""
+    result = run(
+        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=20, broken=True, faults=False
+    )
+    kinds = {a.kind for a in result.anomalies}
+    assert kinds & {"not-linearizable", "double-booking"}, result.figures.lines()

@@ -40,6 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data-dir", type=Path, help="where the cluster keeps its state (a temp dir)"
     )
     parser.add_argument("--ns-port", type=int, help="name server port (a free one)")
+    parser.add_argument(
+        "--broken",
+        action="store_true",
+        help="run the data store without its free-seat check: the checker must report it",
+    )
+    parser.add_argument(
+        "--no-faults", action="store_true", help="clients only, no nemesis (with --broken)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # so the cluster is stopped on the way out
     seconds = args.minutes * 60 if args.minutes else args.seconds or 60.0
@@ -53,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds=seconds,
         clients=args.clients,
         seed=args.seed,
+        broken=args.broken,
+        faults=not args.no_faults,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(f"torture: seed {args.seed}, {args.clients} clients, {seconds:.0f}s of faults, "

@@ -46,6 +46,7 @@ from ticketing.faults.history import (
 )
 from ticketing.faults.schedule import PAUSE, PlannedFault, plan_faults
 from ticketing.faults.target import LocalTarget
+from ticketing.server.datastore import UNSAFE_NO_SEAT_CHECK
 
 log = logging.getLogger(__name__)
 
@@ -254,13 +255,20 @@ def run(
     seconds: float,
     clients: int = 8,
     seed: int = 1,
+    broken: bool = False,
+    faults: bool = True,
     progress: Callable[[str], None] = lambda line: None,
 ) -> RunResult:
-    """Start a cluster, run clients and the nemesis for ``seconds``, check the history."""
-    target = LocalTarget(data_dir, catalog, ns_port)
+    """Start a cluster, run clients and the nemesis for ``seconds``, check the history.
+
+    ``broken`` runs the data store without its free-seat check, a variant the
+    checker must catch.
+    """
+    env = {UNSAFE_NO_SEAT_CHECK: "1"} if broken else {}
+    target = LocalTarget(data_dir, catalog, ns_port, env)
     target.start()
     try:
-        plan = plan_faults(seed, seconds, list(target.components))
+        plan = plan_faults(seed, seconds, list(target.components)) if faults else []
         progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
         recorder = Recorder()
         stop = threading.Event()
@@ -276,7 +284,7 @@ def run(
         for thread in threads:
             thread.start()
         nemesis_thread.start()
-        while time.time() < t0 + seconds and nemesis_thread.is_alive():
+        while time.time() < t0 + seconds:
             time.sleep(1.0)
             progress(f"{time.time() - t0:5.0f}s {len(recorder.operations)} operations, "
                      f"{len(nemesis.faults)} faults")  # fmt: skip

@@ -35,7 +35,10 @@ class ClusterFailed(Exception):
 
 
 class LocalTarget:
-    def __init__(self, data_dir: Path, catalog: Path, ns_port: int) -> None:
+    def __init__(
+        self, data_dir: Path, catalog: Path, ns_port: int, env: dict[str, str] | None = None
+    ) -> None:
+        """``env`` is added to the environment of every process of the cluster."""
         self.data_dir = data_dir
         self.ns_port = ns_port
         self.catalog = catalog
@@ -53,6 +56,7 @@ class LocalTarget:
         # Internal components serve cluster members only: the launcher, its
         # children and this process share the secret through the environment.
         os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
+        self.env = {**os.environ, **(env or {})}
         self.components: dict[str, Component] = {c.label: c for c in plan(options, self.clusters)}
         self.pool = ProxyPool("127.0.0.1", ns_port, timeout=3.0)
         self._launcher: subprocess.Popen | None = None
@@ -70,6 +74,7 @@ class LocalTarget:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            env=self.env,
         )
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         stdout = self._launcher.stdout
@@ -126,6 +131,7 @@ class LocalTarget:
                 [sys.executable, str(RUN_DIR / component.script), *component.args],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
+                env=self.env,
             )
 
     def answers(self, label: str) -> bool:
