@@ -16,7 +16,7 @@ from cluster_fixture import SMALL_CATALOG
 from conftest import pick_free_port
 
 from ticketing.faults.checker import check
-from ticketing.faults.history import BOOK, CANCEL, OK, READ, History, Operation
+from ticketing.faults.history import BOOK, CANCEL, HOLD, OK, READ, REFUSED, History, Operation
 from ticketing.faults.run import RunResult, run
 from ticketing.faults.schedule import KINDS, plan_faults
 
@@ -95,9 +95,26 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
 
 
 def test_the_checker_catches_the_data_store_without_its_free_seat_check(tmp_path: Path) -> None:
-    """The deliberately broken variant (``run/torture.py --broken``) sells seats twice."""
+    """The deliberately broken variant (``run/torture.py --broken``) sells seats twice.
+
+    A rogue load balancer books with made-up holds, so only the data store's own
+    check stands between it and a double sale.
+    """
     result = run(
-        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=20, broken=True, faults=False
+        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=10, broken=True, faults=False
     )
     kinds = {a.kind for a in result.anomalies}
     assert kinds & {"not-linearizable", "double-booking"}, result.figures.lines()
+
+
+def test_the_real_data_store_stands_against_a_rogue_load_balancer(tmp_path: Path) -> None:
+    """The same rogue, the real data store: no anomaly (the contract's first guarantee)."""
+    result = run(
+        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=10, rogue=True, faults=False
+    )
+    operations = result.history.operations
+    held = {op.hold_id for op in operations if op.kind == HOLD and op.outcome == OK}
+    rogue_books = [op for op in operations if op.kind == BOOK and op.hold_id not in held]
+    assert any(op.outcome == OK for op in rogue_books), result.figures.lines()
+    assert any(op.outcome == REFUSED for op in rogue_books), result.figures.lines()
+    assert result.anomalies == [], result.anomalies

@@ -43,7 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--broken",
         action="store_true",
-        help="run the data store without its free-seat check: the checker must report it",
+        help="run the data store without its free-seat check (and a rogue load balancer): "
+        "the checker must report it",
+    )
+    parser.add_argument(
+        "--rogue",
+        action="store_true",
+        help="clients also book at the data store manager with made-up holds",
     )
     parser.add_argument(
         "--no-faults", action="store_true", help="clients only, no nemesis (with --broken)"
@@ -62,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients=args.clients,
         seed=args.seed,
         broken=args.broken,
+        rogue=args.rogue,
         faults=not args.no_faults,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )

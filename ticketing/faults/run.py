@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from ticketing.faults.history import (
 from ticketing.faults.schedule import PAUSE, PlannedFault, plan_faults
 from ticketing.faults.target import LocalTarget
 from ticketing.server.datastore import UNSAFE_NO_SEAT_CHECK
+from ticketing.server.proxies import ProxyPool
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +121,20 @@ def _fields_of(kind: str, result: Any) -> dict[str, Any]:
 
 
 def client_loop(
-    client: int, ns_port: int, recorder: Recorder, stop: threading.Event, seed: int
+    client: int,
+    ns_port: int,
+    recorder: Recorder,
+    stop: threading.Event,
+    seed: int,
+    rogue: ProxyPool | None = None,
 ) -> None:
-    """One user's random flows until ``stop`` is set."""
+    """One user's random flows until ``stop`` is set.
+
+    With ``rogue`` (a members' proxy pool) the user also books now and then
+    straight at the data store manager with no hold at all, as a misbehaving
+    load balancer would: the data store alone must then keep seats from
+    being sold twice.
+    """
     rng = random.Random(seed)
     conn = Connection("127.0.0.1", ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
     tickets: list[tuple[tuple[str, str], str]] = []
@@ -136,6 +149,15 @@ def client_loop(
                 continue
             recorder.call(client, READ, where, partial(conn.get_seat_map, *where))
             seats = tuple(rng.sample(HOT[where], rng.choice((1, 1, 2))))
+            if rogue is not None and rng.random() < 0.3:
+                forged = secrets.token_urlsafe(16)
+                book = partial(_rogue_book, rogue, where, seats, forged)
+                outcome, made = recorder.call(
+                    client, BOOK, where, book, seats=seats, hold_id=forged
+                )
+                if outcome == OK:
+                    tickets.append((where, made["ticket_no"]))
+                continue
             block = partial(conn.block_seats, *where, list(seats))
             outcome, hold = recorder.call(client, HOLD, where, block, seats=seats)
             if outcome != OK:
@@ -154,6 +176,24 @@ def client_loop(
                 recorder.call(client, RELEASE, where, release, hold_id=hold_id)
     finally:
         conn.close()
+
+
+def _rogue_book(
+    pool: ProxyPool, where: tuple[str, str], seats: tuple[str, ...], forged: str
+) -> Any:
+    """A booking with a made-up hold id: the newest fence, far from expiry."""
+    return pool.call(
+        names.DATASTORE_MANAGER,
+        "book",
+        secrets.token_urlsafe(16),
+        forged,
+        *where,
+        list(seats),
+        "Rogue",
+        "rogue@example.com",
+        2**40,
+        time.time() + 3600,
+    )
 
 
 class Nemesis:
@@ -256,13 +296,16 @@ def run(
     clients: int = 8,
     seed: int = 1,
     broken: bool = False,
+    rogue: bool = False,
     faults: bool = True,
     progress: Callable[[str], None] = lambda line: None,
 ) -> RunResult:
     """Start a cluster, run clients and the nemesis for ``seconds``, check the history.
 
     ``broken`` runs the data store without its free-seat check, a variant the
-    checker must catch.
+    checker must catch; a rogue load balancer (bookings with no hold) then
+    makes the double sale certain rather than a matter of timing. ``rogue``
+    alone runs that rogue against the real data store.
     """
     env = {UNSAFE_NO_SEAT_CHECK: "1"} if broken else {}
     target = LocalTarget(data_dir, catalog, ns_port, env)
@@ -272,9 +315,12 @@ def run(
         progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
         recorder = Recorder()
         stop = threading.Event()
+        rogues = target.pool if broken or rogue else None
         threads = [
             threading.Thread(
-                target=client_loop, args=(n, ns_port, recorder, stop, seed * 1000 + n), daemon=True
+                target=client_loop,
+                args=(n, ns_port, recorder, stop, seed * 1000 + n, rogues),
+                daemon=True,
             )
             for n in range(clients)
         ]
