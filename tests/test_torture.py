@@ -1,6 +1,6 @@
 """A short fault run in the default suite, a long one behind ``slow``.
 
-The short run (60 s of faults) meets every kind of fault at least once and
+The short run (45 s of faults) meets every kind of fault at least once and
 must end with zero anomalies. The checker is then shown to be awake on that
 same real history: each way of breaking it (a booking lost, a seat sold twice,
 a stale read) is reported.
@@ -33,7 +33,7 @@ def test_the_schedule_is_seeded_and_meets_every_kind() -> None:
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     data_dir = tmp_path_factory.mktemp("torture") / "data"
-    return run(data_dir, SMALL_CATALOG, pick_free_port(), seconds=60, clients=8, seed=1)
+    return run(data_dir, SMALL_CATALOG, pick_free_port(), seconds=45, clients=8, seed=1)
 
 
 def test_a_short_fault_run_has_no_anomaly(short_run: RunResult) -> None:
