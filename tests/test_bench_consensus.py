@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketing.consensus_bench import Counter, main, open_storages, run_bench
+from ticketing.bench.consensus import Counter, main, open_storages, run_bench
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
