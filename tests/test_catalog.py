@@ -144,3 +144,15 @@ def test_duplicate_event_ids() -> None:
     )
     with pytest.raises(CatalogError, match=r"theater\[2\]\.event\[1\]\.id: duplicate"):
         parse_catalog(text)
+
+
+def test_max_held_seats_per_client_defaults_and_is_checked() -> None:
+    from ticketing.settings import MAX_HELD_SEATS_PER_CLIENT
+
+    theater = '[[theater]]\nid = "T"\nname = "T"\ncity = "C"\nrows = 2\nseats_per_row = 2\n'
+    assert parse_catalog(theater).max_held_seats_per_client == MAX_HELD_SEATS_PER_CLIENT
+    assert (
+        parse_catalog("max_held_seats_per_client = 40\n" + theater).max_held_seats_per_client == 40
+    )
+    with pytest.raises(CatalogError, match="max_held_seats_per_client"):
+        parse_catalog("max_seats_per_booking = 5\nmax_held_seats_per_client = 4\n" + theater)

@@ -22,6 +22,7 @@ from ticketing.errors import UnknownEvent, UnknownTheater
 from ticketing.settings import (
     DEFAULT_HOLD_TTL,
     DEFAULT_MAX_SEATS_PER_BOOKING,
+    MAX_HELD_SEATS_PER_CLIENT,
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     MAX_SEATS_PER_THEATER,
@@ -92,6 +93,8 @@ class Catalog:
     hold_ttl: float = DEFAULT_HOLD_TTL
     max_seats_per_booking: int = DEFAULT_MAX_SEATS_PER_BOOKING
     theaters: tuple[Theater, ...] = ()
+    # Seats of one event one client (one address) may hold at once, per load balancer.
+    max_held_seats_per_client: int = MAX_HELD_SEATS_PER_CLIENT
 
     def theater(self, theater_id: str) -> Theater:
         for theater in self.theaters:
@@ -149,13 +152,20 @@ class _Reader:
                 raise self.fail(_join(where, key), f"unknown key (expected one of: {expected})")
 
     def catalog(self, data: dict) -> Catalog:
-        self.only_keys(data, {"hold_ttl", "max_seats_per_booking", "theater"}, "")
+        allowed = {"hold_ttl", "max_seats_per_booking", "max_held_seats_per_client", "theater"}
+        self.only_keys(data, allowed, "")
         hold_ttl = data.get("hold_ttl", DEFAULT_HOLD_TTL)
         if not _is_number(hold_ttl) or not math.isfinite(hold_ttl) or hold_ttl <= 0:
             raise self.fail("hold_ttl", f"must be a positive number of seconds, got {hold_ttl!r}")
         max_seats = data.get("max_seats_per_booking", DEFAULT_MAX_SEATS_PER_BOOKING)
         if not _is_int(max_seats) or max_seats < 1:
             raise self.fail("max_seats_per_booking", f"must be an integer >= 1, got {max_seats!r}")
+        max_held = data.get("max_held_seats_per_client", MAX_HELD_SEATS_PER_CLIENT)
+        if not _is_int(max_held) or max_held < max_seats:
+            raise self.fail(
+                "max_held_seats_per_client",
+                f"must be an integer >= max_seats_per_booking ({max_seats}), got {max_held!r}",
+            )
         tables = data.get("theater")
         if not isinstance(tables, list) or not tables:
             raise self.fail("theater", "at least one [[theater]] table is required")
@@ -165,7 +175,7 @@ class _Reader:
             if theater.id in seen:
                 raise self.fail(f"theater[{i}].id", f"duplicate theater id {theater.id!r}")
             seen.add(theater.id)
-        return Catalog(float(hold_ttl), max_seats, theaters)
+        return Catalog(float(hold_ttl), max_seats, theaters, max_held)
 
     def theater(self, table: Any, where: str) -> Theater:
         if not isinstance(table, dict):

@@ -36,7 +36,7 @@ from typing import Any
 from Pyro5.api import Proxy
 
 from ticketing.bench import chart, report
-from ticketing.bench.catalogs import regrouped, write_toml
+from ticketing.bench.catalogs import for_benchmark, regrouped, write_toml
 from ticketing.bench.ceiling import null_call_rate
 from ticketing.bench.stats import summary_ms
 from ticketing.bench.system import LocalCluster, System
@@ -200,7 +200,7 @@ def run_layout(args: argparse.Namespace, clusters: int | None, results: dict) ->
         label = f"attached to {args.attach}"
         return _measure(args, system, catalog, label, clusters, results)
     base = load_catalog(args.catalog or (BIG_CATALOG if args.big else None))
-    catalog = base if clusters is None else regrouped(base, clusters)
+    catalog = for_benchmark(base if clusters is None else regrouped(base, clusters))
     count = len(catalog.clusters())
     label = f"{count} data cluster{'s' if count > 1 else ''}"
     data_dir = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))

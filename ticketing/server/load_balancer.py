@@ -93,7 +93,7 @@ class LoadBalancer:
         self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server", spread)
         self._releases = ReleaseQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS, settings.LB_ADMISSION_WAIT)
-        self._quota = HoldQuota(settings.MAX_HELD_SEATS_PER_CLIENT)
+        self._quota = HoldQuota(catalog.max_held_seats_per_client)
 
     def _hold_live(self, hold_id: str) -> bool:
         return self.locks.call("get_hold", hold_id) is not None
