@@ -18,6 +18,9 @@ import Pyro5.errors
 
 from ticketing.errors import Unavailable
 from ticketing.names import LOAD_BALANCER_PREFIX, ROOT
+from ticketing.security.membership import MemberProxy, is_internal
+
+MEMBERS_ONLY = "members only (give the cluster secret: --data-dir or $TICKETING_SECRET)"
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,11 @@ class Connection:
         call_timeout: float = 10.0,
         status_timeout: float = 3.0,
         rng: random.Random | None = None,
+        secret: str | None = None,
     ) -> None:
+        """``secret`` (the cluster's, for operators) lets ``cluster_status`` reach the
+        members-only components; without it they show as members only."""
+        self.secret = secret
         self.ns_host = ns_host
         self.ns_port = ns_port
         self.call_timeout = call_timeout
@@ -161,8 +168,13 @@ class Connection:
             ) from exc
         rows = []
         for name, uri in sorted(names.items()):
+            member = is_internal(name)
+            if member and self.secret is None:
+                rows.append({"name": name, "registered_as": name, "state": MEMBERS_ONLY})
+                continue
             try:
-                with Pyro5.api.Proxy(uri) as proxy:
+                proxy = MemberProxy(uri, self.secret) if member else Pyro5.api.Proxy(uri)
+                with proxy:
                     proxy._pyroTimeout = self.status_timeout
                     status = dict(proxy.status())
             except Exception as exc:  # one dead component must not hide the others

@@ -14,6 +14,7 @@ from ticketing.client.repl import Repl
 from ticketing.client.script import run_lines
 from ticketing.client.state import ClientState
 from ticketing.client.tickets_file import TicketsFile, default_tickets_path
+from ticketing.security.secret import SecretError, load_secret
 from ticketing.server import pyro_config
 
 HISTORY_FILE = "client_history"
@@ -38,7 +39,7 @@ def main(
 ) -> int:
     """Run one command, a script from a pipe, or the interactive loop on a terminal."""
     pyro_config.configure()  # serpent, and errors arrive as their own classes
-    connection = Connection(options.ns_host, options.ns_port)
+    connection = Connection(options.ns_host, options.ns_port, secret=_operator_secret(options))
     tickets = TicketsFile(options.tickets_file or default_tickets_path())
     metadata = Metadata(connection, tickets)
     actions = Actions(connection, ClientState(), tickets, metadata, connection.cluster_status)
@@ -56,3 +57,14 @@ def main(
         return run_lines(stdin, actions, stdout, stderr)
     finally:
         connection.close()
+
+
+def _operator_secret(options: ClientOptions) -> str | None:
+    """The cluster secret if this user can read it (an operator on a member host), else None.
+
+    Only ``status`` uses it, to ask the members-only components how they are.
+    """
+    try:
+        return load_secret(options.data_dir)
+    except SecretError:
+        return None
