@@ -57,8 +57,9 @@ def encode(message: Message) -> list:
         case Promise(ballot, acceptor, accepted, decided_below):
             triples = [[s, b.to_plain(), v.to_plain()] for s, b, v in accepted]
             return ["promise", ballot.to_plain(), acceptor, triples, decided_below]
-        case Accept(ballot, entries):
-            return ["accept", ballot.to_plain(), entries_to_plain(entries)]
+        case Accept(ballot, entries, decided):
+            plain = [entries_to_plain(entries), entries_to_plain(decided)]
+            return ["accept", ballot.to_plain(), *plain]
         case Accepted(ballot, acceptor, slots, decided_below):
             return ["accepted", ballot.to_plain(), acceptor, list(slots), decided_below]
         case Rejected(ballot, acceptor, promised):
@@ -84,7 +85,8 @@ def decode(plain: Any) -> Message:
                 accepted = tuple((int(s), _b(b), _v(v)) for s, b, v in f[2])
                 return Promise(_b(f[0]), str(f[1]), accepted, int(f[3]))
             case "accept":
-                return Accept(_b(f[0]), entries_from_plain(f[1]))
+                decided = entries_from_plain(f[2]) if len(f) > 2 else ()
+                return Accept(_b(f[0]), entries_from_plain(f[1]), decided)
             case "accepted":
                 return Accepted(_b(f[0]), str(f[1]), tuple(int(s) for s in f[2]), int(f[3]))
             case "rejected":

@@ -55,10 +55,15 @@ class Promise:
 
 @dataclass(frozen=True, slots=True)
 class Accept:
-    """Proposals for several slots in one ballot; with no entries, a heartbeat."""
+    """Proposals for several slots in one ballot; with no entries, a heartbeat.
+
+    ``decided`` may carry chosen values on the same trip (a Decide folded in by
+    the sender), so a replica learns them without a message of their own.
+    """
 
     ballot: Ballot
     entries: tuple[tuple[int, Batch], ...]
+    decided: tuple[tuple[int, Batch], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,8 +55,9 @@ class Replica:
                 reply = self.acceptor.on_prepare(msg, now, learner.decided_below)
                 sends = [Send(msg.ballot.proposer, reply)]
             case Accept():
+                extra = learner.on_decide(Decide(msg.decided), now) if msg.decided else []
                 reply = self.acceptor.on_accept(msg, now, learner.decided_below)
-                sends = [Send(msg.ballot.proposer, reply)]
+                sends = [Send(msg.ballot.proposer, reply), *extra]
             case Decide():
                 sends = learner.on_decide(msg, now)
             case CatchupRequest():

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ticketing.consensus.coalesce import coalesce
 from ticketing.consensus.learner import LearnerConfig
 from ticketing.consensus.messages import Message, Send
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
@@ -244,8 +245,19 @@ class Simulation:
             retry = self.rng.random() < self.config.retry_abandoned
             if retry and request_id not in self.acked and not self._quiet():
                 self._resubmit(request_id)
+        # As the servers' peer links do: what goes to one peer in one step is folded
+        # (Accepts of a ballot into one, decisions onto an Accept), unless the seed
+        # says this step sends them one by one.
+        if self.rng.random() < 0.5:
+            for send in ready.sends:
+                self._transmit(node, send)
+            return
+        by_peer: dict[str, list[Message]] = {}
         for send in ready.sends:
-            self._transmit(node, send)
+            by_peer.setdefault(send.to, []).append(send.message)
+        for peer, messages in by_peer.items():
+            for message in coalesce(messages):
+                self._transmit(node, Send(peer, message))
 
     def _transmit(self, sender: str, send: Send) -> None:
         cfg = self.config

@@ -16,7 +16,8 @@ import threading
 from collections.abc import Callable
 
 from ticketing.consensus import codec
-from ticketing.consensus.messages import Accept, Decide, Message
+from ticketing.consensus.coalesce import coalesce
+from ticketing.consensus.messages import Decide, Message
 from ticketing.errors import TicketingError
 from ticketing.server.proxies import ProxyPool
 
@@ -50,7 +51,7 @@ class PeerLink:
                 if more is None:
                     return
                 pending.append(more)
-            for message in merge(pending):
+            for message in coalesce(pending):
                 self._deliver(message)
 
     def _deliver(self, message: Message) -> None:
@@ -75,28 +76,3 @@ class PeerLink:
                 log.warning("bad reply from %s: %s", self.peer, exc)
                 return
             self._on_reply(decoded)
-
-
-def merge(messages: list[Message]) -> list[Message]:
-    """Fold runs of Accepts of one ballot, and all Decides, into single messages.
-
-    Order between kinds is kept where it matters: an Accept never overtakes a
-    Prepare queued before it.
-    """
-    out: list[Message] = []
-    decided: dict[int, object] = {}
-    for message in messages:
-        if isinstance(message, Decide):
-            decided.update(message.entries)
-            continue
-        last = out[-1] if out else None
-        same_ballot = isinstance(last, Accept) and last.ballot == getattr(message, "ballot", None)
-        if isinstance(message, Accept) and same_ballot:
-            entries = dict(last.entries)
-            entries.update(message.entries)
-            out[-1] = Accept(message.ballot, tuple(sorted(entries.items())))
-            continue
-        out.append(message)
-    if decided:
-        out.append(Decide(tuple(sorted(decided.items()))))
-    return out
