@@ -18,10 +18,6 @@ class Ballot:
     round: int
     proposer: str
 
-    def next_for(self, proposer: str) -> Ballot:
-        """The smallest ballot of ``proposer`` that is above this one."""
-        return Ballot(self.round + 1, proposer)
-
     def to_plain(self) -> list:
         return [self.round, self.proposer]
 

@@ -151,10 +151,6 @@ class Proposer:
                 self._broadcast_accept((), now, ready)
         return ready
 
-    @property
-    def is_leader(self) -> bool:
-        return self.role is Role.LEADING
-
     # --- phase 1 ---------------------------------------------------------------
 
     def _start_phase1(self, now: float, ready: Ready) -> None:
