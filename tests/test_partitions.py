@@ -1,0 +1,221 @@
+"""A real partition: one data replica on its own host (network namespace) is cut off.
+
+The name server, the lock store, the coordinators, the manager, the load
+balancers and cluster ``west`` run on host 0; each replica of cluster
+``east`` runs on a host of its own (1..3), with the launcher's command line
+(``ticketing.launcher.plan``) and its own ``--host``. Cutting host 3 leaves
+``east`` a majority, so bookings must go on; once healed, replica 3 must catch
+up (equal digests) and every acknowledged ticket must still be there.
+
+Needs root and iproute2; skipped with the reason elsewhere. Slow: run with
+``-m slow``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cluster_fixture import SMALL_CATALOG
+from conftest import pick_free_port, poll
+
+from ticketing import names
+from ticketing.catalog import load_catalog
+from ticketing.errors import SeatsUnavailable
+from ticketing.faults.netns import Hosts, HostsUnavailable, unavailable_reason
+from ticketing.launcher import RUN_DIR, Component, plan
+from ticketing.server.proxies import ProxyPool
+
+pytestmark = pytest.mark.slow
+
+CLUSTER = "east"  # hosts theater AMC in the small catalog
+REPLICAS = 3
+READY_TIMEOUT = 120.0
+BOOK_TIMEOUT = 60.0  # seconds one booking may take while a replica is cut off
+CONVERGE_TIMEOUT = 90.0
+STOP_GRACE = 10.0
+
+
+def _with_host(args: tuple[str, ...], address: str) -> tuple[str, ...]:
+    """The launcher's arguments with ``--host`` set to ``address``."""
+    out = list(args)
+    out[out.index("--host") + 1] = address
+    return tuple(out)
+
+
+class SpreadCluster:
+    """The small catalog's cluster, ``east``'s replicas each on a host of its own."""
+
+    def __init__(self, hosts: Hosts, data_dir: Path) -> None:
+        self.hosts = hosts
+        self.data_dir = data_dir
+        hub = hosts.address(0)
+        self.ns_port = pick_free_port()
+        options = argparse.Namespace(
+            ns_host=hub,
+            ns_port=self.ns_port,
+            host=hub,
+            data_dir=data_dir,
+            catalog=SMALL_CATALOG,
+            lock_replicas=3,
+            data_replicas=REPLICAS,
+            load_balancers=2,
+        )
+        self.placed: list[tuple[int, Component]] = []
+        for component in plan(options, load_catalog(SMALL_CATALOG).clusters()):
+            host = self.replica_host(component.label)
+            if host:
+                args = _with_host(component.args, hosts.address(host))
+                component = Component(component.label, component.script, args, component.name)
+            self.placed.append((host, component))
+        self.pool = ProxyPool(hub, self.ns_port, timeout=3.0)
+        self.procs: list[subprocess.Popen] = []
+
+    @staticmethod
+    def replica_host(label: str) -> int:
+        """Host of ``datastore-east-<i>`` is ``i``; everything else is on host 0."""
+        prefix = f"datastore-{CLUSTER}-"
+        return int(label.removeprefix(prefix)) if label.startswith(prefix) else 0
+
+    def start(self) -> None:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # TICKETING_SECRET set by conftest
+        for i, (host, component) in enumerate(self.placed):
+            argv = [sys.executable, str(RUN_DIR / component.script), *component.args]
+            with open(logs / f"{component.label}.out", "ab") as sink:
+                self.procs.append(
+                    subprocess.Popen(
+                        self.hosts.command(host, argv),
+                        stdin=subprocess.DEVNULL,
+                        stdout=sink,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                    )
+                )
+            if i == 0:  # the name server first: the others register there
+                poll(
+                    lambda: self.pool.list(names.ROOT, refresh=True) is not None,
+                    timeout=READY_TIMEOUT,
+                    message="the name server on host 0",
+                )
+        for _, component in self.placed[1:]:
+            poll(
+                lambda c=component: self._answers(c),
+                timeout=READY_TIMEOUT,
+                message=f"{component.label} to answer status()",
+            )
+
+    def _answers(self, component: Component) -> bool:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise AssertionError(f"a process exited with {proc.returncode}: {proc.args}")
+        return bool(self.pool.call(component.name, "status"))
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):  # the name server last
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(STOP_GRACE)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.pool.close()
+
+    def digests(self) -> list[tuple[int, str]]:
+        states = []
+        for i in range(1, REPLICAS + 1):
+            status = self.pool.call(names.datastore_replica(CLUSTER, i), "status")
+            states.append((int(status["applied_index"]), str(status["digest"])))
+        return states
+
+
+@pytest.fixture
+def spread(tmp_path: Path) -> Iterator[SpreadCluster]:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        hosts = Hosts(1 + REPLICAS)
+    except HostsUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        cluster = SpreadCluster(hosts, tmp_path / "data")
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
+    finally:
+        hosts.teardown()
+
+
+def _book(cluster: SpreadCluster, seat: str, who: str) -> dict:
+    """Hold and book ``seat`` of AMC alien, retrying while the cluster says it is unavailable."""
+
+    def attempt() -> dict:
+        try:
+            hold = cluster.pool.call(names.load_balancer(1), "block_seats", "AMC", "alien", [seat])
+        except SeatsUnavailable as exc:
+            # An attempt whose answer was lost may have booked it already: not retryable.
+            raise AssertionError(f"{seat} taken: {exc}") from exc
+        return cluster.pool.call(
+            names.load_balancer(1), "book_ticket", hold["hold_id"], who, f"{who}@example.com"
+        )
+
+    def booked() -> dict | None:
+        try:
+            return attempt()
+        except AssertionError:
+            raise
+        except Exception:  # Unavailable, a timeout: try again until the deadline
+            return None
+
+    return _poll_or_raise(booked, BOOK_TIMEOUT, f"a booking of {seat}")
+
+
+def _poll_or_raise(condition, timeout: float, message: str):
+    """``poll``, except that an ``AssertionError`` from ``condition`` fails at once."""
+    failure: list[AssertionError] = []
+
+    def checked():
+        try:
+            return condition()
+        except AssertionError as exc:
+            failure.append(exc)
+            return True
+
+    value = poll(checked, timeout=timeout, message=message, interval=0.2)
+    if failure:
+        raise failure[0]
+    return value
+
+
+def test_minority_partition_books_and_heals(spread: SpreadCluster) -> None:
+    tickets = [_book(spread, "A1", "before")]
+
+    spread.hosts.cut(REPLICAS)  # replica 3 of east: a minority
+    tickets += [_book(spread, seat, f"cut{n}") for n, seat in enumerate(["A2", "A3", "B1"])]
+
+    spread.hosts.heal(REPLICAS)
+    tickets.append(_book(spread, "B2", "after"))
+
+    poll(
+        lambda: len(set(spread.digests())) == 1,
+        timeout=CONVERGE_TIMEOUT,
+        message="east's replicas to reach equal digests after the heal",
+        interval=0.2,
+    )
+    for ticket in tickets:
+        found = spread.pool.call(
+            names.load_balancer(2), "get_ticket_details", "AMC", ticket["ticket_no"]
+        )
+        assert found == ticket
+    free = spread.pool.call(names.load_balancer(2), "get_available_seats", "AMC", "alien")
+    assert not {"A1", "A2", "A3", "B1", "B2"} & set(free)
