@@ -26,7 +26,7 @@ from conftest import pick_free_port, poll
 
 from ticketing import names
 from ticketing.catalog import load_catalog
-from ticketing.errors import SeatsUnavailable
+from ticketing.errors import SeatsUnavailable, Unavailable
 from ticketing.faults.netns import Hosts, HostsUnavailable, unavailable_reason
 from ticketing.launcher import RUN_DIR, Component, plan
 from ticketing.server.proxies import ProxyPool
@@ -39,6 +39,7 @@ READY_TIMEOUT = 120.0
 BOOK_TIMEOUT = 60.0  # seconds one booking may take while a replica is cut off
 CONVERGE_TIMEOUT = 90.0
 STOP_GRACE = 10.0
+LB_PATIENCE = 60.0  # seconds to wait for the load balancer's own answer
 
 
 def _with_host(args: tuple[str, ...], address: str) -> tuple[str, ...]:
@@ -128,6 +129,17 @@ class SpreadCluster:
                     proc.wait()
         self.pool.close()
 
+    def cut_off(self, replica: int) -> bool:
+        """Replica ``replica`` of east runs on, yet does not answer: a partition, not a crash."""
+        label = f"datastore-{CLUSTER}-{replica}"
+        index = next(i for i, (_, c) in enumerate(self.placed) if c.label == label)
+        assert self.procs[index].poll() is None, f"{label} exited"
+        try:
+            self.pool.call(names.datastore_replica(CLUSTER, replica), "status")
+        except Unavailable:
+            return True
+        return False
+
     def digests(self) -> list[tuple[int, str]]:
         states = []
         for i in range(1, REPLICAS + 1):
@@ -201,6 +213,7 @@ def test_minority_partition_books_and_heals(spread: SpreadCluster) -> None:
     tickets = [_book(spread, "A1", "before")]
 
     spread.hosts.cut(REPLICAS)  # replica 3 of east: a minority
+    assert spread.cut_off(REPLICAS)
     tickets += [_book(spread, seat, f"cut{n}") for n, seat in enumerate(["A2", "A3", "B1"])]
 
     spread.hosts.heal(REPLICAS)
@@ -219,3 +232,39 @@ def test_minority_partition_books_and_heals(spread: SpreadCluster) -> None:
         assert found == ticket
     free = spread.pool.call(names.load_balancer(2), "get_available_seats", "AMC", "alien")
     assert not {"A1", "A2", "A3", "B1", "B2"} & set(free)
+
+
+def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadCluster) -> None:
+    before = _book(spread, "A1", "before")
+
+    for host in (2, 3):  # east keeps only replica 1: no quorum
+        spread.hosts.cut(host)
+    assert spread.cut_off(2) and spread.cut_off(3)
+    hold = spread.pool.call(names.load_balancer(1), "block_seats", "AMC", "alien", ["A2"])
+    patient = ProxyPool(spread.hosts.address(0), spread.ns_port, timeout=LB_PATIENCE)
+    try:
+        with pytest.raises(Unavailable) as refused:
+            patient.call(
+                names.load_balancer(1), "book_ticket", hold["hold_id"], "Nobody", "no@example.com"
+            )
+    finally:
+        patient.close()
+
+    # The load balancer's own refusal, not our impatience with it.
+    assert names.load_balancer(1) not in str(refused.value)
+    for host in (2, 3):
+        spread.hosts.heal(host)
+    after = _book(spread, "B1", "after")
+    poll(
+        lambda: len(set(spread.digests())) == 1,
+        timeout=CONVERGE_TIMEOUT,
+        message="east's replicas to reach equal digests after the heal",
+        interval=0.2,
+    )
+    for ticket in (before, after):
+        assert (
+            spread.pool.call(
+                names.load_balancer(2), "get_ticket_details", "AMC", ticket["ticket_no"]
+            )
+            == ticket
+        )
