@@ -14,6 +14,7 @@ Needs root and iproute2; skipped with the reason elsewhere. Slow: run with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -119,15 +120,20 @@ class SpreadCluster:
         return bool(self.pool.call(component.name, "status"))
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):  # the name server last
-            if proc.poll() is None:
-                proc.terminate()
-                try:
+        """SIGTERM everything at once, then SIGKILL what is left (also if interrupted)."""
+        try:
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in self.procs:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(STOP_GRACE)
-                except subprocess.TimeoutExpired:
+        finally:
+            for proc in self.procs:
+                if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-        self.pool.close()
+            self.pool.close()
 
     def cut_off(self, replica: int) -> bool:
         """Replica ``replica`` of east runs on, yet does not answer: a partition, not a crash."""
@@ -169,44 +175,25 @@ def spread(tmp_path: Path) -> Iterator[SpreadCluster]:
 
 
 def _book(cluster: SpreadCluster, seat: str, who: str) -> dict:
-    """Hold and book ``seat`` of AMC alien, retrying while the cluster says it is unavailable."""
+    """Hold and book ``seat`` of AMC alien, retrying while the cluster is unavailable."""
+    taken: list[SeatsUnavailable] = []
+    balancer = names.load_balancer(1)
 
-    def attempt() -> dict:
+    def attempt() -> dict | bool:
         try:
-            hold = cluster.pool.call(names.load_balancer(1), "block_seats", "AMC", "alien", [seat])
+            hold = cluster.pool.call(balancer, "block_seats", "AMC", "alien", [seat])
         except SeatsUnavailable as exc:
-            # An attempt whose answer was lost may have booked it already: not retryable.
-            raise AssertionError(f"{seat} taken: {exc}") from exc
+            # An attempt whose answer was lost may have booked it: not worth retrying.
+            taken.append(exc)
+            return True
+        # Unavailable or a timeout here: poll() counts it as "not yet" and tries again.
         return cluster.pool.call(
-            names.load_balancer(1), "book_ticket", hold["hold_id"], who, f"{who}@example.com"
+            balancer, "book_ticket", hold["hold_id"], who, f"{who}@example.com"
         )
 
-    def booked() -> dict | None:
-        try:
-            return attempt()
-        except AssertionError:
-            raise
-        except Exception:  # Unavailable, a timeout: try again until the deadline
-            return None
-
-    return _poll_or_raise(booked, BOOK_TIMEOUT, f"a booking of {seat}")
-
-
-def _poll_or_raise(condition, timeout: float, message: str):
-    """``poll``, except that an ``AssertionError`` from ``condition`` fails at once."""
-    failure: list[AssertionError] = []
-
-    def checked():
-        try:
-            return condition()
-        except AssertionError as exc:
-            failure.append(exc)
-            return True
-
-    value = poll(checked, timeout=timeout, message=message, interval=0.2)
-    if failure:
-        raise failure[0]
-    return value
+    ticket = poll(attempt, timeout=BOOK_TIMEOUT, message=f"a booking of {seat}", interval=0.2)
+    assert not taken, f"{seat} was taken: {taken[0]}"
+    return ticket
 
 
 def test_minority_partition_books_and_heals(spread: SpreadCluster) -> None:
