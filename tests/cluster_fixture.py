@@ -22,6 +22,7 @@ from Pyro5.api import Proxy
 
 from ticketing import names
 from ticketing.catalog import load_catalog
+from ticketing.faults.target import alive, name_server_pid
 from ticketing.launcher import Component, plan
 from ticketing.security.membership import MemberProxy, is_internal
 from ticketing.security.secret import ENV_VAR
@@ -135,24 +136,13 @@ class LocalCluster:
             raise ValueError("kill the name server with kill_name_server()")
         pid = self.status(component.name)["pid"]
         os.kill(pid, sig)
-        poll(lambda: not _alive(pid), timeout=10, message=f"{label} (pid {pid}) to exit")
+        poll(lambda: not alive(pid), timeout=10, message=f"{label} (pid {pid}) to exit")
 
     def kill_name_server(self) -> None:
         """SIGKILL the name server the launcher started (it has no status() to ask)."""
-        needle = f"--ns-port\0{self.ns_port}\0"
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if "nameserver.py" in cmdline and needle in cmdline:
-                pid = int(entry.name)
-                os.kill(pid, signal.SIGKILL)
-                poll(lambda p=pid: not _alive(p), timeout=10, message="the name server to exit")
-                return
-        raise AssertionError("name server process not found")
+        pid = name_server_pid(self.ns_port)
+        os.kill(pid, signal.SIGKILL)
+        poll(lambda: not alive(pid), timeout=10, message="the name server to exit")
 
     def restart(self, label: str, *extra_args: str, as_label: str | None = None) -> None:
         """Start component ``label`` again with the launcher's command line.
@@ -200,19 +190,6 @@ class LocalCluster:
         return {
             n: (s["applied_index"], s["digest"]) for n, s in ((n, self.status(n)) for n in names_)
         }
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie child of the launcher still answers kill(0); check its state.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def _terminate(proc: subprocess.Popen) -> int:

@@ -111,7 +111,7 @@ class LocalTarget:
         if proc is not None:
             proc.wait()
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def pause(self, label: str) -> int:
@@ -166,20 +166,25 @@ class LocalTarget:
         return out
 
     def _name_server_pid(self) -> int:
-        needle = f"--ns-port\0{self.ns_port}\0"
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if "nameserver.py" in cmdline and needle in cmdline and _alive(int(entry.name)):
-                return int(entry.name)
-        raise ClusterFailed(f"no name server process on port {self.ns_port}")
+        return name_server_pid(self.ns_port)
 
 
-def _alive(pid: int) -> bool:
+def name_server_pid(ns_port: int) -> int:
+    """The pid of the live name server started for port ``ns_port`` (it has no status())."""
+    needle = f"--ns-port\0{ns_port}\0"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "nameserver.py" in cmdline and needle in cmdline and alive(int(entry.name)):
+            return int(entry.name)
+    raise ClusterFailed(f"no name server process on port {ns_port}")
+
+
+def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split()[2] != "Z"
