@@ -59,9 +59,11 @@ class Learner:
         self.decided: dict[int, Batch] = {}
         self._next_catchup = 0.0
         self._commands_since_snapshot = 0
+        self._highest_decided = 0
         if durable.snapshot is not None:
             self._install(durable.snapshot)
         self.decided.update((s, v) for s, v in durable.decided.items() if s > self.applied)
+        self._highest_decided = max(self.decided, default=0)
         self._apply_ready()
 
     @property
@@ -106,7 +108,7 @@ class Learner:
     def tick(self, now: float) -> list[Send]:
         if now < self._next_catchup or not self.peers:
             return []
-        gap = any(s > self.decided_below for s in self.decided)
+        gap = self._has_gap()
         interval = self.config.catchup_gap_interval if gap else self.config.catchup_idle_interval
         self._next_catchup = now + interval
         peer = self._rng.choice(self.peers)
@@ -117,8 +119,12 @@ class Learner:
 
     # --- internals -------------------------------------------------------------
 
+    def _has_gap(self) -> bool:
+        """A later slot is known while the next one to apply is missing."""
+        return self._highest_decided > self.applied
+
     def _catchup_if_gap(self, now: float) -> list[Send]:
-        if self.decided and min(self.decided) > self.decided_below and self._next_catchup > now:
+        if self._has_gap() and self._next_catchup > now:
             self._next_catchup = now
             return self.tick(now)
         return []
@@ -128,6 +134,7 @@ class Learner:
             if slot > self.applied and slot not in self.decided:
                 self.decided[slot] = value
                 self._storage.save_decided(slot, value)
+                self._highest_decided = max(self._highest_decided, slot)
         self._apply_ready()
 
     def _apply_ready(self) -> None:
