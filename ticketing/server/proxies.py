@@ -129,7 +129,7 @@ class ProxyPool:
         uri = self.resolve(name)
         proxies: dict[str, Proxy] = self._local.__dict__.setdefault("proxies", {})
         proxy = proxies.get(name)
-        if proxy is None or str(proxy._pyroUri) != uri:
+        if proxy is None or proxy._pool_uri != uri:
             if proxy is not None:
                 proxy._pyroRelease()
             proxy = self._new_proxy(uri, name)
@@ -219,6 +219,8 @@ class ProxyPool:
         member = self._secret and is_internal(name)
         proxy = MemberProxy(uri, self._secret) if member else Proxy(uri)
         proxy._pyroTimeout = self.timeout
+        # The URI as text, kept: rebuilding it from the proxy on every call costs.
+        object.__setattr__(proxy, "_pool_uri", uri)
         return proxy
 
     def _checkout(self, name: str) -> Proxy:
@@ -230,7 +232,7 @@ class ProxyPool:
             stack = self._idle.get(name, [])
             while stack and found is None:
                 proxy, since = stack.pop()
-                if now - since < self._max_idle and str(proxy._pyroUri) == uri:
+                if now - since < self._max_idle and proxy._pool_uri == uri:
                     found = proxy
                 else:
                     stale.append(proxy)
