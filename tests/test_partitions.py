@@ -7,17 +7,16 @@ balancers and cluster ``west`` run on host 0; each replica of cluster
 ``east`` a majority, so bookings must go on; once healed, replica 3 must catch
 up (equal digests) and every acknowledged ticket must still be there.
 
+The fault run of ``run/torture.py --netns`` (the harness's clients, nemesis
+and checker against the spread cluster, partitions among its faults) must
+also meet every kind of fault and end with no anomaly.
+
 Needs root and iproute2; skipped with the reason elsewhere. Slow: run with
 ``-m slow``.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,136 +25,29 @@ from cluster_fixture import SMALL_CATALOG
 from conftest import pick_free_port, poll
 
 from ticketing import names
-from ticketing.catalog import load_catalog
 from ticketing.errors import SeatsUnavailable, Unavailable
+from ticketing.faults.history import BOOK, OK
 from ticketing.faults.netns import Hosts, HostsUnavailable, unavailable_reason
-from ticketing.launcher import RUN_DIR, Component, plan
+from ticketing.faults.run import run
+from ticketing.faults.schedule import NETNS_KINDS, PARTITION, plan_faults
+from ticketing.faults.spread import SpreadTarget
 from ticketing.server.proxies import ProxyPool
 
 pytestmark = pytest.mark.slow
 
 CLUSTER = "east"  # hosts theater AMC in the small catalog
 REPLICAS = 3
-READY_TIMEOUT = 120.0
 BOOK_TIMEOUT = 60.0  # seconds one booking may take while a replica is cut off
 CONVERGE_TIMEOUT = 90.0
-STOP_GRACE = 10.0
 LB_PATIENCE = 60.0  # seconds to wait for the load balancer's own answer
 
 
-def _with_host(args: tuple[str, ...], address: str) -> tuple[str, ...]:
-    """The launcher's arguments with ``--host`` set to ``address``."""
-    out = list(args)
-    out[out.index("--host") + 1] = address
-    return tuple(out)
-
-
-class SpreadCluster:
-    """The small catalog's cluster, ``east``'s replicas each on a host of its own."""
-
-    def __init__(self, hosts: Hosts, data_dir: Path) -> None:
-        self.hosts = hosts
-        self.data_dir = data_dir
-        hub = hosts.address(0)
-        self.ns_port = pick_free_port()
-        options = argparse.Namespace(
-            ns_host=hub,
-            ns_port=self.ns_port,
-            host=hub,
-            data_dir=data_dir,
-            catalog=SMALL_CATALOG,
-            lock_replicas=3,
-            data_replicas=REPLICAS,
-            load_balancers=2,
-        )
-        self.placed: list[tuple[int, Component]] = []
-        for component in plan(options, load_catalog(SMALL_CATALOG).clusters()):
-            host = self.replica_host(component.label)
-            if host:
-                args = _with_host(component.args, hosts.address(host))
-                component = Component(component.label, component.script, args, component.name)
-            self.placed.append((host, component))
-        self.pool = ProxyPool(hub, self.ns_port, timeout=3.0)
-        self.procs: list[subprocess.Popen] = []
-
-    @staticmethod
-    def replica_host(label: str) -> int:
-        """Host of ``datastore-east-<i>`` is ``i``; everything else is on host 0."""
-        prefix = f"datastore-{CLUSTER}-"
-        return int(label.removeprefix(prefix)) if label.startswith(prefix) else 0
-
-    def start(self) -> None:
-        logs = self.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # TICKETING_SECRET set by conftest
-        for i, (host, component) in enumerate(self.placed):
-            argv = [sys.executable, str(RUN_DIR / component.script), *component.args]
-            with open(logs / f"{component.label}.out", "ab") as sink:
-                self.procs.append(
-                    subprocess.Popen(
-                        self.hosts.command(host, argv),
-                        stdin=subprocess.DEVNULL,
-                        stdout=sink,
-                        stderr=subprocess.STDOUT,
-                        env=env,
-                    )
-                )
-            if i == 0:  # the name server first: the others register there
-                poll(
-                    lambda: self.pool.list(names.ROOT, refresh=True) is not None,
-                    timeout=READY_TIMEOUT,
-                    message="the name server on host 0",
-                )
-        for _, component in self.placed[1:]:
-            poll(
-                lambda c=component: self._answers(c),
-                timeout=READY_TIMEOUT,
-                message=f"{component.label} to answer status()",
-            )
-
-    def _answers(self, component: Component) -> bool:
-        for proc in self.procs:
-            if proc.poll() is not None:
-                raise AssertionError(f"a process exited with {proc.returncode}: {proc.args}")
-        return bool(self.pool.call(component.name, "status"))
-
-    def stop(self) -> None:
-        """SIGTERM everything at once, then SIGKILL what is left (also if interrupted)."""
-        try:
-            for proc in self.procs:
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in self.procs:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(STOP_GRACE)
-        finally:
-            for proc in self.procs:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-            self.pool.close()
-
-    def cut_off(self, replica: int) -> bool:
-        """Replica ``replica`` of east runs on, yet does not answer: a partition, not a crash."""
-        label = f"datastore-{CLUSTER}-{replica}"
-        index = next(i for i, (_, c) in enumerate(self.placed) if c.label == label)
-        assert self.procs[index].poll() is None, f"{label} exited"
-        try:
-            self.pool.call(names.datastore_replica(CLUSTER, replica), "status")
-        except Unavailable:
-            return True
-        return False
-
-    def digests(self) -> list[tuple[int, str]]:
-        states = []
-        for i in range(1, REPLICAS + 1):
-            status = self.pool.call(names.datastore_replica(CLUSTER, i), "status")
-            states.append((int(status["applied_index"]), str(status["digest"])))
-        return states
+def _label(replica: int) -> str:
+    return f"datastore-{CLUSTER}-{replica}"
 
 
 @pytest.fixture
-def spread(tmp_path: Path) -> Iterator[SpreadCluster]:
+def spread(tmp_path: Path) -> Iterator[SpreadTarget]:
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
@@ -164,9 +56,11 @@ def spread(tmp_path: Path) -> Iterator[SpreadCluster]:
     except HostsUnavailable as exc:
         pytest.skip(str(exc))
     try:
-        cluster = SpreadCluster(hosts, tmp_path / "data")
+        cluster = SpreadTarget(
+            hosts, tmp_path / "data", SMALL_CATALOG, pick_free_port(), spread=CLUSTER
+        )
+        cluster.start()
         try:
-            cluster.start()
             yield cluster
         finally:
             cluster.stop()
@@ -174,7 +68,7 @@ def spread(tmp_path: Path) -> Iterator[SpreadCluster]:
         hosts.teardown()
 
 
-def _book(cluster: SpreadCluster, seat: str, who: str) -> dict:
+def _book(cluster: SpreadTarget, seat: str, who: str) -> dict:
     """Hold and book ``seat`` of AMC alien, retrying while the cluster is unavailable."""
     taken: list[SeatsUnavailable] = []
     balancer = names.load_balancer(1)
@@ -196,18 +90,18 @@ def _book(cluster: SpreadCluster, seat: str, who: str) -> dict:
     return ticket
 
 
-def test_minority_partition_books_and_heals(spread: SpreadCluster) -> None:
+def test_minority_partition_books_and_heals(spread: SpreadTarget) -> None:
     tickets = [_book(spread, "A1", "before")]
 
     spread.hosts.cut(REPLICAS)  # replica 3 of east: a minority
-    assert spread.cut_off(REPLICAS)
+    assert spread.cut_off(_label(REPLICAS))
     tickets += [_book(spread, seat, f"cut{n}") for n, seat in enumerate(["A2", "A3", "B1"])]
 
     spread.hosts.heal(REPLICAS)
     tickets.append(_book(spread, "B2", "after"))
 
     poll(
-        lambda: len(set(spread.digests())) == 1,
+        lambda: len(set(spread.digests()[CLUSTER])) == 1,
         timeout=CONVERGE_TIMEOUT,
         message="east's replicas to reach equal digests after the heal",
         interval=0.2,
@@ -221,12 +115,12 @@ def test_minority_partition_books_and_heals(spread: SpreadCluster) -> None:
     assert not {"A1", "A2", "A3", "B1", "B2"} & set(free)
 
 
-def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadCluster) -> None:
+def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadTarget) -> None:
     before = _book(spread, "A1", "before")
 
     for host in (2, 3):  # east keeps only replica 1: no quorum
         spread.hosts.cut(host)
-    assert spread.cut_off(2) and spread.cut_off(3)
+    assert spread.cut_off(_label(2)) and spread.cut_off(_label(3))
     hold = spread.pool.call(names.load_balancer(1), "block_seats", "AMC", "alien", ["A2"])
     patient = ProxyPool(spread.hosts.address(0), spread.ns_port, timeout=LB_PATIENCE)
     try:
@@ -243,7 +137,7 @@ def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadClus
         spread.hosts.heal(host)
     after = _book(spread, "B1", "after")
     poll(
-        lambda: len(set(spread.digests())) == 1,
+        lambda: len(set(spread.digests()[CLUSTER])) == 1,
         timeout=CONVERGE_TIMEOUT,
         message="east's replicas to reach equal digests after the heal",
         interval=0.2,
@@ -255,3 +149,36 @@ def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadClus
             )
             == ticket
         )
+
+
+FAULT_RUN_SEED = 7  # its 45 s plan holds every kind, a partition among them (seeded: fixed)
+
+
+@pytest.mark.timeout(600)
+def test_a_fault_run_over_hosts_with_partitions_has_no_anomaly(tmp_path: Path) -> None:
+    """What ``python run/torture.py --netns --seconds 45 --seed 7`` does."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    result = run(
+        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=45, seed=FAULT_RUN_SEED,
+        netns=True,
+    )  # fmt: skip
+    history = result.history
+    assert {f.kind for f in result.plan} == set(NETNS_KINDS), result.plan
+    assert {f.kind for f in history.faults} == set(NETNS_KINDS), history.faults
+    assert all(f.recovered is not None for f in history.faults), history.faults
+    assert any(op.kind == BOOK and op.outcome == OK for op in history.operations)
+    assert result.anomalies == [], result.anomalies
+    for states in history.final.digests.values():
+        assert len(set(states)) == 1
+
+
+def test_partitions_are_planned_only_when_asked_and_only_on_cuttable_hosts() -> None:
+    labels = ["nameserver", "lock_server-1", "lock_coordinator", "datastore-east-1"]
+    labels += ["datastore_coordinator-east", "datastore_manager", "load_balancer-1"]
+    assert PARTITION not in {f.kind for f in plan_faults(7, 600, labels)}
+    with pytest.raises(ValueError):
+        plan_faults(7, 60, labels, kinds=NETNS_KINDS)
+    planned = plan_faults(7, 600, labels, kinds=NETNS_KINDS, cuttable=["datastore-east-1"])
+    assert {f.target for f in planned if f.kind == PARTITION} == {"datastore-east-1"}

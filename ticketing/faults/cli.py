@@ -54,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-faults", action="store_true", help="clients only, no nemesis (with --broken)"
     )
+    parser.add_argument(
+        "--netns",
+        action="store_true",
+        help="spread the cluster over hosts (network namespaces; needs root and iproute2), "
+        "each replica of one data cluster on its own, and add partitions to the faults: "
+        "a replica's host cut off for a few seconds, then healed",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # so the cluster is stopped on the way out
     seconds = args.minutes * 60 if args.minutes else args.seconds or 60.0
@@ -70,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         broken=args.broken,
         rogue=args.rogue,
         faults=not args.no_faults,
+        netns=args.netns,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(f"torture: seed {args.seed}, {args.clients} clients, {seconds:.0f}s of faults, "

@@ -45,7 +45,9 @@ from ticketing.faults.history import (
     History,
     Operation,
 )
-from ticketing.faults.schedule import PAUSE, PlannedFault, plan_faults
+from ticketing.faults.netns import Hosts
+from ticketing.faults.schedule import NETNS_KINDS, PARTITION, PAUSE, PlannedFault, plan_faults
+from ticketing.faults.spread import SpreadTarget
 from ticketing.faults.target import LocalTarget
 from ticketing.server.datastore import UNSAFE_NO_SEAT_CHECK
 from ticketing.server.proxies import ProxyPool
@@ -61,6 +63,7 @@ HOLD_TTL = 4.0  # the small catalog's hold_ttl
 CALL_TIMEOUT = 8.0  # seconds a client waits for one load balancer's answer
 RECOVERY_TIMEOUT = 60.0  # seconds a healed component gets to answer again
 CONVERGE_TIMEOUT = 90.0  # seconds the replicas get to reach equal digests at the end
+SPREAD_REPLICAS = 3  # with netns: replicas per cluster, the spread cluster's each on a host
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ def _fields_of(kind: str, result: Any) -> dict[str, Any]:
 
 def client_loop(
     client: int,
+    ns_host: str,
     ns_port: int,
     recorder: Recorder,
     stop: threading.Event,
@@ -136,7 +140,7 @@ def client_loop(
     being sold twice.
     """
     rng = random.Random(seed)
-    conn = Connection("127.0.0.1", ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
+    conn = Connection(ns_host, ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
     tickets: list[tuple[tuple[str, str], str]] = []
     who = (f"client {client}", f"c{client}@example.com")
     try:
@@ -199,7 +203,9 @@ def _rogue_book(
 class Nemesis:
     """Carries out a fault plan against a target and records what it did."""
 
-    def __init__(self, target: LocalTarget, plan: list[PlannedFault], t0: float) -> None:
+    def __init__(
+        self, target: LocalTarget | SpreadTarget, plan: list[PlannedFault], t0: float
+    ) -> None:
         self.target = target
         self.plan = plan
         self.t0 = t0
@@ -223,6 +229,10 @@ class Nemesis:
             pid = self.target.pause(label)
             time.sleep(planned.hold)
             self.target.resume(pid)
+        elif planned.kind == PARTITION:
+            self.target.cut(label)
+            time.sleep(planned.hold)
+            self.target.heal(label)
         else:
             self.target.kill(label)
             time.sleep(planned.hold)
@@ -238,7 +248,7 @@ class Nemesis:
         return Fault(planned.kind, label, start, healed, recovered)
 
 
-def final_state(target: LocalTarget, operations: list[Operation]) -> FinalState:
+def final_state(target: LocalTarget | SpreadTarget, operations: list[Operation]) -> FinalState:
     """The end state, once holds expired and the replicas agree (or the bound passed)."""
     deadline = time.time() + CONVERGE_TIMEOUT
     digests: dict[str, list[tuple[int, str]]] = {}
@@ -275,7 +285,7 @@ def final_state(target: LocalTarget, operations: list[Operation]) -> FinalState:
     return FinalState(time.time(), live, unknown_books, booked, digests)
 
 
-def _settled(target: LocalTarget, name: str, method: str, *args: Any) -> Any:
+def _settled(target: LocalTarget | SpreadTarget, name: str, method: str, *args: Any) -> Any:
     """``method`` on ``name``, retried while ``Unavailable`` (the cluster is healing)."""
     deadline = time.time() + CONVERGE_TIMEOUT
     while True:
@@ -298,6 +308,7 @@ def run(
     broken: bool = False,
     rogue: bool = False,
     faults: bool = True,
+    netns: bool = False,
     progress: Callable[[str], None] = lambda line: None,
 ) -> RunResult:
     """Start a cluster, run clients and the nemesis for ``seconds``, check the history.
@@ -306,42 +317,73 @@ def run(
     checker must catch; a rogue load balancer (bookings with no hold) then
     makes the double sale certain rather than a matter of timing. ``rogue``
     alone runs that rogue against the real data store.
+
+    ``netns`` spreads the cluster over hosts (network namespaces,
+    ``SpreadTarget``; needs root and iproute2, else ``HostsUnavailable``) and
+    adds partitions to the faults: one replica's host cut, then healed.
     """
     env = {UNSAFE_NO_SEAT_CHECK: "1"} if broken else {}
-    target = LocalTarget(data_dir, catalog, ns_port, env)
-    target.start()
+    hosts = Hosts(1 + SPREAD_REPLICAS) if netns else None
     try:
-        plan = plan_faults(seed, seconds, list(target.components)) if faults else []
-        progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
-        recorder = Recorder()
-        stop = threading.Event()
-        rogues = target.pool if broken or rogue else None
-        threads = [
-            threading.Thread(
-                target=client_loop,
-                args=(n, ns_port, recorder, stop, seed * 1000 + n, rogues),
-                daemon=True,
-            )
-            for n in range(clients)
-        ]
-        t0 = time.time()
-        nemesis = Nemesis(target, plan, t0)
-        nemesis_thread = threading.Thread(target=nemesis.run, daemon=True)
-        for thread in threads:
-            thread.start()
-        nemesis_thread.start()
-        while time.time() < t0 + seconds:
-            time.sleep(1.0)
-            progress(f"{time.time() - t0:5.0f}s {len(recorder.operations)} operations, "
-                     f"{len(nemesis.faults)} faults")  # fmt: skip
-        nemesis_thread.join()
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=4 * CALL_TIMEOUT)
-        time.sleep(HOLD_TTL + 1.0)  # no hold left that could still book
-        operations = list(recorder.operations)
-        final = final_state(target, operations)
-        history = History(tuple(operations), final, tuple(nemesis.faults))
-        return RunResult(history, check(history), figures(history), plan)
+        target: LocalTarget | SpreadTarget
+        if hosts is not None:
+            target = SpreadTarget(hosts, data_dir, catalog, ns_port, env, replicas=SPREAD_REPLICAS)
+        else:
+            target = LocalTarget(data_dir, catalog, ns_port, env)
+        target.start()
+        try:
+            return _run_against(target, seconds, clients, seed, broken or rogue, faults, progress)
+        finally:
+            target.stop()
     finally:
-        target.stop()
+        if hosts is not None:
+            hosts.teardown()
+
+
+def _run_against(
+    target: LocalTarget | SpreadTarget,
+    seconds: float,
+    clients: int,
+    seed: int,
+    rogue: bool,
+    faults: bool,
+    progress: Callable[[str], None],
+) -> RunResult:
+    """The clients and the nemesis against a started ``target``, then the checker."""
+    plan: list[PlannedFault] = []
+    labels = list(target.components)
+    if faults and isinstance(target, SpreadTarget):
+        plan = plan_faults(seed, seconds, labels, kinds=NETNS_KINDS, cuttable=target.cuttable)
+    elif faults:
+        plan = plan_faults(seed, seconds, labels)
+    progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
+    recorder = Recorder()
+    stop = threading.Event()
+    rogues = target.pool if rogue else None
+    threads = [
+        threading.Thread(
+            target=client_loop,
+            args=(n, target.ns_host, target.ns_port, recorder, stop, seed * 1000 + n, rogues),
+            daemon=True,
+        )
+        for n in range(clients)
+    ]
+    t0 = time.time()
+    nemesis = Nemesis(target, plan, t0)
+    nemesis_thread = threading.Thread(target=nemesis.run, daemon=True)
+    for thread in threads:
+        thread.start()
+    nemesis_thread.start()
+    while time.time() < t0 + seconds:
+        time.sleep(1.0)
+        progress(f"{time.time() - t0:5.0f}s {len(recorder.operations)} operations, "
+                 f"{len(nemesis.faults)} faults")  # fmt: skip
+    nemesis_thread.join()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=4 * CALL_TIMEOUT)
+    time.sleep(HOLD_TTL + 1.0)  # no hold left that could still book
+    operations = list(recorder.operations)
+    final = final_state(target, operations)
+    history = History(tuple(operations), final, tuple(nemesis.faults))
+    return RunResult(history, check(history), figures(history), plan)

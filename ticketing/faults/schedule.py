@@ -9,6 +9,7 @@ any comes twice, so a short run still tries each of them.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 KILL_REPLICA = "kill-replica"  # SIGKILL a replica, restart it on its own disk
@@ -17,6 +18,7 @@ PAUSE = "pause"  # SIGSTOP a process longer than the timeouts, then SIGCONT
 KILL_LOAD_BALANCER = "kill-load-balancer"  # SIGKILL a load balancer, restart it
 KILL_MANAGER = "kill-manager"  # SIGKILL the data store manager, restart it
 RESTART_NAME_SERVER = "restart-name-server"  # SIGKILL the name server, start it again
+PARTITION = "partition"  # cut a replica's host from all others (it runs on), then heal
 
 KINDS = (
     KILL_REPLICA,
@@ -26,6 +28,8 @@ KINDS = (
     KILL_MANAGER,
     RESTART_NAME_SERVER,
 )
+# With hosts as network namespaces (``run --netns``), real partitions too.
+NETNS_KINDS = (*KINDS, PARTITION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +40,10 @@ class PlannedFault:
     hold: float  # seconds the fault lasts before it is healed
 
 
-def targets(kind: str, labels: list[str]) -> list[str]:
-    """The component labels a fault of ``kind`` may hit."""
+def targets(kind: str, labels: list[str], cuttable: Sequence[str] = ()) -> list[str]:
+    """The component labels a fault of ``kind`` may hit (a partition: ``cuttable`` ones)."""
+    if kind == PARTITION:
+        return list(cuttable)
     if kind == KILL_REPLICA:
         return [x for x in labels if x.startswith(("datastore-", "lock_server-"))]
     if kind == KILL_COORDINATOR:
@@ -61,13 +67,17 @@ def plan_faults(
     hold: tuple[float, float] = (2.0, 5.0),
     pause_hold: tuple[float, float] = (6.0, 8.0),
     kinds: tuple[str, ...] = KINDS,
+    cuttable: Sequence[str] = (),
 ) -> list[PlannedFault]:
     """Faults from ``warmup`` until ``duration``, each ``gap`` seconds after the last healed.
 
     A pause lasts ``pause_hold`` (longer than the calls' 4-5 s timeouts), other
     faults ``hold``; both drawn from the seeded generator, as are the order of
-    kinds and the targets.
+    kinds and the targets. A partition cuts one of ``cuttable`` (the labels
+    running on a host of their own), so it needs some.
     """
+    if PARTITION in kinds and not cuttable:
+        raise ValueError("a partition needs labels on hosts of their own (cuttable)")
     rng = random.Random(seed)
     faults: list[PlannedFault] = []
     at = warmup
@@ -81,5 +91,6 @@ def plan_faults(
         lasts = round(rng.uniform(low, high), 2)
         if at + lasts > duration:
             return faults
-        faults.append(PlannedFault(round(at, 2), kind, rng.choice(targets(kind, labels)), lasts))
+        target = rng.choice(targets(kind, labels, cuttable))
+        faults.append(PlannedFault(round(at, 2), kind, target, lasts))
         at += lasts + gap

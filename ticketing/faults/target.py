@@ -40,12 +40,13 @@ class LocalTarget:
     ) -> None:
         """``env`` is added to the environment of every process of the cluster."""
         self.data_dir = data_dir
+        self.ns_host = "127.0.0.1"
         self.ns_port = ns_port
         self.catalog = catalog
         options = argparse.Namespace(
-            ns_host="127.0.0.1",
+            ns_host=self.ns_host,
             ns_port=ns_port,
-            host="127.0.0.1",
+            host=self.ns_host,
             data_dir=data_dir,
             catalog=catalog,
             lock_replicas=3,
@@ -58,7 +59,7 @@ class LocalTarget:
         os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
         self.env = {**os.environ, **(env or {})}
         self.components: dict[str, Component] = {c.label: c for c in plan(options, self.clusters)}
-        self.pool = ProxyPool("127.0.0.1", ns_port, timeout=3.0)
+        self.pool = ProxyPool(self.ns_host, ns_port, timeout=3.0)
         self._launcher: subprocess.Popen | None = None
         self._extra: dict[str, subprocess.Popen] = {}
 
