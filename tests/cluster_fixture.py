@@ -62,7 +62,8 @@ class LocalCluster:
 
     # --- the whole cluster ---------------------------------------------------------
 
-    def start(self) -> LocalCluster:
+    def start(self, env: dict[str, str] | None = None) -> LocalCluster:
+        """Run ``run/cluster.py``; ``env`` adds to the environment every component inherits."""
         command = [
             sys.executable,
             str(ROOT / "run" / "cluster.py"),
@@ -74,7 +75,11 @@ class LocalCluster:
         if self.catalog is not None:
             command += ["--catalog", str(self.catalog)]
         self._launcher = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         threading.Thread(

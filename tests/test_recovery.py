@@ -55,6 +55,10 @@ def assert_intact(cluster: LocalCluster, tickets: list[dict], cancelled: list[di
     every acknowledged cancel stands."""
     poll(lambda: east_agrees(cluster), timeout=60, message="east replicas to agree")
     lb = cluster.load_balancer(2)
+    # Ticket reads pass a read barrier: Unavailable (retry) until a coordinator leads.
+    if tickets:
+        first = tickets[0]["ticket_no"]
+        poll(lambda: lb.get_ticket_details("AMC", first), timeout=60, message="a leader")
     for ticket in cancelled:
         with pytest.raises(TicketNotFound):
             lb.get_ticket_details("AMC", ticket["ticket_no"])

@@ -197,6 +197,8 @@ def test_whole_cluster_restart_keeps_acknowledged_bookings(tmp_path: Path) -> No
     second = LocalCluster(data_dir).start()
     try:
         lb = second.load_balancer(2)
+        # Unavailable (safe to retry) until the restarted coordinators lead again.
+        poll(lambda: lb.get_ticket_details("AMC", kept[0]["ticket_no"]), message="a leader")
         for ticket in kept:
             assert lb.get_ticket_details("AMC", ticket["ticket_no"]) == ticket
         assert booked_seats(lb, "AMC", "dune") == {"A1", "A2", "A3", "B1"}

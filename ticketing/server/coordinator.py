@@ -25,7 +25,7 @@ from Pyro5.api import expose
 from ticketing import counters, names
 from ticketing.catalog import load_catalog
 from ticketing.consensus.messages import Message
-from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
+from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready, Role
 from ticketing.consensus.values import Command
 from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.secret import require_secret
@@ -156,9 +156,16 @@ class Coordinator:
     @expose
     @contract_errors
     def commit_index(self) -> int:
-        """Every slot at or below this one is chosen (for read barriers)."""
+        """A read index: once a replica has applied up to it, its reads are current.
+
+        Only the leader can give one, and it gives its highest slot so far,
+        chosen or in flight: a new leader's recovered slots may hold values the
+        old one acknowledged, and a read must wait for them.
+        """
         with self._lock:
-            return self._proposer.chosen_below - 1
+            if self._proposer.role is not Role.LEADING:
+                raise Unavailable(f"{self._name} is not leading right now; retry")
+            return self._proposer.next_slot - 1
 
     # --- driving the core ------------------------------------------------------------
 

@@ -115,7 +115,10 @@ class DataStore(ReplicaServer):
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
         theater = validation.theater(self._catalog, theater).id
         ticket_no = validation.ticket_no(ticket_no)
-        return self._read(lambda store: store.ticket(theater, ticket_no))
+        # Always behind a read barrier: a replica that restarted a little behind
+        # must not show a cancelled ticket as live, nor a booked one as missing.
+        self._sync()
+        return self._host.read(lambda store: store.ticket(theater, ticket_no))
 
     @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:

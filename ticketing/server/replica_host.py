@@ -12,6 +12,7 @@ sync per tick at most.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -35,6 +36,11 @@ T = TypeVar("T")
 TICK_INTERVAL = 0.05  # seconds between ticks of the core (catch-up polling)
 LEASE = 1.0  # seconds an acceptor stays loyal to a coordinator it hears from
 RESOLVE_RETRY = 0.2  # seconds between look-ups of peers not registered yet
+# Set to "1" in a replica's environment to run the deliberately broken variant that
+# answers Prepare and Accept before persisting them (and syncs only every few
+# seconds): only for showing that the tests catch it.
+UNSAFE_ACK_BEFORE_PERSIST = "TICKETING_UNSAFE_ACK_BEFORE_PERSIST"
+UNSAFE_FLUSH_INTERVAL = 5.0
 
 
 class ReplicaHost:
@@ -61,6 +67,9 @@ class ReplicaHost:
             learner_config=learner_config,
         )
         self._recover_from = list(recover_from)
+        self._persist_before_reply = os.environ.get(UNSAFE_ACK_BEFORE_PERSIST) != "1"
+        if not self._persist_before_reply:
+            log.warning("%s=1: replies before persisting (a broken variant for tests)", node_id)
         self._lock = threading.Lock()
         self._applied = threading.Condition(self._lock)
         self._stopping = threading.Event()
@@ -116,7 +125,7 @@ class ReplicaHost:
         with self._lock:
             before = self._core.applied_index
             sends = self._core.step(message, time.time())
-            if isinstance(message, Prepare | Accept):
+            if isinstance(message, Prepare | Accept) and self._persist_before_reply:
                 # The acceptor's promise and acceptances: on disk before the reply.
                 self._storage.flush()
             # Learned decisions are flushed by the ticker: losing the last few in a
@@ -165,10 +174,14 @@ class ReplicaHost:
     # --- catch-up ------------------------------------------------------------------
 
     def _tick_loop(self) -> None:
+        synced = time.monotonic()
         while not self._stopping.wait(TICK_INTERVAL):
             with self._lock:
                 sends = self._core.tick(time.time())
-                self._storage.flush()
+                late = time.monotonic() - synced >= UNSAFE_FLUSH_INTERVAL
+                if self._persist_before_reply or late:
+                    self._storage.flush()
+                    synced = time.monotonic()
             self._send_sync(sends)
 
     def _send_async(self, sends: list[Send]) -> None:

@@ -100,16 +100,12 @@ class ReplicaServer:
         return self._host.read(query)
 
     def _sync(self) -> None:
-        """Read barrier: apply everything already chosen before reading.
+        """Read barrier: apply everything the leader may have acknowledged before reading.
 
-        When the coordinator cannot be asked, reads are served from what this
-        replica has applied (possibly a little behind) rather than refused.
+        Without a leader to ask, a miss cannot be told from a lag, so the read
+        is refused as ``Unavailable`` (retry) rather than answered "not found".
         """
-        try:
-            index = self._coordinator_call("commit_index")
-        except Unavailable:
-            return
-        self._host.wait_applied(index, APPLY_TIMEOUT)
+        self._host.wait_applied(self._coordinator_call("commit_index"), APPLY_TIMEOUT)
 
     def _coordinator_call(self, method: str, *args: Any) -> Any:
         """``method`` on the coordinator that answered last, else on the other one.
