@@ -3,7 +3,7 @@
 A write is the seed's flow made safe: forward the command to the cluster's
 coordinator, which returns the slot it was decided at; wait until this replica
 has applied that slot; answer with the result the state machine gave. Request
-ids are derived from what the command is about (``book:<hold id>``), so a
+ids are derived from what the command is about (``book:<hold>:<ticket>``), so a
 retry through any replica or coordinator is applied once and answered with the
 first result.
 """
