@@ -52,6 +52,11 @@ def table(run: dict[str, Any]) -> str:
     for level in run["levels"]:
         values = row_values(level)
         lines.append("  ".join(_cell(values[key], places) for _, key, places in COLUMNS))
+    for level in run["levels"]:
+        kinds = level.get("cpu_ms_per_booking_by_kind")
+        if kinds:
+            parts = ", ".join(f"{kind} {ms:.1f}" for kind, ms in kinds.items())
+            lines.append(f"cpu ms/bk by component at {level['users']} users: {parts}")
     probe = run.get("probe")
     if probe:
         lines.append(

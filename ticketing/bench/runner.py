@@ -352,6 +352,11 @@ def run_level(
         "errors": dict(errors),
         "latency_ms": {s: summary_ms(x for u in crowd for x in u.tally.samples[s]) for s in STEPS},
         "per_booking": {k: per_booking(k) for k in ("calls_served", "disk_syncs", "cpu_seconds")},
+        "cpu_ms_per_booking_by_kind": {
+            kind: round(1000 * seconds / booked, 2)
+            for kind, seconds in sorted(work["cpu_by_kind"].items())
+            if booked
+        },
         "ceiling_calls_per_s": round(ceiling, 1),
         "ratio": round(rate / ceiling, 4) if ceiling else None,
         "load_average_1min": round(os.getloadavg()[0], 2),  # others' work skews everything

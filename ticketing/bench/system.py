@@ -41,6 +41,7 @@ class Snapshot:
     disk_syncs: int | None
     cpu_seconds: float | None  # None when /proc does not show every process
     rss_mb: dict[str, float] = field(default_factory=dict)  # replica name -> resident MB
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)  # component kind -> CPU s
 
     def minus(self, earlier: Snapshot) -> dict[str, float | None]:
         """Work between ``earlier`` and this one; the status() calls of ``earlier`` excluded."""
@@ -54,6 +55,10 @@ class Snapshot:
             "calls_served": delta(self.calls_served, earlier.calls_served, self.components),
             "disk_syncs": delta(self.disk_syncs, earlier.disk_syncs),
             "cpu_seconds": delta(self.cpu_seconds, earlier.cpu_seconds),
+            "cpu_by_kind": {
+                kind: seconds - earlier.cpu_by_kind.get(kind, 0.0)
+                for kind, seconds in self.cpu_by_kind.items()
+            },
         }
 
 
@@ -83,6 +88,11 @@ class System:
         statuses = self.statuses()
         pids = {s["pid"] for s in statuses.values()} | set(self._extra_pids)
         cpu = [cpu_seconds(pid) for pid in pids]
+        by_kind: dict[str, float] = {}
+        for name, status in statuses.items():
+            used = cpu_seconds(status["pid"])
+            if used is not None:
+                by_kind[component_kind(name)] = by_kind.get(component_kind(name), 0.0) + used
         rss = {
             name: rss_mb(s["pid"])
             for name, s in statuses.items()
@@ -95,10 +105,19 @@ class System:
             disk_syncs=_sum(s.get("disk_syncs") for s in statuses.values()),
             cpu_seconds=None if None in cpu else sum(cpu),
             rss_mb={name: mb for name, mb in rss.items() if mb is not None},
+            cpu_by_kind=by_kind,
         )
 
     def close(self) -> None:
         self.pool.close()
+
+
+def component_kind(name: str) -> str:
+    """``ticketing.datastore.east.replica.2`` -> ``datastore.replica``: names without ids."""
+    parts = name.removeprefix(names.ROOT).split(".")
+    if parts[0] == "datastore" and len(parts) >= 3:
+        return "datastore." + ".".join(p for p in parts[2:] if not p.isdigit())
+    return ".".join(p for p in parts if not p.isdigit())
 
 
 def _sum(values: object) -> int | None:
