@@ -4,7 +4,9 @@ A booking crosses several processes, each hop a Pyro5 call, so the rate of
 calls that do nothing, between this process and a tiny echo server with the
 same number of client threads, is what bookings/s is compared with: the
 ratio says how much of the machine's raw RPC capacity one booking costs,
-whatever the machine.
+whatever the machine. It is measured in both serializers the cluster
+speaks: serpent (clients to load balancers) and msgpack (members between
+themselves); the faster one is the ceiling bookings are compared with.
 
 ``python -m ticketing.bench.ceiling`` is the echo server: it prints its URI
 on stdout and serves until it is terminated.
@@ -37,7 +39,7 @@ def serve_echo() -> None:
         daemon.requestLoop()
 
 
-def null_call_rate(users: int, seconds: float) -> float:
+def null_call_rate(users: int, seconds: float, serializer: str = "serpent") -> float:
     """Empty calls per second from ``users`` threads (one proxy each) to an echo process."""
     pyro_config.configure()
     server = subprocess.Popen(
@@ -54,6 +56,7 @@ def null_call_rate(users: int, seconds: float) -> float:
 
         def client(index: int) -> None:
             with Proxy(uri) as proxy:
+                proxy._pyroSerializer = serializer
                 proxy._pyroTimeout = 30.0
                 proxy._pyroBind()
                 ready.wait()

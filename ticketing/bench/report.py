@@ -57,6 +57,14 @@ def table(run: dict[str, Any]) -> str:
         if kinds:
             parts = ", ".join(f"{kind} {ms:.1f}" for kind, ms in kinds.items())
             lines.append(f"cpu ms/bk by component at {level['users']} users: {parts}")
+        ceilings = level.get("ceiling_by_serializer")
+        if ceilings:
+            ratios = level["ratio_by_serializer"]
+            parts = ", ".join(
+                f"{name} {rate:.0f}/s (ratio {ratios.get(name, 0):.3f})"
+                for name, rate in ceilings.items()
+            )
+            lines.append(f"empty-call ceiling at {level['users']} users: {parts}")
     probe = run.get("probe")
     if probe:
         lines.append(

@@ -331,7 +331,11 @@ def run_level(
     for user in crowd:
         user.join()
     work = system.snapshot().minus(before)
-    ceiling = null_call_rate(users, args.ceiling_seconds)
+    ceilings = {
+        serializer: null_call_rate(users, args.ceiling_seconds, serializer)
+        for serializer in pyro_config.ACCEPTED_SERIALIZERS
+    }
+    ceiling = max(ceilings.values())
 
     booked = sum(u.tally.bookings for u in crowd)
     in_time = sum(1 for u in crowd for at in u.tally.booked_at if at <= deadline)
@@ -358,6 +362,8 @@ def run_level(
             if booked
         },
         "ceiling_calls_per_s": round(ceiling, 1),
+        "ceiling_by_serializer": {k: round(v, 1) for k, v in ceilings.items()},
+        "ratio_by_serializer": {k: round(rate / v, 4) for k, v in ceilings.items() if v},
         "ratio": round(rate / ceiling, 4) if ceiling else None,
         "load_average_1min": round(os.getloadavg()[0], 2),  # others' work skews everything
     }

@@ -218,6 +218,8 @@ class ProxyPool:
         """A member's proxy to an internal component; a plain one to a public one."""
         member = self._secret and is_internal(name)
         proxy = MemberProxy(uri, self._secret) if member else Proxy(uri)
+        if member:
+            proxy._pyroSerializer = pyro_config.INTERNAL_SERIALIZER
         proxy._pyroTimeout = self.timeout
         # The URI as text, kept: rebuilding it from the proxy on every call costs.
         object.__setattr__(proxy, "_pool_uri", uri)
