@@ -151,6 +151,22 @@ class Proposer:
                 self._broadcast_accept((), now, ready)
         return ready
 
+    def chosen_from(self, start: int, limit: int) -> Decide | None:
+        """The chosen values of slots ``start``, ``start + 1``, ... still remembered.
+
+        At most ``limit`` of them, stopping at the first slot not known chosen.
+        A replica that submits commands gets these with its answer: it can apply
+        its own commands at once instead of waiting for the Decide broadcast,
+        which may then linger to ride on a later Accept. None when there is
+        nothing to give (the replica then learns as usual, or catches up).
+        """
+        entries = []
+        slot = start
+        while slot in self._chosen and len(entries) < limit:
+            entries.append((slot, self._chosen[slot][0]))
+            slot += 1
+        return Decide(tuple(entries)) if entries else None
+
     # --- phase 1 ---------------------------------------------------------------
 
     def _start_phase1(self, now: float, ready: Ready) -> None:

@@ -2,10 +2,12 @@
 
 Replicas (lock servers, data store replicas) call ``submit`` with commands;
 the call returns, per command, the slot it was decided at, once a majority
-of the cluster has accepted it. The replica then waits until it has applied
-that slot and answers its own caller with the result, as the seed's servers
-do. Time for the state machines (hold expiry) is the coordinator's clock,
-stamped on every batch.
+of the cluster has accepted it, together with the chosen values the replica
+has not learned yet (it says how far it has). The replica applies them and
+answers its own caller with the result, as the seed's servers do, without
+waiting for the Decide broadcast; that one may then linger in the peer links
+to ride on the next Accept (``peer_link``). Time for the state machines (hold
+expiry) is the coordinator's clock, stamped on every batch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from Pyro5.api import expose
 
 from ticketing import counters, names
 from ticketing.catalog import load_catalog
+from ticketing.consensus import codec
 from ticketing.consensus.messages import Message
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready, Role
 from ticketing.consensus.values import Command
@@ -43,6 +46,7 @@ SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
 CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
 MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
+MAX_DECIDED_IN_REPLY = 256  # chosen values handed back with a submit or commit_index
 STANDBY_SUFFIX = ".standby"  # a standby registers as "<coordinator name>.standby"
 
 CONFIG = ProposerConfig(
@@ -110,9 +114,15 @@ class Coordinator:
 
     @expose
     @contract_errors
-    def submit(self, commands: list) -> list[int]:
-        """Propose ``[[request_id, payload], ...]``; the slot each was decided at."""
+    def submit(self, commands: list, learned_below: int = 0) -> dict[str, Any]:
+        """Propose ``[[request_id, payload], ...]``.
+
+        Answers ``{"slots": [...], "decided": ...}``: the slot each command was
+        decided at, and (a Decide, encoded) the chosen values from slot
+        ``learned_below`` on, which the caller has not applied yet.
+        """
         parsed = _parse_commands(commands)
+        learned_below = _slot_number(learned_below)
         waiters = []
         with self._lock:
             for command in parsed:
@@ -134,7 +144,7 @@ class Coordinator:
                     "took over or is taking over); retry"
                 )
             slots.append(waiter.slot)
-        return slots
+        return {"slots": slots, "decided": self._decided_from(learned_below)}
 
     @expose
     @contract_errors
@@ -155,17 +165,28 @@ class Coordinator:
 
     @expose
     @contract_errors
-    def commit_index(self) -> int:
+    def commit_index(self, learned_below: int = 0) -> dict[str, Any]:
         """A read index: once a replica has applied up to it, its reads are current.
 
         Only the leader can give one, and it gives its highest slot so far,
         chosen or in flight: a new leader's recovered slots may hold values the
-        old one acknowledged, and a read must wait for them.
+        old one acknowledged, and a read must wait for them. Answers
+        ``{"index": ..., "decided": ...}``, with the chosen values from
+        ``learned_below`` on as ``submit`` does.
         """
+        learned_below = _slot_number(learned_below)
         with self._lock:
             if self._proposer.role is not Role.LEADING:
                 raise Unavailable(f"{self._name} is not leading right now; retry")
-            return self._proposer.next_slot - 1
+            index = self._proposer.next_slot - 1
+        return {"index": index, "decided": self._decided_from(learned_below)}
+
+    def _decided_from(self, learned_below: int) -> str | None:
+        if not learned_below:
+            return None
+        with self._lock:
+            decide = self._proposer.chosen_from(learned_below, MAX_DECIDED_IN_REPLY)
+        return None if decide is None else codec.dumps(decide)
 
     # --- driving the core ------------------------------------------------------------
 
@@ -221,6 +242,12 @@ def _parse_commands(commands: Any) -> list[Command]:
             )
         parsed.append(Command(item[0], _plain(item[1])))
     return parsed
+
+
+def _slot_number(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise InvalidRequest("learned_below must be a slot number (an int >= 0)")
+    return value
 
 
 def _plain(value: Any) -> Any:

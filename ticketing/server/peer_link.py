@@ -6,6 +6,11 @@ belongs to one thread), drains its queue, merges what can be merged (several
 Accepts of one ballot become one call, several Decides one oneway call) and
 feeds each reply back through ``on_reply``. Messages to a peer that is down
 are dropped after the call fails: the proposer resends what still matters.
+
+Decisions are not urgent: the replica that submitted a command learned its
+value with the answer to ``submit``. A queue holding only Decides waits up to
+``DECIDE_LINGER`` for an Accept (under load, the next batch; idle, the
+heartbeat) to carry them, which saves a call per decision and peer.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from ticketing.consensus import codec
@@ -22,6 +28,8 @@ from ticketing.errors import TicketingError
 from ticketing.server.proxies import ProxyPool
 
 log = logging.getLogger(__name__)
+
+DECIDE_LINGER = 0.05  # seconds Decides wait for an Accept to ride on
 
 
 class PeerLink:
@@ -46,8 +54,16 @@ class PeerLink:
             if first is None:
                 return
             pending = [first]
-            while not self._queue.empty():
-                more = self._queue.get()
+            deadline = time.monotonic() + DECIDE_LINGER
+            while True:
+                lingering = all(isinstance(m, Decide) for m in pending)
+                try:
+                    if lingering:
+                        more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    else:
+                        more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
                 if more is None:
                     return
                 pending.append(more)

@@ -30,15 +30,16 @@ log = logging.getLogger(__name__)
 class ReplicaGroup:
     """The replicas registered under ``prefix``; ``what`` names one of them in messages.
 
-    ``first_choice`` picks the initially preferred replica (its position in id
-    order, modulo the group's size), so several callers can spread their load.
+    Every caller prefers the lowest id at first: one replica then applies
+    every write first, so reads on it see every acknowledged write even while
+    decisions to the others linger (``peer_link``), whichever balancer or
+    manager made the write.
     """
 
-    def __init__(self, pool: ProxyPool, prefix: str, what: str, first_choice: int = 0) -> None:
+    def __init__(self, pool: ProxyPool, prefix: str, what: str) -> None:
         self.pool = pool
         self.prefix = prefix
         self.what = what
-        self._first_choice = first_choice
         self._lock = threading.Lock()
         self._preferred: str | None = None
         self._names: list[str] = []
@@ -84,7 +85,7 @@ class ReplicaGroup:
             preferred = self._preferred
         if not names:
             return []
-        start = names.index(preferred) if preferred in names else self._first_choice % len(names)
+        start = names.index(preferred) if preferred in names else 0
         return names[start:] + names[:start]
 
     def _prefer(self, name: str) -> None:

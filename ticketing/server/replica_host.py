@@ -150,6 +150,11 @@ class ReplicaHost:
                     )
                 self._applied.wait(left)
 
+    def learned_below(self) -> int:
+        """The first slot this replica has not learned the value of."""
+        with self._lock:
+            return self._core.learner.decided_below
+
     def result(self, request_id: str) -> tuple[int, Any] | None:
         with self._lock:
             return self._core.learner.result(request_id)

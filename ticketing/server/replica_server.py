@@ -1,8 +1,9 @@
 """What every replica process serves: consensus traffic in, client writes through the log.
 
 A write is the seed's flow made safe: forward the command to the cluster's
-coordinator, which returns the slot it was decided at; wait until this replica
-has applied that slot; answer with the result the state machine gave. Request
+coordinator, which returns the slot it was decided at and the chosen values
+this replica lacks; apply them (waiting for any still on their way); answer
+with the result the state machine gave. Request
 ids are derived from what the command is about (``book:<hold>:<ticket>``), so a
 retry through any replica or coordinator is applied once and answered with the
 first result.
@@ -73,8 +74,11 @@ class ReplicaServer:
 
     def _write_many(self, commands: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         """Decide several commands with one call to the coordinator; their results, in order."""
-        slots = self._coordinator_call("submit", [list(c) for c in commands])
-        self._host.wait_applied(max(slots), APPLY_TIMEOUT)
+        reply = self._coordinator_call(
+            "submit", [list(c) for c in commands], self._host.learned_below()
+        )
+        self._learn(reply["decided"])
+        self._host.wait_applied(max(reply["slots"]), APPLY_TIMEOUT)
         results = []
         for request_id, _ in commands:
             entry = self._host.result(request_id)
@@ -105,7 +109,14 @@ class ReplicaServer:
         Without a leader to ask, a miss cannot be told from a lag, so the read
         is refused as ``Unavailable`` (retry) rather than answered "not found".
         """
-        self._host.wait_applied(self._coordinator_call("commit_index"), APPLY_TIMEOUT)
+        reply = self._coordinator_call("commit_index", self._host.learned_below())
+        self._learn(reply["decided"])
+        self._host.wait_applied(reply["index"], APPLY_TIMEOUT)
+
+    def _learn(self, decided: str | None) -> None:
+        """Apply chosen values the coordinator handed back (a Decide, encoded)."""
+        if decided is not None:
+            self._host.handle(decided)
 
     def _coordinator_call(self, method: str, *args: Any) -> Any:
         """``method`` on the coordinator that answered last, else on the other one.
