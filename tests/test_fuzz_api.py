@@ -64,7 +64,7 @@ DATA_METHODS = {
     "consensus": 1,
     "status": 0,
 }
-MANAGER_METHODS = {k: v for k, v in DATA_METHODS.items() if k != "consensus"}
+MANAGER_METHODS = {**{k: v for k, v in DATA_METHODS.items() if k != "consensus"}, "route": 1}
 COORDINATOR_METHODS = {"submit": 1, "commit_index": 0, "status": 0}
 
 scalars = (

@@ -1,7 +1,8 @@
 """The load balancer: the contract's remote API, over the lock store and the data store.
 
 A seat is *held* in the lock store (a lease with a fencing token) and *booked*
-in the data store (through the data store manager). The balancer keeps no
+in the data store (on the replicas the data store manager routes a theater
+to, see ``data_routes``). The balancer keeps no
 state of its own, so any number of them can run and a client may switch
 between them at any call: everything it knows is in the replicated stores or
 derived from the catalog.
@@ -34,6 +35,7 @@ from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, positive_int
+from ticketing.server.data_routes import DataRoutes
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.release_queue import ReleaseQueue
@@ -89,8 +91,8 @@ class LoadBalancer:
         self.name = names.load_balancer(balancer_id)
         self.catalog = catalog
         self.pool = pool
-        spread = int(balancer_id) - 1 if str(balancer_id).isdigit() else 0
-        self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server", spread)
+        self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server")
+        self.data = DataRoutes(pool)
         self._releases = ReleaseQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS, settings.LB_ADMISSION_WAIT)
         self._quota = HoldQuota(catalog.max_held_seats_per_client)
@@ -98,11 +100,8 @@ class LoadBalancer:
     def _hold_live(self, hold_id: str) -> bool:
         return self.locks.call("get_hold", hold_id) is not None
 
-    def _manager(self, method: str, *args: Any) -> Any:
-        return self.pool.call(names.DATASTORE_MANAGER, method, *args)
-
     def _states(self, theater: Theater, event: str) -> list[str]:
-        booked = self._manager("seat_states", theater.id, event)
+        booked = self.data.call(theater.id, "seat_states", theater.id, event)
         held = self.locks.call("held_seats", theater.id, event)
         return seat_states(theater.seat_map, booked, held)
 
@@ -136,7 +135,7 @@ class LoadBalancer:
         """
         found = validation.theater_event(self.catalog, theater, event)
         wanted = validation.seat_list(found, seats, self.catalog.max_seats_per_booking)
-        booked = self._manager("seat_states", found.id, event)
+        booked = self.data.call(found.id, "seat_states", found.id, event)
         states = seat_states(found.seat_map, booked, held=())
         taken = [seat for seat in wanted if states[found.seat_map.index(seat)] == BOOKED_STATE]
         if taken:
@@ -167,14 +166,16 @@ class LoadBalancer:
         email = validation.email(email)
         hold = self.locks.call("get_hold", hold_id)
         if hold is None:
-            earlier = self._manager("ticket_for_hold", hold_id)
+            # Which theater the hold was for is gone with it: the manager asks every cluster.
+            earlier = self.pool.call(names.DATASTORE_MANAGER, "ticket_for_hold", hold_id)
             if earlier is not None:
                 return earlier
             raise HoldNotFound(
                 f"hold {hold_id} has expired, was released or never existed; "
                 "hold the seats again with block_seats"
             )
-        ticket = self._manager(
+        ticket = self.data.call(
+            hold["theater"],
             "book",
             secrets.token_urlsafe(TOKEN_BYTES),
             hold_id,
@@ -194,14 +195,14 @@ class LoadBalancer:
     @admitted
     def get_ticket_details(self, theater: str, ticket_no: str) -> dict[str, Any]:
         found = validation.theater(self.catalog, theater)
-        return self._manager("ticket", found.id, validation.ticket_no(ticket_no))
+        return self.data.call(found.id, "ticket", found.id, validation.ticket_no(ticket_no))
 
     @contract_errors
     @admitted
     def delete_ticket(self, theater: str, ticket_no: str) -> bool:
         """Cancel a ticket; its seats are free at once."""
         found = validation.theater(self.catalog, theater)
-        hold_id = self._manager("cancel", found.id, validation.ticket_no(ticket_no))
+        hold_id = self.data.call(found.id, "cancel", found.id, validation.ticket_no(ticket_no))
         # Its hold may still be waiting in the release queue: release it now, so
         # the seats show free, not held, as soon as this returns.
         self.locks.call("release_all", [hold_id])
@@ -217,6 +218,7 @@ class LoadBalancer:
             "pid": os.getpid(),
             "lock_servers": self.locks.known(),
             "preferred_lock_server": self.locks.preferred,
+            "preferred_data_replicas": self.data.known(),
             **counters.snapshot(),
         }
 
