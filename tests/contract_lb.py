@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import Pyro5.api
 
 from ticketing.catalog import Catalog, parse_catalog
+from ticketing.domain.seat_codes import STATE_NAMES
 from ticketing.errors import (
     HoldExpired,
     HoldNotFound,
@@ -143,6 +144,16 @@ class ContractLB:
             for row in seat_map.row_labels()
         ]
         return {"rows": rows}
+
+    def get_seat_states(self, theater: str, event: str) -> dict:
+        """Our balancers' compact seat map (``ticketing.domain.seat_codes``)."""
+        self._check()
+        seat_map = self._seat_map(theater, event)
+        with self.store.lock:
+            taken = self.store.taken(theater, event)
+        code = {word: code for code, word in STATE_NAMES.items()}
+        states = "".join(code[taken.get(seat, "free")] for seat in seat_map.labels())
+        return {"rows": seat_map.rows, "seats_per_row": seat_map.seats_per_row, "states": states}
 
     def block_seats(self, theater: str, event: str, seats: list[str]) -> dict:
         self._check()

@@ -88,8 +88,9 @@ def test_seat_map_reads_without_colour() -> None:
         balancer.block_seats("REG", "inception-2100", ["A1"])["hold_id"], "X", "x@y.z"
     )
     balancer.block_seats("REG", "inception-2100", ["B5"])
-    seat_map = balancer.get_seat_map("REG", "inception-2100")
-    text = plain(render_seat_map(seat_map, title="REG inception-2100", mine=["C2"]))
+    seat_states = balancer.get_seat_states("REG", "inception-2100")
+    assert seat_states == {"rows": 3, "seats_per_row": 5, "states": "x........h....."}
+    text = plain(render_seat_map(seat_states, title="REG inception-2100", mine=["C2"]))
     lines = text.splitlines()
     assert lines[0] == "REG inception-2100"
     assert "SCREEN" in lines[1]

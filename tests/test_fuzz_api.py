@@ -38,6 +38,7 @@ LB_METHODS = {
     "list_theaters": 0,
     "get_available_seats": 2,
     "get_seat_map": 2,
+    "get_seat_states": 2,
     "block_seats": 3,
     "release_hold": 1,
     "book_ticket": 3,

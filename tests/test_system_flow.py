@@ -20,6 +20,7 @@ from conftest import ROOT, pick_free_port, poll
 from Pyro5.api import Proxy
 
 from ticketing import names
+from ticketing.domain.seat_codes import FREE, STATE_NAMES
 from ticketing.errors import (
     HoldExpired,
     HoldNotFound,
@@ -271,6 +272,46 @@ def test_every_refusal_arrives_as_its_class_and_changes_nothing(lb1: Proxy) -> N
     assert states(lb1, *DUNE) == {**before, "D8": "held"}  # refusals changed nothing
     assert lb1.release_hold(hold["hold_id"]) is True
     assert lb1.status()["role"] == "loadbalancer"
+
+
+def test_seat_states_are_the_seat_map_in_one_string(lb1: Proxy, lb2: Proxy) -> None:
+    arrival = ("AMC", "arrival-2130")
+    ticket = lb1.book_ticket(lb1.block_seats(*arrival, ["A1", "B8"])["hold_id"], "Ada", "a@b.org")
+    hold = lb2.block_seats(*arrival, ["A2", "E8"])
+    try:
+        compact = lb2.get_seat_states(*arrival)
+        assert compact == {
+            "rows": 5,
+            "seats_per_row": 8,
+            "states": "xh......" + ".......x" + "........" * 2 + ".......h",
+        }
+        cells = [cell for row in lb1.get_seat_map(*arrival)["rows"] for cell in row]
+        assert [STATE_NAMES[code] for code in compact["states"]] == [c["state"] for c in cells]
+        free = [c["seat"] for c in cells if c["state"] == "free"]
+        assert lb1.get_available_seats(*arrival) == free
+    finally:
+        lb1.release_hold(hold["hold_id"])
+        lb1.delete_ticket("AMC", ticket["ticket_no"])
+    assert set(lb1.get_seat_states(*arrival)["states"]) == {FREE}
+
+
+@pytest.mark.parametrize(
+    ("cls", "args"),
+    [
+        (UnknownTheater, ("XYZ", "dune-1900")),
+        (UnknownEvent, ("AMC", "inception-2100")),
+        (InvalidRequest, ("AMC", True)),
+        (InvalidRequest, (7, "dune-1900")),
+        (InvalidRequest, ("", "dune-1900")),
+        (InvalidRequest, ("AMC",)),  # a missing argument
+    ],
+)
+def test_seat_states_refuse_as_the_seat_map_does(
+    lb1: Proxy, cls: type[TicketingError], args: tuple
+) -> None:
+    compact = refused(cls, lb1.get_seat_states, *args)
+    full = refused(cls, lb1.get_seat_map, *args)
+    assert str(compact) == str(full).replace("get_seat_map", "get_seat_states")
 
 
 def test_the_flow_survives_a_crashed_lock_server_data_replica_and_name_server(

@@ -23,6 +23,11 @@ COLUMNS = (  # title, key of row_values, decimals
     ("load 1min", "load_average_1min", 1),
 )
 
+SEAT_MAP_METHODS = (  # key of a run's latencies, the method measured
+    ("seat_map_ms", "get_seat_map"),
+    ("seat_states_ms", "get_seat_states"),
+)
+
 
 def row_values(level: dict[str, Any]) -> dict[str, Any]:
     """The table's columns of one level (latencies in ms, CPU in ms per booking)."""
@@ -72,12 +77,13 @@ def table(run: dict[str, Any]) -> str:
             f"{_num(probe['calls_per_booking'])} remote calls, "
             f"{_num(probe['syncs_per_booking'])} disk syncs"
         )
-    if run.get("seat_map_ms"):
-        sm = run["seat_map_ms"]
-        lines.append(
-            f"seat map of {run['big_venue']} at the load balancer, idle: "
-            f"p50 {sm['p50']} ms, p95 {sm['p95']} ms ({sm['count']} calls)"
-        )
+    for key, method in SEAT_MAP_METHODS:
+        if run.get(key):
+            sm = run[key]
+            lines.append(
+                f"seat map of {run['big_venue']} at the load balancer, idle, {method}: "
+                f"p50 {sm['p50']} ms, p95 {sm['p95']} ms ({sm['count']} calls)"
+            )
     if run.get("replica_rss_mb"):
         rss = run["replica_rss_mb"]
         lines.append(f"replica memory (RSS): max {max(rss.values())} MB over {len(rss)} replicas")

@@ -4,7 +4,8 @@ Each user is a thread with its own Pyro5 proxy to one load balancer (a proxy
 belongs to one thread), as a person's client would be. What a user does:
 
 1. pick an event, look at it: the free seats (``get_available_seats``) or,
-   for a share of users, the whole seat map (``get_seat_map``);
+   for a share of users, the whole seat map in the compact form our client
+   draws (``get_seat_states``), the free seats read from it;
 2. hold 1-4 random free seats (``block_seats``); seats taken by someone in
    between are a *conflict*: look again;
 3. book the hold (``book_ticket``).
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
+from ticketing.domain import seat_codes
+from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, TicketingError
 
 PROXY_TIMEOUT = 30.0  # seconds; an overloaded cluster is slow, not down
@@ -98,8 +101,9 @@ class User(threading.Thread):
         lb = self._lb()
         started = time.monotonic()
         if self.rng.random() < self.seat_map_share:
-            rows = self._timed("seat_map", lb.get_seat_map, target.theater, target.event)["rows"]
-            free = [s["seat"] for row in rows for s in row if s["state"] == "free"]
+            answer = self._timed("seat_map", lb.get_seat_states, target.theater, target.event)
+            seat_map = SeatMap(answer["rows"], answer["seats_per_row"])
+            free = seat_codes.free_seats(seat_map, answer["states"])
         else:
             free = self._timed("view", lb.get_available_seats, target.theater, target.event)
         if len(free) < target.seats * REFILL_BELOW and self._tickets[target]:

@@ -100,11 +100,11 @@ class Actions:
         self.state.theater, self.state.event = theater, event
 
     def _show_map(self, theater: str, event: str) -> Fragments:
-        seat_map = self.api.get_seat_map(theater, event)
+        seat_states = self.api.get_seat_states(theater, event)
         self._choose(theater, event)
         hold = self.state.hold
         mine = hold.seats if hold and (hold.theater, hold.event) == (theater, event) else ()
-        return render_seat_map(seat_map, title=f"{theater} {event}", mine=mine)
+        return render_seat_map(seat_states, title=f"{theater} {event}", mine=mine)
 
     def _hold(self, theater: str, event: str, seats: tuple[str, ...]) -> Fragments:
         """Hold new seats, then give back the previous hold, so a failure keeps the old one.

@@ -62,6 +62,9 @@ class Connection:
     def get_seat_map(self, theater: str, event: str) -> dict:
         return self.call("get_seat_map", theater, event)
 
+    def get_seat_states(self, theater: str, event: str) -> dict:
+        return self.call("get_seat_states", theater, event)
+
     def block_seats(self, theater: str, event: str, seats: list[str]) -> dict:
         return self.call("block_seats", theater, event, seats)
 

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from ticketing.client.seat_spec import split_label
 from ticketing.client.style import Fragments
+from ticketing.domain import seat_codes
+from ticketing.domain.seats import SeatMap, row_label
 
 MARKS = {"free": ".", "held": "h", "booked": "X", "mine": "*"}
 
 
-def render_seat_map(seat_map: dict, *, title: str = "", mine: Collection[str] = ()) -> Fragments:
-    rows = [row for row in seat_map.get("rows", []) if row]
-    if not rows:
-        return [("class:note", "(this event has no seats)\n")]
-    parsed = [
-        [(*split_label(seat["seat"]), seat["seat"], seat["state"]) for seat in row] for row in rows
-    ]
-    widest = max(number for row in parsed for _, number, _, _ in row)
-    cell = max(3, len(str(widest)) + 1)
-    label_width = max(len(row[0][0]) for row in parsed) + 1
-    seats_width = widest * cell
+def render_seat_map(answer: dict, *, title: str = "", mine: Collection[str] = ()) -> Fragments:
+    """Draw ``get_seat_states``' answer (``rows``, ``seats_per_row``, ``states``).
+
+    The compact answer is what keeps a big venue's map quick to fetch; the labels are worked
+    out here from the map's size, as the load balancer numbers them.
+    """
+    rows, width = answer["rows"], answer["seats_per_row"]
+    seat_map = SeatMap(rows, width)
+    cell = max(3, len(str(width)) + 1)
+    label_width = len(row_label(rows - 1)) + 1
+    seats_width = width * cell
 
     out: Fragments = []
     if title:
@@ -33,18 +34,13 @@ def render_seat_map(seat_map: dict, *, title: str = "", mine: Collection[str] = 
     out.append(("", margin))
     out.append(("class:screen", " SCREEN ".center(seats_width, "-")))
     out.append(("", "\n\n"))
-    out.append(("class:note", margin + "".join(str(n).rjust(cell) for n in range(1, widest + 1))))
+    out.append(("class:note", margin + "".join(str(n).rjust(cell) for n in range(1, width + 1))))
     out.append(("", "\n"))
-    for row in parsed:
-        row_name = row[0][0]
+    for row, (labels, codes) in enumerate(seat_codes.rows(seat_map, answer["states"])):
+        row_name = row_label(row)
         out.append(("class:label", row_name.ljust(label_width)))
-        by_number = {number: (label, state) for _, number, label, state in row}
-        for number in range(1, widest + 1):
-            if number not in by_number:
-                out.append(("", " " * cell))
-                continue
-            label, state = by_number[number]
-            shown = "mine" if label in mine else state
+        for label, code in zip(labels, codes, strict=True):
+            shown = "mine" if label in mine else seat_codes.STATE_NAMES.get(code, code)
             out.append((f"class:seat.{shown}", MARKS.get(shown, "?").rjust(cell)))
         out.append(("class:label", " " + row_name + "\n"))
     out.append(("", "\n" + margin))
