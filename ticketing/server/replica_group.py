@@ -78,10 +78,17 @@ class ReplicaGroup:
             return self._preferred
 
     def _candidates(self, refresh: bool) -> list[str]:
-        """Replica names, the preferred one first, then the others in id order after it."""
-        names = sorted(self.pool.list(self.prefix, refresh=refresh), key=_id_order)
+        """Replica names, the preferred one first, then the others in id order after it.
+
+        The names are listed once and kept; ``refresh`` lists them again.
+        """
         with self._lock:
-            self._names = names
+            names = self._names
+        if refresh or not names:
+            names = sorted(self.pool.list(self.prefix, refresh=refresh), key=_id_order)
+            with self._lock:
+                self._names = names
+        with self._lock:
             preferred = self._preferred
         if not names:
             return []
