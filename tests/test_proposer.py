@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ticketing.consensus.messages import Accept, Accepted, Decide, Prepare, Promise
-from ticketing.consensus.proposer import Proposer, Role
+from ticketing.consensus.proposer import Proposer, ProposerConfig, Role
 from ticketing.consensus.storage import MemoryProposerStorage
 from ticketing.consensus.values import Command
 
@@ -53,3 +53,49 @@ def test_a_slot_still_in_flight_ends_the_run() -> None:
     proposer.submit([Command("pending", {"op": "pending"})], 2.0)  # accepted by nobody yet
     decide = proposer.chosen_from(first, limit=10)
     assert decide is not None and [slot for slot, _ in decide.entries] == [first]
+
+
+# -- thrifty: proposals to a quorum of live acceptors ------------------------------------
+
+
+def thrifty_leader() -> Proposer:
+    config = ProposerConfig(thrifty=True, heartbeat_interval=0.1, retry_interval=0.3)
+    proposer = Proposer(
+        "p", ACCEPTORS, ACCEPTORS, MemoryProposerStorage(), random.Random(1), config
+    )
+    ready = proposer.tick(0.0)
+    prepare = next(s.message for s in ready.sends if isinstance(s.message, Prepare))
+    for acceptor in ACCEPTORS:
+        proposer.receive(Promise(prepare.ballot, acceptor, (), 1), 0.0)
+    return proposer
+
+
+def proposal_targets(ready) -> list[str]:
+    return sorted(s.to for s in ready.sends if isinstance(s.message, Accept) and s.message.entries)
+
+
+def test_a_thrifty_leader_sends_proposals_to_a_quorum_only() -> None:
+    proposer = thrifty_leader()
+    ready = proposer.submit([Command("r", {"op": "r"})], 0.01)
+    assert proposal_targets(ready) == ["a", "b"]
+
+
+def test_a_thrifty_leader_passes_over_a_silent_acceptor_and_resends_to_the_others() -> None:
+    proposer = thrifty_leader()
+    now = 0.0
+    while now < 0.5:  # heartbeats: "b" has stopped answering, "a" and "c" answer
+        now += 0.05
+        for send in proposer.tick(now).sends:
+            if isinstance(send.message, Accept) and send.to != "b":
+                proposer.receive(Accepted(send.message.ballot, send.to, (), 1), now)
+    ready = proposer.submit([Command("r", {"op": "r"})], now)
+    assert proposal_targets(ready) == ["a", "c"]
+
+
+def test_what_a_silent_target_did_not_accept_is_resent_to_the_rest() -> None:
+    proposer = thrifty_leader()
+    ready = proposer.submit([Command("r", {"op": "r"})], 0.01)
+    accept = next(s.message for s in ready.sends if isinstance(s.message, Accept))
+    proposer.receive(Accepted(accept.ballot, "a", (accept.entries[0][0],), 1), 0.02)
+    resent = proposer.tick(0.35)  # "b" never answered: past retry_interval
+    assert proposal_targets(resent) == ["b", "c"]

@@ -41,7 +41,10 @@ class ProposerConfig:
     batch_max: int = 256  # commands per slot
     window: int = 8  # slots in flight at once
     retry_interval: float = 0.1  # resend prepares/accepts that got no answer
-    heartbeat_interval: float = 0.1  # idle leader's empty Accept, keeps acceptors loyal
+    heartbeat_interval: float = 0.1  # empty Accept to an acceptor sent nothing this long
+    # Proposals go to the first quorum of acceptors heard from lately, not to all
+    # (the others learn the values from Decides): a call and a sync less per slot.
+    thrifty: bool = False
     backoff_min: float = 0.05
     backoff_max: float = 1.0
     chosen_memory: int = 10_000  # chosen slots kept to resend to lagging learners
@@ -108,7 +111,8 @@ class Proposer:
         self._chosen: dict[int, tuple[Batch, float]] = {}
         self._learner_progress: dict[str, int] = {}
         self._last_stamp = 0.0
-        self._last_accept_at = float("-inf")
+        self._last_sent: dict[str, float] = {}  # acceptor -> when it was last sent an Accept
+        self._last_heard: dict[str, float] = {}  # acceptor -> when it last answered us
 
     # --- inputs ----------------------------------------------------------------
 
@@ -147,8 +151,7 @@ class Proposer:
         else:
             self._resend_accepts(now, ready)
             self._resend_decides(now, ready)
-            if now - self._last_accept_at >= self.config.heartbeat_interval:
-                self._broadcast_accept((), now, ready)
+            self._heartbeat(now, ready)
         return ready
 
     def chosen_from(self, start: int, limit: int) -> Decide | None:
@@ -184,6 +187,7 @@ class Proposer:
 
     def _on_promise(self, msg: Promise, now: float, ready: Ready) -> None:
         self._promises[msg.acceptor] = msg
+        self._last_heard[msg.acceptor] = now
         self._learner_progress[msg.acceptor] = msg.decided_below
         if len(self._promises) < self._quorum:
             return
@@ -236,11 +240,45 @@ class Proposer:
 
     def _broadcast_accept(self, entries: tuple, now: float, ready: Ready) -> None:
         accept = Accept(self.ballot, entries)
-        ready.sends += [Send(a, accept) for a in self.acceptors]
-        self._last_accept_at = now
+        for acceptor in self._accept_targets(now) if entries else self.acceptors:
+            ready.sends.append(Send(acceptor, accept))
+            self._last_sent[acceptor] = now
+
+    def _accept_targets(self, now: float) -> list[str]:
+        """Who gets a new proposal: every acceptor, or (thrifty) a quorum of live ones.
+
+        Thrifty picks the first acceptors in their fixed order that answered
+        within two heartbeats, so the choice is stable while they are healthy;
+        with fewer live ones than a quorum, everyone. An acceptor that stops
+        answering is passed over from then on, and what was sent to it is
+        resent to the others after ``retry_interval``.
+        """
+        if not self.config.thrifty:
+            return self.acceptors
+        recent = now - 2 * self.config.heartbeat_interval
+        live = [a for a in self.acceptors if self._last_heard.get(a, float("-inf")) >= recent]
+        return live[: self._quorum] if len(live) >= self._quorum else self.acceptors
+
+    def _heartbeat(self, now: float, ready: Ready) -> None:
+        """An empty Accept to each acceptor sent nothing for a heartbeat interval.
+
+        It keeps every acceptor loyal (their lease) and tells us which ones
+        answer, including those a thrifty leader sends no proposals to.
+        """
+        idle = [
+            a
+            for a in self.acceptors
+            if now - self._last_sent.get(a, float("-inf")) >= self.config.heartbeat_interval
+        ]
+        if idle:
+            heartbeat = Accept(self.ballot, ())
+            for acceptor in idle:
+                ready.sends.append(Send(acceptor, heartbeat))
+                self._last_sent[acceptor] = now
 
     def _on_accepted(self, msg: Accepted, now: float, ready: Ready) -> None:
         self._learner_progress[msg.acceptor] = msg.decided_below
+        self._last_heard[msg.acceptor] = now
         decided = []
         for slot in msg.slots:
             flight = self._in_flight.get(slot)
@@ -284,9 +322,9 @@ class Proposer:
             entries = tuple((s, f.value) for s, f in stale if acceptor not in f.accepted_by)
             if entries:
                 ready.sends.append(Send(acceptor, Accept(self.ballot, entries)))
+                self._last_sent[acceptor] = now
         for _, flight in stale:
             flight.sent_at = now
-        self._last_accept_at = now
 
     def _resend_decides(self, now: float, ready: Ready) -> None:
         """Send chosen values again to learners whose progress shows they lack them.

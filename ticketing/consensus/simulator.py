@@ -75,6 +75,7 @@ class SimConfig:
     retry_abandoned: float = 0.8  # chance a client retries an abandoned request
     snapshot_every: int = 16
     lease: float = 0.2
+    thrifty: bool = False  # proposals to a quorum of live acceptors only (ProposerConfig)
 
 
 @dataclass(slots=True)
@@ -194,6 +195,7 @@ class Simulation:
             backoff_max=0.3,
             chosen_memory=32,
             resend_max=8,
+            thrifty=self.config.thrifty,
         )
         self.proposers[node] = self._proposer_factory(
             node,
@@ -402,9 +404,10 @@ def run_many(
 
 
 def config_for(seed: int) -> SimConfig:
-    """Vary the cluster shape with the seed: 3 or 5 replicas, 1 to 3 coordinators."""
+    """Vary the cluster with the seed: 3 or 5 replicas, 1 to 3 coordinators, thrifty or not."""
     shape = random.Random(seed ^ 0x5EED)
-    return SimConfig(replicas=shape.choice([3, 3, 5]), proposers=shape.choice([1, 2, 2, 3]))
+    replicas, proposers = shape.choice([3, 3, 5]), shape.choice([1, 2, 2, 3])
+    return SimConfig(replicas=replicas, proposers=proposers, thrifty=shape.random() < 0.5)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,7 @@ CONFIG = ProposerConfig(
     heartbeat_interval=0.25,
     backoff_min=0.1,
     backoff_max=2.0,
+    thrifty=True,
 )
 
 
