@@ -47,6 +47,16 @@ def test_acquire_is_all_or_nothing() -> None:
     assert table.hold("h2", 101.0) is None
 
 
+def test_held_among_names_seats_of_other_live_holds_only() -> None:
+    table = LockTable()
+    table.apply(acquire("h1", ["A1", "A2"], ttl=10), slot=1, now=100.0)
+    table.apply(acquire("h2", ["B1"], ttl=1), slot=2, now=100.0)
+    assert table.held_among("AMC", "e1", ["A2", "A3", "B1"], "h9", now=100.5) == ["A2", "B1"]
+    assert table.held_among("AMC", "e1", ["A2", "B1"], "h9", now=101.0) == ["A2"]  # h2 ended
+    assert table.held_among("AMC", "e1", ["A1", "A2"], "h1", now=100.5) == []  # its own
+    assert table.held_among("AMC", "e2", ["A1"], "h9", now=100.5) == []
+
+
 def test_other_event_is_independent() -> None:
     table = LockTable()
     table.apply(acquire("h1", ["A1"]), 1, 0.0)

@@ -250,6 +250,22 @@ def test_release_frees_the_seats_and_is_idempotent(lb1: Proxy, lb2: Proxy) -> No
     assert lb2.release_hold(again["hold_id"]) is True
 
 
+def test_a_held_seat_is_refused_without_a_round_through_the_log(
+    cluster: LocalCluster, lb1: Proxy, lb2: Proxy
+) -> None:
+    def refused_locally() -> int:
+        found = cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True)
+        return sum(cluster.pool.call(n, "status")["holds_refused_locally"] for n in found)
+
+    hold = lb1.block_seats(*DUNE, ["D1", "D2"])
+    before = refused_locally()
+    assert refused(SeatsUnavailable, lb2.block_seats, *DUNE, ["D3", "D2"]).seats == ["D2"]
+    assert refused_locally() == before + 1
+    assert lb1.release_hold(hold["hold_id"]) is True
+    again = lb2.block_seats(*DUNE, ["D3", "D2"])  # a released hold is no obstacle
+    assert lb2.release_hold(again["hold_id"]) is True
+
+
 def test_every_refusal_arrives_as_its_class_and_changes_nothing(lb1: Proxy) -> None:
     before = states(lb1, *DUNE)
     refused(UnknownTheater, lb1.get_available_seats, "XYZ", "dune-1900")

@@ -125,6 +125,19 @@ class LockTable:
         owners = self._owners.get((theater, event), {})
         return {seat for seat, hid in owners.items() if self._holds[hid].expires_at > now}
 
+    def held_among(
+        self, theater: str, event: str, seats: list[str], hold_id: str, now: float
+    ) -> list[str]:
+        """Those of ``seats`` under a hold other than ``hold_id`` that is live at ``now``."""
+        owners = self._owners.get((theater, event), {})
+        return [
+            seat
+            for seat in seats
+            if (owner := owners.get(seat)) is not None
+            and owner != hold_id
+            and self._holds[owner].expires_at > now
+        ]
+
     def __len__(self) -> int:
         return len(self._holds)
 

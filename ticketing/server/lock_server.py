@@ -8,10 +8,10 @@ from typing import Any
 
 from Pyro5.api import expose
 
-from ticketing import names
+from ticketing import counters, names
 from ticketing.catalog import Catalog, load_catalog
 from ticketing.domain.lock_table import LockTable
-from ticketing.errors import InvalidRequest
+from ticketing.errors import InvalidRequest, SeatsUnavailable
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
@@ -32,9 +32,14 @@ class LockServer(ReplicaServer):
 
     role = "lock server"
 
+    # A hold ending this soon is left to the log to judge: the coordinator's
+    # stamped time, not this replica's clock, says when a hold has expired.
+    CLOCK_MARGIN = 1.0
+
     def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._catalog = catalog if catalog is not None else load_catalog(None)
+        self._refused_locally = counters.Counter()  # holds refused without a log round
 
     @contract_errors
     def acquire(
@@ -47,6 +52,7 @@ class LockServer(ReplicaServer):
         ttl = validation.seconds(ttl, "ttl", positive=True)
         if ttl > self._catalog.hold_ttl:
             raise InvalidRequest(f"ttl {ttl}s is longer than the catalog's hold_ttl")
+        self._refuse_if_held(hold_id, theater, event, seats)
         payload = {
             "op": "acquire",
             "hold_id": hold_id,
@@ -57,6 +63,28 @@ class LockServer(ReplicaServer):
         }
         result = self._write(f"acquire:{hold_id}", payload)
         return {k: v for k, v in result.items() if k != "ok"}
+
+    def _refuse_if_held(self, hold_id: str, theater: str, event: str, seats: list[str]) -> None:
+        """Refuse seats held by a live hold without a round through the log.
+
+        In an on-sale rush most failed holds are seats someone else holds; the
+        log would refuse them too, at the cost of a consensus round. What this
+        replica has applied may lag, so a refusal is confirmed behind a read
+        barrier first; seats that look free go to the log, which decides.
+        """
+
+        def held(table: LockTable) -> list[str]:
+            now = time.time() + self.CLOCK_MARGIN
+            return table.held_among(theater, event, seats, hold_id, now)
+
+        taken = self._read(held, missing=bool)  # a non-empty answer is confirmed
+        if taken:
+            self._refused_locally.add()
+            raise SeatsUnavailable(f"seats already held: {', '.join(taken)}", taken)
+
+    @contract_errors
+    def status(self) -> dict[str, Any]:
+        return {**super().status(), "holds_refused_locally": self._refused_locally.value}
 
     @contract_errors
     def release(self, hold_id: str) -> bool:
