@@ -41,7 +41,7 @@ from ticketing.storage import SqliteProposerStorage
 
 log = logging.getLogger(__name__)
 
-TICK_INTERVAL = 0.02
+TICK_INTERVAL = 0.05
 SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
 CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
