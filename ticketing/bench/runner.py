@@ -129,6 +129,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="chart file (default: --out with .png); needs matplotlib",
     )
     parser.add_argument(
+        "--serializer",
+        choices=pyro_config.ACCEPTED_SERIALIZERS,
+        default="serpent",
+        help="what the simulated users speak to the load balancers: serpent, the "
+        "contract's (default), or msgpack, which the balancers accept too",
+    )
+    parser.add_argument(
         "--keep-data",
         action="store_true",
         help="keep the temporary data directories (logs) of started clusters",
@@ -324,6 +331,7 @@ def run_level(
             args.seat_map_share,
             args.cancel_share,
             seed * 100_000 + i,
+            args.serializer,
         )
         for i in range(users)
     ]

@@ -70,6 +70,7 @@ class User(threading.Thread):
         seat_map_share: float,
         cancel_share: float,
         seed: int,
+        serializer: str = "serpent",
     ) -> None:
         super().__init__(name=f"user-{index}", daemon=True)
         self.uri = uri
@@ -81,6 +82,7 @@ class User(threading.Thread):
         self.tally = Tally()
         self.person = (f"Bench User {index}", f"user{index}@bench.example")
         self._tickets: dict[Target, deque[str]] = {t: deque() for t in targets}
+        self.serializer = serializer
         self._proxy: Proxy | None = None
 
     def run(self) -> None:
@@ -145,6 +147,7 @@ class User(threading.Thread):
         if self._proxy is None:
             self._proxy = Proxy(self.uri)
             self._proxy._pyroTimeout = PROXY_TIMEOUT
+            self._proxy._pyroSerializer = self.serializer
         return self._proxy
 
     def _drop_proxy(self) -> None:
