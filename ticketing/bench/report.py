@@ -62,6 +62,10 @@ def table(run: dict[str, Any]) -> str:
         if kinds:
             parts = ", ".join(f"{kind} {ms:.1f}" for kind, ms in kinds.items())
             lines.append(f"cpu ms/bk by component at {level['users']} users: {parts}")
+        kinds = level.get("calls_per_booking_by_kind")
+        if kinds:
+            parts = ", ".join(f"{kind} {calls:.1f}" for kind, calls in kinds.items())
+            lines.append(f"calls/bk served by component at {level['users']} users: {parts}")
         ceilings = level.get("ceiling_by_serializer")
         if ceilings:
             ratios = level["ratio_by_serializer"]

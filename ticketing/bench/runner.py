@@ -370,6 +370,11 @@ def run_level(
         "errors": dict(errors),
         "latency_ms": {s: summary_ms(x for u in crowd for x in u.tally.samples[s]) for s in STEPS},
         "per_booking": {k: per_booking(k) for k in ("calls_served", "disk_syncs", "cpu_seconds")},
+        "calls_per_booking_by_kind": {
+            kind: round(calls / booked, 2)
+            for kind, calls in sorted(work["calls_by_kind"].items())
+            if booked
+        },
         "cpu_ms_per_booking_by_kind": {
             kind: round(1000 * seconds / booked, 2)
             for kind, seconds in sorted(work["cpu_by_kind"].items())

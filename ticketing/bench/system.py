@@ -42,6 +42,11 @@ class Snapshot:
     cpu_seconds: float | None  # None when /proc does not show every process
     rss_mb: dict[str, float] = field(default_factory=dict)  # replica name -> resident MB
     cpu_by_kind: dict[str, float] = field(default_factory=dict)  # component kind -> CPU s
+    calls_by_kind: dict[str, int] = field(default_factory=dict)  # component kind -> calls
+    kinds: list[str] = field(default_factory=list)  # the kind of every component
+
+    def _components_of(self, kind: str) -> int:
+        return self.kinds.count(kind)
 
     def minus(self, earlier: Snapshot) -> dict[str, float | None]:
         """Work between ``earlier`` and this one; the status() calls of ``earlier`` excluded."""
@@ -58,6 +63,11 @@ class Snapshot:
             "cpu_by_kind": {
                 kind: seconds - earlier.cpu_by_kind.get(kind, 0.0)
                 for kind, seconds in self.cpu_by_kind.items()
+            },
+            # each component served one status() of ours in between, as above
+            "calls_by_kind": {
+                kind: calls - earlier.calls_by_kind.get(kind, 0) - self._components_of(kind)
+                for kind, calls in self.calls_by_kind.items()
             },
         }
 
@@ -89,6 +99,10 @@ class System:
         pids = {s["pid"] for s in statuses.values()} | set(self._extra_pids)
         cpu = [cpu_seconds(pid) for pid in pids]
         by_kind: dict[str, float] = {}
+        calls: dict[str, int] = {}
+        for name, status in statuses.items():
+            kind = component_kind(name)
+            calls[kind] = calls.get(kind, 0) + status.get("calls_served", 0)
         for name, status in statuses.items():
             used = cpu_seconds(status["pid"])
             if used is not None:
@@ -106,6 +120,8 @@ class System:
             cpu_seconds=None if None in cpu else sum(cpu),
             rss_mb={name: mb for name, mb in rss.items() if mb is not None},
             cpu_by_kind=by_kind,
+            calls_by_kind=calls,
+            kinds=[component_kind(name) for name in statuses],
         )
 
     def close(self) -> None:
