@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+from ticketing.consensus.ballot import Ballot
 from ticketing.consensus.messages import Accept, Accepted, Decide, Prepare, Promise
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Role
 from ticketing.consensus.storage import MemoryProposerStorage
-from ticketing.consensus.values import Command
+from ticketing.consensus.values import Batch, Command
 
 ACCEPTORS = ["a", "b", "c"]
 
@@ -99,3 +100,31 @@ def test_what_a_silent_target_did_not_accept_is_resent_to_the_rest() -> None:
     proposer.receive(Accepted(accept.ballot, "a", (accept.entries[0][0],), 1), 0.02)
     resent = proposer.tick(0.35)  # "b" never answered: past retry_interval
     assert proposal_targets(resent) == ["b", "c"]
+
+
+# -- the read index -----------------------------------------------------------------------
+
+
+def test_the_read_index_is_the_chosen_prefix_not_what_is_in_flight() -> None:
+    proposer = leading_proposer()
+    first = choose(proposer, "r1")
+    assert proposer.read_index() == first
+    ready = proposer.submit([Command("r2", {"op": "r2"})], 2.0)  # in flight: nobody heard of it
+    ready = proposer.submit([Command("r3", {"op": "r3"})], 2.0)
+    third = next(s.message for s in ready.sends if isinstance(s.message, Accept))
+    for acceptor in ACCEPTORS[:2]:  # the later slot is chosen before the earlier one
+        proposer.receive(Accepted(third.ballot, acceptor, (third.entries[0][0],), 1), 2.0)
+    assert proposer.read_index() == first
+
+
+def test_the_read_index_covers_what_phase_one_recovered() -> None:
+    proposer = Proposer("p", ACCEPTORS, ACCEPTORS, MemoryProposerStorage(), random.Random(1))
+    prepare = next(s.message for s in proposer.tick(0.0).sends if isinstance(s.message, Prepare))
+    old = Batch(0.0, (Command("acked-by-the-old-leader", {"op": "x"}),))
+    earlier = Ballot(0, "old")
+    for acceptor in ACCEPTORS[:2]:
+        proposer.receive(
+            Promise(prepare.ballot, acceptor, ((1, earlier, old), (2, earlier, old)), 1), 0.0
+        )
+    assert proposer.role is Role.LEADING
+    assert proposer.read_index() == 2  # a read waits until slots 1 and 2 are settled again

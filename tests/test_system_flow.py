@@ -20,6 +20,7 @@ from conftest import ROOT, pick_free_port, poll
 from Pyro5.api import Proxy
 
 from ticketing import names
+from ticketing.domain import seat_store
 from ticketing.domain.seat_codes import FREE, STATE_NAMES
 from ticketing.errors import (
     HoldExpired,
@@ -264,6 +265,26 @@ def test_a_held_seat_is_refused_without_a_round_through_the_log(
     assert lb1.release_hold(hold["hold_id"]) is True
     again = lb2.block_seats(*DUNE, ["D3", "D2"])  # a released hold is no obstacle
     assert lb2.release_hold(again["hold_id"]) is True
+
+
+def test_every_replica_shows_a_booking_as_soon_as_it_is_acknowledged(
+    cluster: LocalCluster, lb1: Proxy
+) -> None:
+    """Seat views pass a read barrier, so a replica that did not make the write sees it too.
+
+    The booking goes through the first replica; the others learn it from a
+    Decide that may wait 50 ms to ride on a later message. Read at once on
+    every replica, the seats must show booked (a load balancer that failed over
+    reads from another replica than the one that wrote).
+    """
+    replicas = sorted(cluster.pool.list(names.datastore_replica_prefix("AMC"), refresh=True))
+    for seats in (["E5"], ["E6", "E7"], ["E8"]):
+        hold = lb1.block_seats(*DUNE, seats)
+        lb1.book_ticket(hold["hold_id"], "Grace", "grace@example.org")
+        for replica in replicas:
+            states = cluster.pool.call(replica, "seat_states", *DUNE)
+            index = {f"E{n}": 4 * 8 + n - 1 for n in range(1, 9)}  # row E of 8 seats
+            assert all(states[index[seat]] == seat_store.BOOKED for seat in seats), replica
 
 
 def test_every_refusal_arrives_as_its_class_and_changes_nothing(lb1: Proxy) -> None:

@@ -1,11 +1,12 @@
 """The whole local cluster as separate processes, supervised from the foreground.
 
 ``run/cluster.py`` starts a name server, then every component with the
-contract's flags, waits until each is registered and answers ``status()``,
-prints ``READY <ns-host>:<ns-port>`` on stdout (its only line there, so
-scripts and tests can wait for it) and stays in the foreground. SIGINT or
-SIGTERM stops every process it started: SIGTERM first, SIGKILL after a grace
-period, the name server last so the others can still remove their entries.
+contract's flags, waits until each is registered and answers ``status()`` (and
+each coordinator leads), prints ``READY <ns-host>:<ns-port>`` on stdout (its
+only line there, so scripts and tests can wait for it) and stays in the
+foreground. SIGINT or SIGTERM stops every process it started: SIGTERM first,
+SIGKILL after a grace period, the name server last so the others can still
+remove their entries.
 
 Each child's stdout and stderr go to ``<data-dir>/logs/<label>.out``; when a
 child dies during start-up, its label, exit code and the tail of that file are
@@ -182,7 +183,9 @@ class Supervisor:
         return "\n".join(f"    {line}" for line in kept)
 
     def wait_ready(self, components: Sequence[Component], stop: threading.Event) -> bool:
-        """Poll until every component answers ``status()``; False if ``stop`` was set.
+        """Poll until every component answers ``status()`` (coordinators: as leaders).
+
+        False if ``stop`` was set.
 
         Raises ``StartupFailed`` when a child exits or the deadline passes.
         """
@@ -213,14 +216,20 @@ class Supervisor:
         return True
 
     def _answers(self, pool: ProxyPool, component: Component) -> bool:
+        """Whether ``component`` is up; a coordinator only once it leads.
+
+        Until its coordinator leads a cluster can neither write nor give a
+        read barrier, so seat views would answer ``Unavailable``.
+        """
         try:
             if component.name is None:
                 pool.list(names.ROOT, refresh=True)  # any name-server answer will do
-            else:
-                pool.call(component.name, "status")
+                return True
+            status = pool.call(component.name, "status")
         except (TicketingError, CommunicationError):
             return False
-        return True
+        coordinator = str(status.get("role", "")).endswith("coordinator")
+        return not coordinator or status.get("state") == "leading"
 
     def stop_all(self) -> None:
         """SIGTERM every component, then the name server; SIGKILL what outlives the grace."""

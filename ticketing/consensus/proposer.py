@@ -107,6 +107,7 @@ class Proposer:
         self._in_flight: dict[int, _InFlight] = {}
         self.next_slot = 1
         self.chosen_below = 1  # every slot below is known chosen
+        self._recovered_below = 1  # slots below were found in phase 1 (maybe acknowledged)
         # Recent chosen values and when they were chosen, to resend to lagging learners.
         self._chosen: dict[int, tuple[Batch, float]] = {}
         self._learner_progress: dict[str, int] = {}
@@ -153,6 +154,17 @@ class Proposer:
             self._resend_decides(now, ready)
             self._heartbeat(now, ready)
         return ready
+
+    def read_index(self) -> int:
+        """The slot a replica must have applied for its reads to be current.
+
+        Every write acknowledged so far is in it: a command is acknowledged
+        only once every slot up to its own is chosen, so the chosen prefix
+        covers what this leader acknowledged, and the slots phase 1 recovered
+        cover what an earlier leader may have. Slots still in flight are not
+        in it: no caller has heard of them, so a read may go before them.
+        """
+        return max(self.chosen_below, self._recovered_below) - 1
 
     def chosen_from(self, start: int, limit: int) -> Decide | None:
         """The chosen values of slots ``start``, ``start + 1``, ... still remembered.
@@ -203,6 +215,7 @@ class Proposer:
         self._failures = 0
         self._in_flight = {}
         self.next_slot = last + 1
+        self._recovered_below = last + 1
         entries = []
         for slot in range(start, last + 1):
             value = self._recovered_value(slot, highest)

@@ -169,17 +169,17 @@ class Coordinator:
     def commit_index(self, learned_below: int = 0) -> dict[str, Any]:
         """A read index: once a replica has applied up to it, its reads are current.
 
-        Only the leader can give one, and it gives its highest slot so far,
-        chosen or in flight: a new leader's recovered slots may hold values the
-        old one acknowledged, and a read must wait for them. Answers
-        ``{"index": ..., "decided": ...}``, with the chosen values from
-        ``learned_below`` on as ``submit`` does.
+        Only the leader can give one (``Proposer.read_index``: every write
+        acknowledged so far is in it, by this leader or an earlier one).
+        Answers ``{"index": ..., "decided": ...}``, with the chosen values from
+        ``learned_below`` on as ``submit`` does, so the replica can apply them
+        at once rather than wait for the Decide broadcast.
         """
         learned_below = _slot_number(learned_below)
         with self._lock:
             if self._proposer.role is not Role.LEADING:
                 raise Unavailable(f"{self._name} is not leading right now; retry")
-            index = self._proposer.next_slot - 1
+            index = self._proposer.read_index()
         return {"index": index, "decided": self._decided_from(learned_below)}
 
     def _decided_from(self, learned_below: int) -> str | None:

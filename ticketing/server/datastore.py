@@ -97,18 +97,21 @@ class DataStore(ReplicaServer):
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
         return self._write(f"cancel:{theater}:{ticket_no}", payload)["hold_id"]
 
-    # Seat views are read locally: writes go through the replica the manager
-    # prefers, which has applied them before answering, so reads that follow
-    # see them; the log's conditional book is the guard against stale views.
+    # Seat views pass a read barrier: the load balancers and the manager each
+    # keep their own favourite replica, which may differ after a failover, and a
+    # replica that did not make a write learns it a little later. The barrier's
+    # answer carries the chosen values this replica lacks, so it rarely waits.
 
     @contract_errors
     def free_seats(self, theater: str, event: str) -> list[str]:
         theater = validation.theater_event(self._catalog, theater, event).id
+        self._sync()
         return self._host.read(lambda store: store.free_seats(theater, event))
 
     @contract_errors
     def seat_states(self, theater: str, event: str) -> str:
         theater = validation.theater_event(self._catalog, theater, event).id
+        self._sync()
         return self._host.read(lambda store: store.seat_states(theater, event))
 
     @contract_errors
