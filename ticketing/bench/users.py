@@ -4,8 +4,10 @@ Each user is a thread with its own Pyro5 proxy to one load balancer (a proxy
 belongs to one thread), as a person's client would be. What a user does:
 
 1. pick an event, look at it: the free seats (``get_available_seats``) or,
-   for a share of users, the whole seat map in the compact form our client
-   draws (``get_seat_states``), the free seats read from it;
+   for a share of users and in every venue of ``COMPACT_FROM`` seats or
+   more, the whole seat map in the compact form our client draws
+   (``get_seat_states``), the free seats read from it (up to 50,000 labels
+   as a serpent list cost the load balancer most of a second each);
 2. hold 1-4 random free seats (``block_seats``); seats taken by someone in
    between are a *conflict*: look again;
 3. book the hold (``book_ticket``).
@@ -23,6 +25,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from Pyro5.api import Proxy
@@ -35,6 +38,7 @@ from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, Ticket
 PROXY_TIMEOUT = 30.0  # seconds; an overloaded cluster is slow, not down
 ERROR_PAUSE = 0.05  # seconds a user waits after an error before going on
 MAX_HOLD = 4
+COMPACT_FROM = 10_000  # seats: venues this big are always looked at compactly
 REFILL_BELOW = 0.5  # an event with fewer free seats than this share gets a cancel first
 
 STEPS = ("view", "seat_map", "hold", "book", "cancel", "booking", "flow")
@@ -58,6 +62,25 @@ class Tally:
     conflicts: int = 0
     errors: Counter = field(default_factory=Counter)
     samples: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
+
+
+class FreeSeats(Sequence[str]):
+    """The free seats of a ``get_seat_states`` answer, labelled only when drawn.
+
+    A user draws a few of them (``random.sample`` needs only ``len`` and
+    indexing); making all 50,000 labels of a big venue on every look would make
+    the load generator, not the cluster, the slow part.
+    """
+
+    def __init__(self, seat_map: SeatMap, states: str) -> None:
+        self._seat_map = seat_map
+        self._at = [i for i, code in enumerate(states) if code == seat_codes.FREE]
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._seat_map.label(self._at[index])
 
 
 class User(threading.Thread):
@@ -102,10 +125,9 @@ class User(threading.Thread):
         target = self.rng.choice(self.targets)
         lb = self._lb()
         started = time.monotonic()
-        if self.rng.random() < self.seat_map_share:
+        if target.seats >= COMPACT_FROM or self.rng.random() < self.seat_map_share:
             answer = self._timed("seat_map", lb.get_seat_states, target.theater, target.event)
-            seat_map = SeatMap(answer["rows"], answer["seats_per_row"])
-            free = seat_codes.free_seats(seat_map, answer["states"])
+            free = FreeSeats(SeatMap(answer["rows"], answer["seats_per_row"]), answer["states"])
         else:
             free = self._timed("view", lb.get_available_seats, target.theater, target.event)
         if len(free) < target.seats * REFILL_BELOW and self._tickets[target]:
