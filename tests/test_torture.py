@@ -9,6 +9,7 @@ a stale read) is reported.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -113,24 +114,45 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
     assert result.anomalies == []
 
 
-def test_the_checker_catches_the_data_store_without_its_free_seat_check(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def rogue_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
+    """A rogue load balancer against the broken and the real data store, both runs at once.
+
+    They share nothing (own clusters, ports, data), and most of each run is
+    waiting (start-up, holds running out), so together they cost the suite
+    little more than one.
+    """
+    base = tmp_path_factory.mktemp("rogue")
+    with ThreadPoolExecutor(max_workers=2) as runs:
+        broken = runs.submit(
+            run, base / "broken", SMALL_CATALOG, pick_free_port(), seconds=6, broken=True,
+            faults=False,
+        )  # fmt: skip
+        real = runs.submit(
+            run, base / "real", SMALL_CATALOG, pick_free_port(), seconds=6, rogue=True,
+            faults=False,
+        )  # fmt: skip
+        return {"broken": broken.result(), "real": real.result()}
+
+
+def test_the_checker_catches_the_data_store_without_its_free_seat_check(
+    rogue_runs: dict[str, RunResult],
+) -> None:
     """The deliberately broken variant (``run/torture.py --broken``) sells seats twice.
 
     A rogue load balancer books with made-up holds, so only the data store's own
     check stands between it and a double sale.
     """
-    result = run(
-        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=6, broken=True, faults=False
-    )
+    result = rogue_runs["broken"]
     kinds = {a.kind for a in result.anomalies}
     assert kinds & {"not-linearizable", "double-booking"}, result.figures.lines()
 
 
-def test_the_real_data_store_stands_against_a_rogue_load_balancer(tmp_path: Path) -> None:
+def test_the_real_data_store_stands_against_a_rogue_load_balancer(
+    rogue_runs: dict[str, RunResult],
+) -> None:
     """The same rogue, the real data store: no anomaly (the contract's first guarantee)."""
-    result = run(
-        tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=6, rogue=True, faults=False
-    )
+    result = rogue_runs["real"]
     operations = result.history.operations
     held = {op.hold_id for op in operations if op.kind == HOLD and op.outcome == OK}
     rogue_books = [op for op in operations if op.kind == BOOK and op.hold_id not in held]
