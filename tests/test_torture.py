@@ -125,13 +125,23 @@ def rogue_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]
     base = tmp_path_factory.mktemp("rogue")
     with ThreadPoolExecutor(max_workers=2) as runs:
         broken = runs.submit(
-            run, base / "broken", SMALL_CATALOG, pick_free_port(), seconds=6, broken=True,
+            run,
+            base / "broken",
+            SMALL_CATALOG,
+            pick_free_port(),
+            seconds=6,
+            broken=True,
             faults=False,
-        )  # fmt: skip
+        )
         real = runs.submit(
-            run, base / "real", SMALL_CATALOG, pick_free_port(), seconds=6, rogue=True,
+            run,
+            base / "real",
+            SMALL_CATALOG,
+            pick_free_port(),
+            seconds=6,
+            rogue=True,
             faults=False,
-        )  # fmt: skip
+        )
         return {"broken": broken.result(), "real": real.result()}
 
 
