@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from ticketing import names
+from ticketing.errors import Unavailable
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_group import ReplicaGroup
 
@@ -36,6 +37,8 @@ class DataRoutes:
         if group is not None:
             return group
         prefix = self._pool.call(names.DATASTORE_MANAGER, "route", theater)
+        if not (isinstance(prefix, str) and prefix.startswith(names.DATASTORE_PREFIX)):
+            raise Unavailable(f"the data store manager gave no usable route for {theater}; retry")
         with self._lock:
             group = self._by_prefix.get(prefix)
             if group is None:

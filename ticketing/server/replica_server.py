@@ -3,10 +3,9 @@
 A write is the seed's flow made safe: forward the command to the cluster's
 coordinator, which returns the slot it was decided at and the chosen values
 this replica lacks; apply them (waiting for any still on their way); answer
-with the result the state machine gave. Request
-ids are derived from what the command is about (``book:<hold>:<ticket>``), so a
-retry through any replica or coordinator is applied once and answered with the
-first result.
+with the result the state machine gave. Request ids are derived from what the
+command is about (``book:<hold>:<ticket>``), so a retry through any replica or
+coordinator is applied once and answered with the first result.
 """
 
 from __future__ import annotations
