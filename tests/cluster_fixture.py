@@ -89,7 +89,11 @@ class LocalCluster:
         def ready() -> bool:
             if self._launcher.poll() is not None:
                 raise RuntimeError(f"cluster.py exited: {self._launcher.stderr.read()}")
-            return not lines.empty() and lines.get().startswith("READY ")
+            if lines.empty():
+                return False
+            line = lines.get()
+            assert line == f"READY 127.0.0.1:{self.ns_port}\n", line  # the contract's line
+            return True
 
         poll(ready, timeout=READY_TIMEOUT, message="READY from run/cluster.py")
         return self
@@ -118,6 +122,10 @@ class LocalCluster:
 
     def load_balancer(self, balancer_id: int = 1) -> Proxy:
         return self.proxy(names.load_balancer(balancer_id))
+
+    def label(self, name: str) -> str:
+        """The label of the component registered as ``name`` (``lock_server-2`` for ...server.2)."""
+        return next(label for label, c in self.components.items() if c.name == name)
 
     def status(self, name: str) -> dict:
         return self.pool.call(name, "status")

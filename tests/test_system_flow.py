@@ -8,15 +8,12 @@ components run last; the hold-expiry test starts its own small cluster with a sh
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, pick_free_port, poll
+from cluster_fixture import LocalCluster
+from conftest import poll
 from Pyro5.api import Proxy
 
 from ticketing import names
@@ -34,8 +31,6 @@ from ticketing.errors import (
     UnknownSeat,
     UnknownTheater,
 )
-from ticketing.server import pyro_config
-from ticketing.server.proxies import ProxyPool
 
 CATALOG = """
 hold_ttl = {hold_ttl}
@@ -71,100 +66,33 @@ title = "Inception"
 starts_at = "2026-12-02T21:00:00"
 """
 DUNE = ("AMC", "dune-1900")
-READY_TIMEOUT = 120.0
-STOP_TIMEOUT = 30.0
-CALL_TIMEOUT = 10.0
-
-
-class LocalCluster:
-    """``run/cluster.py`` on a tmp data dir and a free name-server port."""
-
-    def __init__(self, workdir: Path, hold_ttl: float, *sizes: str) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = pick_free_port()
-        catalog = workdir / "catalog.toml"
-        catalog.write_text(CATALOG.format(hold_ttl=hold_ttl))
-        self.stdout = workdir / "cluster.out"
-        self.stderr = workdir / "cluster.err"
-        args = [
-            *("--ns-port", str(self.port), "--data-dir", str(workdir / "data")),
-            *("--catalog", str(catalog), *sizes),
-        ]
-        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "run" / "cluster.py"), *args],
-                cwd=ROOT,
-                stdout=out,
-                stderr=err,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        pyro_config.configure()
-        self.pool = ProxyPool("127.0.0.1", self.port, timeout=CALL_TIMEOUT)
-
-    def wait_ready(self) -> None:
-        poll(
-            lambda: "READY" in self.stdout.read_text() or self.process.poll() is not None,
-            timeout=READY_TIMEOUT,
-            message="the cluster's READY line",
-        )
-        assert self.stdout.read_text() == f"READY 127.0.0.1:{self.port}\n", self.stderr.read_text()
-
-    def balancer(self, balancer_id: int) -> Proxy:
-        """A client's proxy to one load balancer."""
-        proxy = Proxy(self.pool.resolve(names.load_balancer(balancer_id)))
-        proxy._pyroTimeout = CALL_TIMEOUT
-        return proxy
-
-    def child_pid(self, script: str) -> int:
-        """The pid of the launcher's child running ``script`` (it has no ``status()``)."""
-        for proc in Path("/proc").iterdir():
-            try:
-                stat = (proc / "stat").read_text()
-                cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid and str(ROOT / script).encode() in cmdline:
-                return int(proc.name)
-        raise AssertionError(f"no child of the launcher runs {script}")
-
-    def kill(self, name: str) -> int:
-        """SIGKILL the process serving ``name`` (a crash); returns its pid."""
-        pid = self.pool.call(name, "status")["pid"]
-        os.kill(pid, signal.SIGKILL)
-        return pid
-
-    def stop(self) -> None:
-        self.pool.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    running = LocalCluster(tmp_path_factory.mktemp("flow"), 300)
+    workdir = tmp_path_factory.mktemp("flow")
+    running = LocalCluster(workdir / "data", catalog(workdir, hold_ttl=300))
     try:
-        running.wait_ready()
-        yield running
+        yield running.start()
     finally:
-        running.stop()
-    assert running.process.returncode == 0, running.stderr.read_text()
+        assert running.stop() == 0
+
+
+def catalog(workdir: Path, hold_ttl: float) -> Path:
+    path = workdir / "catalog.toml"
+    path.write_text(CATALOG.format(hold_ttl=hold_ttl))
+    return path
 
 
 @pytest.fixture
 def lb1(cluster: LocalCluster) -> Iterator[Proxy]:
-    with cluster.balancer(1) as proxy:
+    with cluster.load_balancer(1) as proxy:
         yield proxy
 
 
 @pytest.fixture
 def lb2(cluster: LocalCluster) -> Iterator[Proxy]:
-    with cluster.balancer(2) as proxy:
+    with cluster.load_balancer(2) as proxy:
         yield proxy
 
 
@@ -355,18 +283,18 @@ def test_the_flow_survives_a_crashed_lock_server_data_replica_and_name_server(
     cluster: LocalCluster, lb1: Proxy
 ) -> None:
     preferred = lb1.status()["preferred_lock_server"]
-    cluster.kill(preferred)
+    cluster.kill(cluster.label(preferred))
     hold = lb1.block_seats(*DUNE, ["C1", "C2"])
     assert lb1.status()["preferred_lock_server"] != preferred
 
     manager = cluster.pool.call(names.DATASTORE_MANAGER, "status")
-    cluster.kill(manager["clusters"]["AMC"]["preferred"])
+    cluster.kill(cluster.label(manager["clusters"]["AMC"]["preferred"]))
     ticket = lb1.book_ticket(hold["hold_id"], "Alan", "alan@example.org")
     assert lb1.get_ticket_details("AMC", ticket["ticket_no"]) == ticket
     assert states(lb1, *DUNE)["C2"] == "booked"
 
     cluster.pool.list(names.ROOT)  # the test's own look-ups, before the name server goes
-    os.kill(cluster.child_pid("run/nameserver.py"), signal.SIGKILL)
+    cluster.kill_name_server()
     hold = lb1.block_seats(*DUNE, ["C3"])  # every component works on the names it cached
     ticket = lb1.book_ticket(hold["hold_id"], "Alan", "alan@example.org")
     assert lb1.delete_ticket("AMC", ticket["ticket_no"]) is True
@@ -380,20 +308,23 @@ def test_without_a_lock_quorum_holding_is_unavailable(cluster: LocalCluster, lb1
             cluster.pool.call(name, "status")
         except Unavailable:
             continue  # killed by the test before
-        cluster.kill(name)
+        cluster.kill(cluster.label(name))
         break
     refused(Unavailable, lb1.block_seats, *DUNE, ["B5"])
 
 
 def test_an_expired_hold_frees_its_seats_and_cannot_be_booked(tmp_path: Path) -> None:
+    workdir = tmp_path / "expiry"
+    workdir.mkdir()
     small = LocalCluster(
-        tmp_path / "expiry",
-        1,
-        *("--lock-replicas", "1", "--data-replicas", "1", "--load-balancers", "1"),
-    )
+        workdir / "data",
+        catalog(workdir, hold_ttl=1),
+        lock_replicas=1,
+        data_replicas=1,
+        load_balancers=1,
+    ).start()
     try:
-        small.wait_ready()
-        with small.balancer(1) as balancer:
+        with small.load_balancer(1) as balancer:
             hold = balancer.block_seats(*DUNE, ["B2", "B3"])
             poll(
                 lambda: {"B2", "B3"} <= set(balancer.get_available_seats(*DUNE)),
@@ -403,5 +334,4 @@ def test_an_expired_hold_frees_its_seats_and_cannot_be_booked(tmp_path: Path) ->
                 balancer.book_ticket(hold["hold_id"], "Ada", "ada@example.org")
             assert "again" in str(info.value)
     finally:
-        small.stop()
-    assert small.process.returncode == 0, small.stderr.read_text()
+        assert small.stop() == 0

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ticketing import names
 from ticketing.launcher import RUN_DIR
@@ -36,37 +37,33 @@ class Snapshot:
     """Counters summed over the components, CPU seconds over their processes."""
 
     taken_at: float
-    components: int
+    components: dict[str, int]  # component kind -> how many run
     calls_served: int | None  # None when a component does not report the counter
     disk_syncs: int | None
     cpu_seconds: float | None  # None when /proc does not show every process
     rss_mb: dict[str, float] = field(default_factory=dict)  # replica name -> resident MB
     cpu_by_kind: dict[str, float] = field(default_factory=dict)  # component kind -> CPU s
     calls_by_kind: dict[str, int] = field(default_factory=dict)  # component kind -> calls
-    kinds: list[str] = field(default_factory=list)  # the kind of every component
 
-    def _components_of(self, kind: str) -> int:
-        return self.kinds.count(kind)
-
-    def minus(self, earlier: Snapshot) -> dict[str, float | None]:
+    def minus(self, earlier: Snapshot) -> dict[str, Any]:
         """Work between ``earlier`` and this one; the status() calls of ``earlier`` excluded."""
 
         def delta(now: float | None, then: float | None, own: int = 0) -> float | None:
             return None if now is None or then is None else now - then - own
 
+        # each component served one status() of ours between the two readings
+        own = self.components
         return {
             "seconds": self.taken_at - earlier.taken_at,
-            # each component served one status() of ours between the two readings
-            "calls_served": delta(self.calls_served, earlier.calls_served, self.components),
+            "calls_served": delta(self.calls_served, earlier.calls_served, sum(own.values())),
             "disk_syncs": delta(self.disk_syncs, earlier.disk_syncs),
             "cpu_seconds": delta(self.cpu_seconds, earlier.cpu_seconds),
             "cpu_by_kind": {
                 kind: seconds - earlier.cpu_by_kind.get(kind, 0.0)
                 for kind, seconds in self.cpu_by_kind.items()
             },
-            # each component served one status() of ours in between, as above
             "calls_by_kind": {
-                kind: calls - earlier.calls_by_kind.get(kind, 0) - self._components_of(kind)
+                kind: calls - earlier.calls_by_kind.get(kind, 0) - own.get(kind, 0)
                 for kind, calls in self.calls_by_kind.items()
             },
         }
@@ -97,16 +94,15 @@ class System:
     def snapshot(self) -> Snapshot:
         statuses = self.statuses()
         pids = {s["pid"] for s in statuses.values()} | set(self._extra_pids)
-        cpu = [cpu_seconds(pid) for pid in pids]
-        by_kind: dict[str, float] = {}
-        calls: dict[str, int] = {}
+        cpu = {pid: cpu_seconds(pid) for pid in pids}
+        count: dict[str, int] = {}
+        cpu_by_kind: dict[str, float] = {}
+        calls_by_kind: dict[str, int] = {}
         for name, status in statuses.items():
             kind = component_kind(name)
-            calls[kind] = calls.get(kind, 0) + status.get("calls_served", 0)
-        for name, status in statuses.items():
-            used = cpu_seconds(status["pid"])
-            if used is not None:
-                by_kind[component_kind(name)] = by_kind.get(component_kind(name), 0.0) + used
+            count[kind] = count.get(kind, 0) + 1
+            calls_by_kind[kind] = calls_by_kind.get(kind, 0) + status.get("calls_served", 0)
+            cpu_by_kind[kind] = cpu_by_kind.get(kind, 0.0) + (cpu[status["pid"]] or 0.0)
         rss = {
             name: rss_mb(s["pid"])
             for name, s in statuses.items()
@@ -114,14 +110,13 @@ class System:
         }
         return Snapshot(
             taken_at=time.monotonic(),
-            components=len(statuses),
+            components=count,
             calls_served=_sum(s.get("calls_served") for s in statuses.values()),
             disk_syncs=_sum(s.get("disk_syncs") for s in statuses.values()),
-            cpu_seconds=None if None in cpu else sum(cpu),
+            cpu_seconds=None if None in cpu.values() else sum(cpu.values()),
             rss_mb={name: mb for name, mb in rss.items() if mb is not None},
-            cpu_by_kind=by_kind,
-            calls_by_kind=calls,
-            kinds=[component_kind(name) for name in statuses],
+            cpu_by_kind=cpu_by_kind,
+            calls_by_kind=calls_by_kind,
         )
 
     def close(self) -> None:

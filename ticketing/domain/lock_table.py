@@ -157,7 +157,7 @@ class LockTable:
         owners = self._owners.get((theater, event), {})
         taken = [seat for seat in seats if seat in owners]
         if taken:
-            raise SeatsUnavailable(f"seats already held: {', '.join(taken)}", taken)
+            raise seats_held(taken)
         hold = Hold(hold_id, theater, event, tuple(seats), now + ttl, slot)
         self._add(hold)
         return {"ok": True, **hold.to_plain()}
@@ -196,3 +196,8 @@ class LockTable:
             hold = self._holds.get(hold_id)
             if hold is not None and hold.expires_at == expires_at:
                 self._drop(hold_id)
+
+
+def seats_held(taken: list[str]) -> SeatsUnavailable:
+    """The refusal of a hold on ``taken`` seats, from the log or from a lock server's own look."""
+    return SeatsUnavailable(f"seats already held: {', '.join(taken)}", taken)

@@ -10,8 +10,8 @@ from Pyro5.api import expose
 
 from ticketing import counters, names
 from ticketing.catalog import Catalog, load_catalog
-from ticketing.domain.lock_table import LockTable
-from ticketing.errors import InvalidRequest, SeatsUnavailable
+from ticketing.domain.lock_table import LockTable, seats_held
+from ticketing.errors import InvalidRequest
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
@@ -80,7 +80,7 @@ class LockServer(ReplicaServer):
         taken = self._read(held, missing=bool)  # a non-empty answer is confirmed
         if taken:
             self._refused_locally.add()
-            raise SeatsUnavailable(f"seats already held: {', '.join(taken)}", taken)
+            raise seats_held(taken)
 
     @contract_errors
     def status(self) -> dict[str, Any]:

@@ -54,9 +54,9 @@ class PeerLink:
             if first is None:
                 return
             pending = [first]
+            lingering = isinstance(first, Decide)  # only Decides so far: wait for a carrier
             deadline = time.monotonic() + DECIDE_LINGER
             while True:
-                lingering = all(isinstance(m, Decide) for m in pending)
                 try:
                     if lingering:
                         more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -67,6 +67,7 @@ class PeerLink:
                 if more is None:
                     return
                 pending.append(more)
+                lingering = lingering and isinstance(more, Decide)
             for message in coalesce(pending):
                 self._deliver(message)
 
