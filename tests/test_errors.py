@@ -15,6 +15,7 @@ from ticketing.errors import (
     InvalidRequest,
     SeatsUnavailable,
     TicketingError,
+    Unavailable,
     from_result,
     to_result,
 )
@@ -36,8 +37,16 @@ CONTRACT_NAMES = {
 def make(name: str) -> TicketingError:
     cls = ERROR_CLASSES[name]
     if cls is SeatsUnavailable:
-        return SeatsUnavailable("seats A1, B2 are taken", ["A1", "B2"])
+        return SeatsUnavailable("seats A1, B2 are taken", ["A1", "B2"], ["C5", "C6"])
+    if cls is Unavailable:
+        return Unavailable("busy, retry", retry_after=1.5)
     return cls(f"something about {name}")
+
+
+def same_data(back: TicketingError, exc: TicketingError) -> bool:
+    """The class's own data survived: seats and alternative, or the retry hint."""
+    keys = ("seats", "alternative", "retry_after")
+    return all(getattr(back, k, None) == getattr(exc, k, None) for k in keys)
 
 
 def test_every_contract_class_exists_under_the_base() -> None:
@@ -50,7 +59,14 @@ def test_message_and_seats() -> None:
     exc = SeatsUnavailable("taken", ("A1",))
     assert str(exc) == "taken" and exc.message == "taken" and exc.seats == ["A1"]
     assert SeatsUnavailable("none").seats == []
+    assert SeatsUnavailable("none").alternative == []
     assert str(InvalidRequest("bad")) == "bad"
+
+
+def test_retry_hint() -> None:
+    assert Unavailable("busy").retry_after is None
+    hinted = Unavailable("busy", retry_after=2)
+    assert str(hinted) == "busy" and hinted.retry_after == 2.0
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACT_NAMES))
@@ -62,6 +78,7 @@ def test_result_round_trip(name: str) -> None:
     back = from_result(result)
     assert type(back) is type(exc) and back.message == exc.message
     assert getattr(back, "seats", None) == getattr(exc, "seats", None)
+    assert getattr(back, "alternative", None) == getattr(exc, "alternative", None)
 
 
 def test_from_result_unknown_name_and_success() -> None:
@@ -76,7 +93,7 @@ def test_pickle_keeps_class_message_and_seats(name: str) -> None:
     exc = make(name)
     back = pickle.loads(pickle.dumps(exc))
     assert type(back) is type(exc) and back.message == exc.message
-    assert getattr(back, "seats", None) == getattr(exc, "seats", None)
+    assert same_data(back, exc)
 
 
 @expose
@@ -106,5 +123,5 @@ def test_arrives_through_pyro_as_itself(thrower_uri: str, name: str) -> None:
     exc = caught.value
     assert type(exc) is type(expected)
     assert exc.message == expected.message
-    assert getattr(exc, "seats", None) == getattr(expected, "seats", None)
+    assert same_data(exc, expected)
     assert not hasattr(exc, "_pyroTraceback"), "the server's traceback must not travel"

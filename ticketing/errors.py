@@ -4,8 +4,9 @@ Every refusal the system gives is one of these classes, with a message a
 person can act on. They travel two ways:
 
 * between processes, as Pyro5 exceptions: ``register_with_pyro`` teaches
-  Pyro5's serializer to send only the class name, the message and ``seats``
-  (never the server's traceback) and to rebuild the same class on arrival;
+  Pyro5's serializer to send only the class name, the message and the
+  class's own data (``seats`` and ``alternative``, ``retry_after``), never the
+  server's traceback, and to rebuild the same class on arrival;
 * inside the replicated log, as plain result dicts (``to_result`` /
   ``from_result``): a state machine refuses by returning data, never by
   raising, so every replica records the same answer for the same slot.
@@ -57,16 +58,27 @@ class UnknownSeat(TicketingError):
 class SeatsUnavailable(TicketingError):
     """Some requested seats are held or booked; ``seats`` lists them.
 
-    The seats are kept in ``args`` next to the message so that rebuilding
-    from ``args`` alone (Pyro5's batch wrapper, pickle) keeps them.
+    ``alternative``, when not empty, is the best free seats of the same count
+    at the time of the refusal (see ``block_best_available``): what a person
+    would be offered instead. Both are kept in ``args`` next to the message
+    so that rebuilding from ``args`` alone (Pyro5's batch wrapper, pickle)
+    keeps them.
     """
 
-    def __init__(self, message: str, seats: Iterable[str] = ()) -> None:
-        Exception.__init__(self, message, [str(seat) for seat in seats])
+    def __init__(
+        self, message: str, seats: Iterable[str] = (), alternative: Iterable[str] = ()
+    ) -> None:
+        Exception.__init__(
+            self, message, [str(seat) for seat in seats], [str(seat) for seat in alternative]
+        )
 
     @property
     def seats(self) -> list[str]:
         return list(self.args[1]) if len(self.args) > 1 else []
+
+    @property
+    def alternative(self) -> list[str]:
+        return list(self.args[2]) if len(self.args) > 2 else []
 
 
 class HoldExpired(TicketingError):
@@ -82,7 +94,22 @@ class TicketNotFound(TicketingError):
 
 
 class Unavailable(TicketingError):
-    """No quorum or no route right now; safe to retry; nothing was half-done."""
+    """No quorum or no route right now; safe to retry; nothing was half-done.
+
+    ``retry_after``, when set, is the seconds the caller should wait before
+    retrying (a load balancer shedding load says how long its queue is);
+    callers add jitter so that refused people do not come back in step.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        if retry_after is None:
+            Exception.__init__(self, message)
+        else:
+            Exception.__init__(self, message, float(retry_after))
+
+    @property
+    def retry_after(self) -> float | None:
+        return float(self.args[1]) if len(self.args) > 1 else None
 
 
 ERROR_CLASSES: dict[str, type[TicketingError]] = {
@@ -105,7 +132,10 @@ ERROR_CLASSES: dict[str, type[TicketingError]] = {
 def to_result(exc: TicketingError) -> dict[str, Any]:
     """A refusal as plain data, for a state machine's result in the log."""
     seats = exc.seats if isinstance(exc, SeatsUnavailable) else []
-    return {"ok": False, "error": type(exc).__name__, "message": exc.message, "seats": seats}
+    result = {"ok": False, "error": type(exc).__name__, "message": exc.message, "seats": seats}
+    if isinstance(exc, SeatsUnavailable) and exc.alternative:
+        result["alternative"] = exc.alternative
+    return result
 
 
 def from_result(result: dict[str, Any]) -> TicketingError:
@@ -119,7 +149,7 @@ def from_result(result: dict[str, Any]) -> TicketingError:
     message = str(result.get("message", ""))
     cls = ERROR_CLASSES.get(str(result.get("error")), TicketingError)
     if cls is SeatsUnavailable:
-        return SeatsUnavailable(message, result.get("seats") or [])
+        return SeatsUnavailable(message, result.get("seats") or [], result.get("alternative") or [])
     return cls(message)
 
 
@@ -128,11 +158,17 @@ def _qualified_name(cls: type) -> str:
 
 
 def _to_dict(exc: TicketingError) -> dict[str, Any]:
-    """What goes on the wire: class, message, seats. No traceback, no other attributes."""
+    """What goes on the wire: class, message, the class's data. No traceback, no attributes."""
+    if isinstance(exc, SeatsUnavailable):
+        args: list[Any] = [exc.message, exc.seats, exc.alternative]
+    elif isinstance(exc, Unavailable) and exc.retry_after is not None:
+        args = [exc.message, exc.retry_after]
+    else:
+        args = [exc.message]
     return {
         "__class__": _qualified_name(type(exc)),
         "__exception__": True,
-        "args": [exc.message, exc.seats] if isinstance(exc, SeatsUnavailable) else [exc.message],
+        "args": args,
         "attributes": {},
     }
 
@@ -142,8 +178,21 @@ def _from_dict(classname: str, data: dict[str, Any]) -> TicketingError:
     args = list(data.get("args") or [])
     message = str(args[0]) if args else ""
     if cls is SeatsUnavailable:
-        return SeatsUnavailable(message, args[1] if len(args) > 1 else [])
+        return SeatsUnavailable(
+            message, args[1] if len(args) > 1 else [], args[2] if len(args) > 2 else []
+        )
+    if cls is Unavailable and len(args) > 1:
+        return Unavailable(message, _hint(args[1]))
     return cls(message)
+
+
+def _hint(value: Any) -> float | None:
+    """A retry hint from the wire: a sane number of seconds, or none."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return min(seconds, 60.0) if seconds >= 0 else None
 
 
 def register_with_pyro() -> None:
