@@ -69,6 +69,16 @@ def test_retry_hint() -> None:
     assert str(hinted) == "busy" and hinted.retry_after == 2.0
 
 
+@pytest.mark.parametrize(
+    ("sent", "kept"), [(1.5, 1.5), ("soon", None), (-3, None), (1e9, 60.0), (None, None)]
+)
+def test_a_retry_hint_from_the_wire_is_sane_or_dropped(sent: object, kept: float | None) -> None:
+    """A peer's hint is only advice: garbage, negative or huge values do not reach callers."""
+    data = {"__class__": "ticketing.errors.Unavailable", "args": ["busy", sent]}
+    back = errors._from_dict("ticketing.errors.Unavailable", data)
+    assert type(back) is Unavailable and back.message == "busy" and back.retry_after == kept
+
+
 @pytest.mark.parametrize("name", sorted(CONTRACT_NAMES))
 def test_result_round_trip(name: str) -> None:
     exc = make(name)

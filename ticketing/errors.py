@@ -24,8 +24,9 @@ from typing import Any
 class TicketingError(Exception):
     """Base class of every failure the contract names.
 
-    The only constructor argument is the message, so ``cls(*exc.args)``
-    rebuilds any of them (as Pyro5 and pickle do).
+    The message is the first constructor argument, and a subclass keeps any
+    data of its own in ``args`` after it, so ``cls(*exc.args)`` rebuilds any
+    of them (as Pyro5 and pickle do).
     """
 
     def __init__(self, message: str) -> None:
@@ -158,17 +159,14 @@ def _qualified_name(cls: type) -> str:
 
 
 def _to_dict(exc: TicketingError) -> dict[str, Any]:
-    """What goes on the wire: class, message, the class's data. No traceback, no attributes."""
-    if isinstance(exc, SeatsUnavailable):
-        args: list[Any] = [exc.message, exc.seats, exc.alternative]
-    elif isinstance(exc, Unavailable) and exc.retry_after is not None:
-        args = [exc.message, exc.retry_after]
-    else:
-        args = [exc.message]
+    """What goes on the wire: class and ``args`` (the message and the class's own data).
+
+    No traceback, no other attributes.
+    """
     return {
         "__class__": _qualified_name(type(exc)),
         "__exception__": True,
-        "args": args,
+        "args": list(exc.args),
         "attributes": {},
     }
 
