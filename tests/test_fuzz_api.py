@@ -41,6 +41,7 @@ LB_METHODS = {
     "get_seat_map": 2,
     "get_seat_states": 2,
     "block_seats": 3,
+    "block_best_available": 3,
     "release_hold": 1,
     "book_ticket": 3,
     "get_ticket_details": 2,
@@ -49,8 +50,11 @@ LB_METHODS = {
 }
 LOCK_METHODS = {
     "acquire": 5,
+    "acquire_best": 5,
     "release": 1,
     "release_all": 1,
+    "settle_all": 1,
+    "free_all": 1,
     "get_hold": 1,
     "held_seats": 2,
     "consensus": 1,

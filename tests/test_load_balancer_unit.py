@@ -172,6 +172,7 @@ def test_the_balancer_methods_keep_their_names_for_pyro() -> None:
         "get_seat_map",
         "get_seat_states",
         "block_seats",
+        "block_best_available",
         "release_hold",
         "book_ticket",
         "get_ticket_details",

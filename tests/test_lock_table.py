@@ -10,7 +10,8 @@ import serpent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ticketing.domain.lock_table import LockTable
+from ticketing.domain.lock_table import FREED_MEMORY, LockTable
+from ticketing.domain.seats import SeatMap
 
 
 def acquire(hold_id: str, seats: list[str], ttl: float = 10.0, event: str = "e1") -> dict:
@@ -26,6 +27,27 @@ def acquire(hold_id: str, seats: list[str], ttl: float = 10.0, event: str = "e1"
 
 def release(hold_id: str) -> dict:
     return {"op": "release", "hold_id": hold_id}
+
+
+def acquire_best(hold_id: str, count: int, ttl: float = 10.0, event: str = "e1") -> dict:
+    return {
+        "op": "acquire_best",
+        "hold_id": hold_id,
+        "theater": "AMC",
+        "event": event,
+        "count": count,
+        "rows": 2,
+        "seats_per_row": 3,
+        "ttl": ttl,
+    }
+
+
+def settle(hold_id: str, seats: list[str], event: str = "e1") -> dict:
+    return {"op": "settle", "hold_id": hold_id, "theater": "AMC", "event": event, "seats": seats}
+
+
+def free(hold_id: str) -> dict:
+    return {"op": "free", "hold_id": hold_id}
 
 
 def test_acquire_is_all_or_nothing() -> None:
@@ -108,6 +130,61 @@ def test_released_hold_reacquired_keeps_its_new_lease() -> None:
     }
 
 
+def test_a_settled_hold_stays_sold_until_freed() -> None:
+    table = LockTable()
+    table.apply(acquire("h1", ["A1", "A2"], ttl=5), 1, 0.0)
+    table.apply(settle("h1", ["A1", "A2"]), 2, 1.0)
+    assert table.hold("h1", 1.0) is None, "a sold mark is not a hold"
+    assert table.held_seats("AMC", "e1", 1.0) == set(), "views read booked seats elsewhere"
+    assert table.held_among("AMC", "e1", ["A2", "A3"], "h9", 1000.0) == ["A2"], "never expires"
+    table.apply(release("h1"), 3, 2.0)  # a client releasing its booked hold changes nothing
+    refused = table.apply(acquire("h2", ["A2"]), 4, 1000.0)
+    assert refused["error"] == "SeatsUnavailable" and refused["seats"] == ["A2"]
+    assert table.apply(free("h1"), 5, 1000.0) == {"ok": True}
+    assert table.apply(acquire("h2", ["A2"]), 6, 1000.0)["ok"] is True
+
+
+def test_a_late_settle_marks_seats_a_newer_hold_took_and_ends_that_hold() -> None:
+    table = LockTable()
+    table.apply(acquire("h1", ["A1", "A2"], ttl=5), 1, 0.0)
+    table.apply(acquire("h2", ["A2", "A3"], ttl=50), 2, 6.0)  # h1 lapsed, h2 took A2
+    table.apply(settle("h1", ["A1", "A2"]), 3, 7.0)  # but h1 had been booked in time
+    assert table.hold("h2", 7.0) is None, "h2's booking would be refused: its seat is booked"
+    assert table.held_among("AMC", "e1", ["A1", "A2", "A3"], "h9", 7.0) == ["A1", "A2"]
+
+
+def test_a_cancel_decided_before_the_settle_wins() -> None:
+    table = LockTable()
+    table.apply(acquire("h1", ["A1"]), 1, 0.0)
+    table.apply(free("h1"), 2, 1.0)  # booked and cancelled before its settle came
+    table.apply(settle("h1", ["A1"]), 3, 2.0)
+    assert table.held_among("AMC", "e1", ["A1"], "h9", 2.0) == []
+    assert table.apply(acquire("h2", ["A1"]), 4, 2.0)["ok"] is True
+
+
+def test_freed_ids_are_forgotten_in_time() -> None:
+    table = LockTable()
+    table.apply(free("h1"), 1, 0.0)
+    assert table.snapshot()["freed"] == [["h1", FREED_MEMORY]]
+    table.apply(release("x"), 2, FREED_MEMORY)
+    assert table.snapshot()["freed"] == []
+
+
+def test_best_available_picks_centre_blocks_and_never_a_taken_seat() -> None:
+    table = LockTable()  # a 2x3 map: A1 A2 A3 / B1 B2 B3
+    table.apply(acquire("h1", ["A2"]), 1, 0.0)
+    table.apply(settle("h1", ["A2"]), 2, 0.0)
+    first = table.apply(acquire_best("b1", 2), 3, 0.0)
+    assert first["ok"] is True and first["seats"] == ["B1", "B2"], "row A has no 2 adjacent"
+    second = table.apply(acquire_best("b2", 2), 4, 0.0)
+    assert second["seats"] == ["A1", "A3"], "no pair left: the best single seats"
+    assert table.apply(acquire_best("b1", 2), 5, 0.0) == first, "a retry answers the same"
+    refused = table.apply(acquire_best("b3", 2), 6, 0.0)
+    assert refused["ok"] is False and refused["error"] == "SeatsUnavailable"
+    assert "only 1 seats are free" in refused["message"]
+    assert table.free_count("AMC", "e1", SeatMap(2, 3)) == 1
+
+
 def test_malformed_payloads_are_invalid_request() -> None:
     table = LockTable()
     for payload in [
@@ -126,6 +203,12 @@ def test_malformed_payloads_are_invalid_request() -> None:
         acquire("h", ["A1"], ttl=float("nan")),
         {**acquire("h", ["A1"]), "ttl": True},
         acquire("h" * 65, ["A1"]),
+        acquire_best("h", 0),
+        acquire_best("h", 7),
+        {**acquire_best("h", 1), "rows": 10**6},
+        {**acquire_best("h", 1), "count": 1.0},
+        settle("h", []),
+        {"op": "free"},
     ]:
         result = table.apply(payload, 1, 0.0)
         assert result["ok"] is False and result["error"] == "InvalidRequest", payload
@@ -177,9 +260,26 @@ commands = st.one_of(
         st.sampled_from([1.0, 5.0, 30.0]),
         st.sampled_from(["e1", "e2"]),
     ),
+    st.builds(
+        lambda h, n, ttl, ev: acquire_best(h, n, ttl, ev),
+        st.sampled_from(HOLD_IDS),
+        st.integers(min_value=1, max_value=4),
+        st.sampled_from([1.0, 5.0, 30.0]),
+        st.sampled_from(["e1", "e2"]),
+    ),
     st.builds(release, st.sampled_from(HOLD_IDS)),
+    st.builds(
+        settle,
+        st.sampled_from(HOLD_IDS),
+        st.lists(st.sampled_from(SEATS), min_size=1, max_size=3, unique=True),
+        st.sampled_from(["e1", "e2"]),
+    ),
+    st.builds(free, st.sampled_from(HOLD_IDS)),
 )
 steps = st.lists(st.tuples(commands, st.sampled_from([0.0, 0.5, 1.0, 4.0])), max_size=40)
+
+
+MAP = SeatMap(2, 3)  # what acquire_best names: A1 A2 A3 / B1 B2 B3
 
 
 class Model:
@@ -187,28 +287,88 @@ class Model:
 
     def __init__(self) -> None:
         self.holds: dict[str, dict[str, Any]] = {}
+        self.sold: dict[str, dict[str, Any]] = {}  # hold id -> {"event", "seats"}
+        self.freed: dict[str, float] = {}
+
+    def taken(self, event: str) -> dict[str, str]:
+        marks = [*self.holds.values(), *self.sold.values()]
+        return {s: m["hold_id"] for m in marks if m["event"] == event for s in m["seats"]}
 
     def apply(self, cmd: dict, slot: int, now: float) -> dict:
         self.holds = {h: v for h, v in self.holds.items() if v["expires_at"] > now}
+        self.freed = {h: t for h, t in self.freed.items() if t > now}
+        hold_id = cmd["hold_id"]
         if cmd["op"] == "release":
-            self.holds.pop(cmd["hold_id"], None)
+            self.holds.pop(hold_id, None)
             return {"ok": True}
-        if cmd["hold_id"] in self.holds:
-            return {"ok": True, **self.holds[cmd["hold_id"]]}
-        taken = [
-            s
-            for s in cmd["seats"]
-            if any(v["event"] == cmd["event"] and s in v["seats"] for v in self.holds.values())
-        ]
-        if taken:
-            return {"ok": False, "error": "SeatsUnavailable", "seats": taken}
-        hold = {k: cmd[k] for k in ("hold_id", "theater", "event", "seats")}
+        if cmd["op"] == "free":
+            self.holds.pop(hold_id, None)
+            self.sold.pop(hold_id, None)
+            self.freed[hold_id] = now + FREED_MEMORY
+            return {"ok": True}
+        if cmd["op"] == "settle":
+            if hold_id in self.freed or hold_id in self.sold:
+                return {"ok": True}
+            if hold_id in self.holds:
+                hold = self.holds.pop(hold_id)
+                self.sold[hold_id] = {"hold_id": hold_id, **hold}
+                return {"ok": True}
+            owners = self.taken(cmd["event"])
+            for seat in cmd["seats"]:
+                owner = owners.get(seat)
+                if owner in self.holds:
+                    del self.holds[owner]
+                elif owner in self.sold:
+                    mark = self.sold.pop(owner)
+                    rest = [s for s in mark["seats"] if s != seat]
+                    if rest:
+                        self.sold[owner] = {**mark, "seats": rest}
+            self.sold[hold_id] = {"hold_id": hold_id, "event": cmd["event"], "seats": cmd["seats"]}
+            return {"ok": True}
+        if hold_id in self.holds:
+            return {"ok": True, **self.holds[hold_id]}
+        if hold_id in self.sold or hold_id in self.freed:
+            return {"ok": False, "error": "InvalidRequest", "seats": []}
+        taken = self.taken(cmd["event"])
+        if cmd["op"] == "acquire_best":
+            seats = best_the_slow_way(set(taken), cmd["count"])
+            if seats is None:
+                return {"ok": False, "error": "SeatsUnavailable", "seats": []}
+        else:
+            seats = cmd["seats"]
+            busy = [s for s in seats if s in taken]
+            if busy:
+                return {"ok": False, "error": "SeatsUnavailable", "seats": busy}
+        hold = {"hold_id": hold_id, "theater": "AMC", "event": cmd["event"], "seats": seats}
         hold.update(expires_at=now + cmd["ttl"], fence=slot)
-        self.holds[cmd["hold_id"]] = hold
+        self.holds[hold_id] = hold
         return {"ok": True, **hold}
 
 
-@settings(max_examples=150, deadline=None)
+def best_the_slow_way(taken: set[str], count: int) -> list[str] | None:
+    """Every block of ``count`` in a row, ranked; else every free seat, ranked."""
+    width = MAP.seats_per_row
+
+    def distance(start: int, size: int) -> int:
+        return abs(2 * start + size - width)
+
+    blocks = [
+        (distance(start, count), row, start)
+        for row in range(MAP.rows)
+        for start in range(width - count + 1)
+        if not {MAP.label(row * width + start + i) for i in range(count)} & taken
+    ]
+    if blocks:
+        _, row, start = min(blocks)
+        return [MAP.label(row * width + start + i) for i in range(count)]
+    free = [i for i in range(len(MAP)) if MAP.label(i) not in taken]
+    if len(free) < count:
+        return None
+    free.sort(key=lambda i: (distance(i % width, 1), i // width, i % width))
+    return [MAP.label(i) for i in sorted(free[:count])]
+
+
+@settings(max_examples=300, deadline=None)
 @given(steps, st.integers(min_value=0, max_value=40))
 def test_matches_model_restores_equal_and_never_overlaps(steps: list, cut: int) -> None:
     table, model, copy = LockTable(), Model(), None
@@ -228,8 +388,10 @@ def test_matches_model_restores_equal_and_never_overlaps(steps: list, cut: int) 
         for event in ("e1", "e2"):
             live = [h for h in model.holds.values() if h["event"] == event]
             seats = [s for h in live for s in h["seats"]]
-            assert len(seats) == len(set(seats)), "two live holds share a seat"
+            sold = [s for m in model.sold.values() if m["event"] == event for s in m["seats"]]
+            assert len(seats + sold) == len(set(seats + sold)), "two holds or marks share a seat"
             assert table.held_seats("AMC", event, now) == set(seats)
+            assert table.free_count("AMC", event, MAP) == len(MAP) - len(seats + sold)
         for hold_id in HOLD_IDS:
             mine = table.hold(hold_id, now)
             assert mine == model.holds.get(hold_id)
@@ -240,10 +402,15 @@ plain = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
     max_leaves=8,
 )
-payload_keys = st.sampled_from(["op", "hold_id", "theater", "event", "seats", "ttl"])
+payload_keys = st.sampled_from(
+    ["op", "hold_id", "theater", "event", "seats", "ttl", "count", "rows", "seats_per_row"]
+)
 payloads = st.one_of(
     plain,
-    st.dictionaries(payload_keys, plain | st.sampled_from(["acquire", "release", "A1"])),
+    st.dictionaries(
+        payload_keys,
+        plain | st.sampled_from(["acquire", "acquire_best", "release", "settle", "free", "A1"]),
+    ),
     st.builds(
         lambda base, extra: {**base, **extra},
         commands,

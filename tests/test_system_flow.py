@@ -9,6 +9,7 @@ components run last; the hold-expiry test starts its own small cluster with a sh
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from Pyro5.api import Proxy
 from ticketing import names
 from ticketing.domain import seat_store
 from ticketing.domain.seat_codes import FREE, STATE_NAMES
+from ticketing.domain.seats import parse_seat
 from ticketing.errors import (
     HoldExpired,
     HoldNotFound,
@@ -35,6 +37,7 @@ from ticketing.errors import (
 CATALOG = """
 hold_ttl = {hold_ttl}
 max_seats_per_booking = 4
+max_held_seats_per_client = 400
 
 [[theater]]
 id = "AMC"
@@ -64,6 +67,32 @@ seats_per_row = 4
 id = "inception-2100"
 title = "Inception"
 starts_at = "2026-12-02T21:00:00"
+
+[[theater]]
+id = "BIG"
+name = "Big Arena"
+city = "Seattle"
+rows = 20
+seats_per_row = 20
+cluster = "REG"
+
+[[theater.event]]
+id = "rush"
+title = "On sale now"
+starts_at = "2026-12-03T20:00:00"
+
+[[theater]]
+id = "TINY"
+name = "Tiny Room"
+city = "Seattle"
+rows = 2
+seats_per_row = 3
+cluster = "REG"
+
+[[theater.event]]
+id = "matinee"
+title = "Matinee"
+starts_at = "2026-12-03T15:00:00"
 """
 DUNE = ("AMC", "dune-1900")
 
@@ -112,7 +141,7 @@ def refused(cls: type[TicketingError], call, *args) -> TicketingError:
 
 def test_list_theaters_is_the_catalog(lb1: Proxy) -> None:
     theaters = lb1.list_theaters()
-    assert [t["theater"] for t in theaters] == ["AMC", "REG"]
+    assert [t["theater"] for t in theaters] == ["AMC", "REG", "BIG", "TINY"]
     amc = theaters[0]
     assert (amc["name"], amc["city"], amc["seats"]) == ("AMC Cinemas", "Boston", 40)
     assert amc["events"][1] == {
@@ -193,6 +222,70 @@ def test_a_held_seat_is_refused_without_a_round_through_the_log(
     assert lb1.release_hold(hold["hold_id"]) is True
     again = lb2.block_seats(*DUNE, ["D3", "D2"])  # a released hold is no obstacle
     assert lb2.release_hold(again["hold_id"]) is True
+
+
+def test_concurrent_best_available_holds_get_distinct_adjacent_seats(cluster: LocalCluster) -> None:
+    """64 buyers ask at once: each gets 3 adjacent seats, no seat twice, centre first."""
+    rush = ("BIG", "rush")
+
+    def buy(n: int) -> dict:
+        with cluster.load_balancer(1 + n % 2) as balancer:
+            return balancer.block_best_available(*rush, 3)
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        holds = list(pool.map(buy, range(64)))
+    seats = [seat for hold in holds for seat in hold["seats"]]
+    assert len(seats) == 64 * 3 == len(set(seats)), "a seat was handed out twice"
+    for hold in holds:
+        assert len({parse_seat(seat)[0] for seat in hold["seats"]}) == 1, "one row"
+        numbers = sorted(parse_seat(seat)[1] for seat in hold["seats"])
+        assert numbers == list(range(numbers[0], numbers[0] + 3)), hold["seats"]
+    assert {"A9", "A10", "A11"} <= set(seats), "the centre of the front row went first"
+    with cluster.load_balancer(1) as lb1:
+        for hold in holds:
+            assert lb1.release_hold(hold["hold_id"]) is True
+        assert set(lb1.get_seat_states(*rush)["states"]) == {FREE}
+
+
+def test_a_booked_seat_is_refused_by_the_lock_store_until_its_ticket_is_cancelled(
+    cluster: LocalCluster, lb1: Proxy, lb2: Proxy
+) -> None:
+    """The balancer asks only the lock store: it knows booked seats by their sold marks."""
+    arrival = ("AMC", "arrival-2130")
+    hold = lb1.block_best_available(*arrival, 2)
+    assert hold["seats"] == ["A4", "A5"]
+    ticket = lb1.book_ticket(hold["hold_id"], "Ada", "ada@example.org")
+    lock = min(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True))
+    poll(lambda: cluster.pool.call(lock, "get_hold", hold["hold_id"]) is None, message="a settle")
+    assert refused(SeatsUnavailable, lb2.block_seats, *arrival, ["A5", "A6"]).seats == ["A5"]
+    behind = lb2.block_best_available(*arrival, 2)
+    assert behind["seats"] == ["B4", "B5"], "A4-A5 are sold"
+    assert lb2.delete_ticket("AMC", ticket["ticket_no"]) is True
+    again = lb2.block_seats(*arrival, ["A5", "A6"])  # free again at once
+    assert lb2.release_hold(again["hold_id"]) and lb2.release_hold(behind["hold_id"])
+
+
+def test_a_refused_hold_offers_the_best_free_seats_of_the_same_size(lb1: Proxy) -> None:
+    first = lb1.block_seats("TINY", "matinee", ["A2"])
+    clash = refused(SeatsUnavailable, lb1.block_seats, "TINY", "matinee", ["A1", "A2"])
+    assert (clash.seats, clash.alternative) == (["A2"], ["B1", "B2"])
+    taken = lb1.block_seats("TINY", "matinee", clash.alternative)
+    assert lb1.release_hold(taken["hold_id"]) and lb1.release_hold(first["hold_id"])
+
+
+def test_best_available_sells_out_cleanly(lb1: Proxy) -> None:
+    matinee = ("TINY", "matinee")
+    for bad in (0, 5, "2", 2.0, True, None):
+        refused(InvalidRequest, lb1.block_best_available, *matinee, bad)
+    holds = [lb1.block_best_available(*matinee, 2) for _ in range(3)]
+    assert sorted(s for h in holds for s in h["seats"]) == ["A1", "A2", "A3", "B1", "B2", "B3"]
+    assert "no seats are free" in str(
+        refused(SeatsUnavailable, lb1.block_best_available, *matinee, 1)
+    )
+    lb1.release_hold(holds[0]["hold_id"])
+    assert "only 2 seats" in str(refused(SeatsUnavailable, lb1.block_best_available, *matinee, 3))
+    for hold in holds[1:]:
+        lb1.release_hold(hold["hold_id"])
 
 
 def test_every_replica_shows_a_booking_as_soon_as_it_is_acknowledged(

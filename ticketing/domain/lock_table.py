@@ -5,17 +5,36 @@ the ``now`` each command is applied at (the coordinator's stamp in the log),
 so every replica expires the same holds at the same slot. Each hold carries
 a fencing token, the log slot that granted it: tokens only grow, so the data
 store can refuse a booking from a hold that a newer one has since replaced.
+
+Booked seats live in the data store, but the lock table keeps a *sold mark*
+for each booked hold (``settle``) until its ticket is cancelled (``free``).
+With them the table alone knows which seats can still be had, so a hold,
+explicit or best-available, needs only the lock store: no read of the data
+store first, and a refusal needs no remote call at all. The marks are the
+load balancer's report of what the data store decided, sent after the fact;
+the data store's conditional book stays the final word, so a mark that is
+late or lost (a balancer that died between booking and settling) can cost a
+buyer a refused booking, never a seat sold twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from dataclasses import dataclass
 from typing import Any
 
 from ticketing.domain import payload as fields
+from ticketing.domain import seat_chooser
 from ticketing.domain.digest import state_digest
+from ticketing.domain.seats import SeatMap
 from ticketing.errors import InvalidRequest, SeatsUnavailable, TicketingError, to_result
+from ticketing.settings import MAX_SEATS_PER_THEATER
+
+# How long a freed (cancelled) hold id is remembered, so that its settle, if it
+# arrives after the cancel, does not mark the seats sold again. Load balancers
+# give up re-sending a settle long before this.
+FREED_MEMORY = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +57,44 @@ class Hold:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Sold:
+    """The seats a booked hold made unavailable until its ticket is cancelled."""
+
+    hold_id: str
+    theater: str
+    event: str
+    seats: tuple[str, ...]
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "hold_id": self.hold_id,
+            "theater": self.theater,
+            "event": self.event,
+            "seats": list(self.seats),
+        }
+
+
 class LockTable:
-    """Holds by id, and the owner of each held seat, per (theater, event).
+    """Holds and sold marks by hold id, and the owner of each taken seat, per (theater, event).
 
     Commands (plain dicts, see ``apply``):
 
     * ``{"op": "acquire", "hold_id", "theater", "event", "seats", "ttl"}``:
       all seats or none; an existing live ``hold_id`` is answered unchanged.
-    * ``{"op": "release", "hold_id"}``: idempotent.
+    * ``{"op": "acquire_best", "hold_id", "theater", "event", "count",
+      "rows", "seats_per_row", "ttl"}``: the table picks the ``count`` best
+      free seats (``seat_chooser``) and holds them; refused when fewer are free.
+    * ``{"op": "release", "hold_id"}``: ends a live hold; idempotent. A sold
+      mark is not a hold: releasing a booked hold leaves its seats sold.
+    * ``{"op": "settle", "hold_id", "theater", "event", "seats"}``: the hold
+      was booked; its seats become a sold mark, which never expires. If the
+      hold is gone (it lapsed between booking and settling) the seats are
+      marked all the same, taken from any hold that has claimed them since
+      (the data store will refuse to book that one). Does nothing once the
+      hold id was freed: a cancel decided before a late settle wins.
+    * ``{"op": "free", "hold_id"}``: the hold's ticket was cancelled; its sold
+      mark (or its hold, if not settled yet) goes. Idempotent.
 
     The table trusts the servers to have checked theater, event and seat
     labels against the catalog; it only needs them to be text.
@@ -56,10 +105,18 @@ class LockTable:
 
     def _clear(self) -> None:
         self._holds: dict[str, Hold] = {}
+        self._sold: dict[str, Sold] = {}
+        # The hold id (of a hold or a sold mark) owning each taken seat.
         self._owners: dict[tuple[str, str], dict[str, str]] = {}
         # (expires_at, hold_id) of every hold granted; entries of holds released
         # early stay until their time comes and are skipped then.
         self._expiry: list[tuple[float, str]] = []
+        # Freed hold ids, until when they are remembered, and the same as a heap.
+        self._freed: dict[str, float] = {}
+        self._freed_expiry: list[tuple[float, str]] = []
+        # Derived, not state: a taken-seat grid per event for the seat chooser,
+        # built on first use and kept up to date by every change.
+        self._grids: dict[tuple[str, str], tuple[SeatMap, bytearray]] = {}
         self._digest: str | None = None
 
     # -- the state machine -------------------------------------------------
@@ -71,15 +128,28 @@ class LockTable:
             op, command = fields.command(payload)
             if op == "acquire":
                 return self._acquire(command, slot, now)
+            if op == "acquire_best":
+                return self._acquire_best(command, slot, now)
             if op == "release":
                 return self._release(command)
-            raise InvalidRequest(f"unknown lock operation {op!r} (acquire or release)")
+            if op == "settle":
+                return self._settle(command)
+            if op == "free":
+                return self._free(command, now)
+            raise InvalidRequest(
+                f"unknown lock operation {op!r} (acquire, acquire_best, release, settle or free)"
+            )
         except TicketingError as exc:
             return to_result(exc)
 
     def snapshot(self) -> dict[str, Any]:
         holds = sorted(self._holds.values(), key=lambda hold: hold.hold_id)
-        return {"holds": [hold.to_plain() for hold in holds]}
+        sold = sorted(self._sold.values(), key=lambda mark: mark.hold_id)
+        return {
+            "holds": [hold.to_plain() for hold in holds],
+            "sold": [mark.to_plain() for mark in sold],
+            "freed": sorted([hold_id, until] for hold_id, until in self._freed.items()),
+        }
 
     def restore(self, snapshot: Any) -> None:
         """Replace the state; raises ValueError when ``snapshot`` is not one of ours."""
@@ -95,16 +165,33 @@ class LockTable:
                 )
                 for h in snapshot["holds"]
             ]
-        except (TypeError, KeyError, ValueError) as exc:
+            # Snapshots from before sold marks have neither "sold" nor "freed".
+            sold = [
+                Sold(
+                    str(m["hold_id"]),
+                    str(m["theater"]),
+                    str(m["event"]),
+                    tuple(str(seat) for seat in m["seats"]),
+                )
+                for m in snapshot.get("sold", [])
+            ]
+            freed = {str(hold_id): float(until) for hold_id, until in snapshot.get("freed", [])}
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise ValueError(f"not a lock table snapshot: {exc!r}") from exc
         self._clear()
-        for hold in holds:
-            owners = self._owners.get((hold.theater, hold.event), {})
-            repeated = len(set(hold.seats)) != len(hold.seats)
-            if repeated or hold.hold_id in self._holds or any(s in owners for s in hold.seats):
+        for entry in [*holds, *sold]:
+            owners = self._owners.get((entry.theater, entry.event), {})
+            repeated = len(set(entry.seats)) != len(entry.seats)
+            known = entry.hold_id in self._holds or entry.hold_id in self._sold
+            if repeated or known or any(s in owners for s in entry.seats):
                 self._clear()
-                raise ValueError(f"not a lock table snapshot: hold {hold.hold_id} overlaps")
-            self._add(hold)
+                raise ValueError(f"not a lock table snapshot: hold {entry.hold_id} overlaps")
+            if isinstance(entry, Hold):
+                self._add(entry)
+            else:
+                self._add_sold(entry)
+        for hold_id, until in freed.items():
+            self._remember_freed(hold_id, until)
 
     def digest(self) -> str:
         if self._digest is None:
@@ -123,23 +210,40 @@ class LockTable:
     def held_seats(self, theater: str, event: str, now: float) -> set[str]:
         """Seats of the event under a hold that is still live at ``now``."""
         owners = self._owners.get((theater, event), {})
-        return {seat for seat, hid in owners.items() if self._holds[hid].expires_at > now}
+        holds = self._holds
+        return {
+            seat for seat, hid in owners.items() if hid in holds and holds[hid].expires_at > now
+        }
 
     def held_among(
         self, theater: str, event: str, seats: list[str], hold_id: str, now: float
     ) -> list[str]:
-        """Those of ``seats`` under a hold other than ``hold_id`` that is live at ``now``."""
+        """Those of ``seats`` sold, or under a hold other than ``hold_id`` live at ``now``."""
         owners = self._owners.get((theater, event), {})
         return [
             seat
             for seat in seats
             if (owner := owners.get(seat)) is not None
             and owner != hold_id
-            and self._holds[owner].expires_at > now
+            and (owner in self._sold or self._holds[owner].expires_at > now)
         ]
 
+    def best_free(self, theater: str, event: str, seat_map: SeatMap, count: int) -> list[str]:
+        """The seats ``acquire_best`` would pick now, or ``[]`` when too few are free.
+
+        Holds that ended since the last command still count as taken: this is
+        advice (the alternative offered with a refusal), the log decides.
+        """
+        grid = self._grid((theater, event), seat_map)
+        chosen = seat_chooser.choose(grid, seat_map.seats_per_row, count)
+        return [seat_map.label(index) for index in chosen or ()]
+
+    def free_count(self, theater: str, event: str, seat_map: SeatMap) -> int:
+        """Seats neither held nor sold (as of the last command applied)."""
+        return self._grid((theater, event), seat_map).count(seat_chooser.FREE)
+
     def __len__(self) -> int:
-        return len(self._holds)
+        return len(self._holds) + len(self._sold)
 
     # -- commands ------------------------------------------------------------
 
@@ -154,13 +258,44 @@ class LockTable:
         existing = self._holds.get(hold_id)
         if existing is not None:  # a retry: answer what was granted
             return {"ok": True, **existing.to_plain()}
+        self._check_unused(hold_id)
         owners = self._owners.get((theater, event), {})
         taken = [seat for seat in seats if seat in owners]
         if taken:
-            raise seats_held(taken)
+            raise seats_taken(taken)
         hold = Hold(hold_id, theater, event, tuple(seats), now + ttl, slot)
         self._add(hold)
         return {"ok": True, **hold.to_plain()}
+
+    def _acquire_best(self, command: dict[str, Any], slot: int, now: float) -> dict[str, Any]:
+        hold_id = fields.text(command, "hold_id")
+        theater = fields.text(command, "theater")
+        event = fields.text(command, "event")
+        count = fields.integer(command, "count")
+        rows = fields.integer(command, "rows")
+        seats_per_row = fields.integer(command, "seats_per_row")
+        ttl = fields.number(command, "ttl")
+        if ttl <= 0:
+            raise InvalidRequest(f"'ttl' must be positive, got {ttl}")
+        if not 1 <= count <= seats_per_row * rows <= MAX_SEATS_PER_THEATER:
+            raise InvalidRequest(f"cannot pick {count} seats of a {rows}x{seats_per_row} map")
+        existing = self._holds.get(hold_id)
+        if existing is not None:
+            return {"ok": True, **existing.to_plain()}
+        self._check_unused(hold_id)
+        seat_map = SeatMap(rows, seats_per_row)
+        grid = self._grid((theater, event), seat_map)
+        chosen = seat_chooser.choose(grid, seats_per_row, count)
+        if chosen is None:
+            raise too_few_free(grid.count(seat_chooser.FREE), count)
+        hold = Hold(hold_id, theater, event, tuple(map(seat_map.label, chosen)), now + ttl, slot)
+        self._add(hold)
+        return {"ok": True, **hold.to_plain()}
+
+    def _check_unused(self, hold_id: str) -> None:
+        """A booked or cancelled hold's id is not granted again (ids are random: a bug)."""
+        if hold_id in self._sold or hold_id in self._freed:
+            raise InvalidRequest(f"hold id {hold_id} was booked already; hold under a new id")
 
     def _release(self, command: dict[str, Any]) -> dict[str, Any]:
         hold_id = fields.text(command, "hold_id")
@@ -168,25 +303,106 @@ class LockTable:
             self._drop(hold_id)
         return {"ok": True}
 
+    def _settle(self, command: dict[str, Any]) -> dict[str, Any]:
+        hold_id = fields.text(command, "hold_id")
+        theater = fields.text(command, "theater")
+        event = fields.text(command, "event")
+        seats = fields.seat_list(command)
+        if hold_id in self._freed or hold_id in self._sold:
+            return {"ok": True}
+        hold = self._holds.get(hold_id)
+        if hold is not None:  # the usual case: the booked hold is still live
+            self._drop(hold_id)
+            self._add_sold(Sold(hold_id, hold.theater, hold.event, hold.seats))
+            return {"ok": True}
+        # The hold lapsed before its settle: the seats are booked all the same.
+        for seat in seats:
+            owner = self._owners.get((theater, event), {}).get(seat)
+            if owner in self._holds:
+                self._drop(owner)  # its booking would be refused: these seats are booked
+            elif owner in self._sold:
+                self._drop_seat_of_sold(owner, seat)  # a mark whose free was lost
+        self._add_sold(Sold(hold_id, theater, event, tuple(seats)))
+        return {"ok": True}
+
+    def _free(self, command: dict[str, Any], now: float) -> dict[str, Any]:
+        hold_id = fields.text(command, "hold_id")
+        if hold_id in self._sold:
+            self._drop_sold(hold_id)
+        elif hold_id in self._holds:  # cancelled before its settle came
+            self._drop(hold_id)
+        self._remember_freed(hold_id, now + FREED_MEMORY)
+        return {"ok": True}
+
     # -- state changes ---------------------------------------------------------
 
     def _add(self, hold: Hold) -> None:
         self._holds[hold.hold_id] = hold
-        owners = self._owners.setdefault((hold.theater, hold.event), {})
-        for seat in hold.seats:
-            owners[seat] = hold.hold_id
+        self._own(hold.theater, hold.event, hold.seats, hold.hold_id)
         heapq.heappush(self._expiry, (hold.expires_at, hold.hold_id))
-        self._digest = None
 
     def _drop(self, hold_id: str) -> None:
         hold = self._holds.pop(hold_id)
-        key = (hold.theater, hold.event)
+        self._disown(hold.theater, hold.event, hold.seats)
+
+    def _add_sold(self, mark: Sold) -> None:
+        self._sold[mark.hold_id] = mark
+        self._own(mark.theater, mark.event, mark.seats, mark.hold_id)
+
+    def _drop_sold(self, hold_id: str) -> None:
+        mark = self._sold.pop(hold_id)
+        self._disown(mark.theater, mark.event, mark.seats)
+
+    def _drop_seat_of_sold(self, hold_id: str, seat: str) -> None:
+        mark = self._sold[hold_id]
+        self._drop_sold(hold_id)
+        rest = tuple(s for s in mark.seats if s != seat)
+        if rest:
+            self._add_sold(Sold(hold_id, mark.theater, mark.event, rest))
+
+    def _own(self, theater: str, event: str, seats: tuple[str, ...], hold_id: str) -> None:
+        owners = self._owners.setdefault((theater, event), {})
+        for seat in seats:
+            owners[seat] = hold_id
+        self._mark((theater, event), seats, seat_chooser.TAKEN)
+        self._digest = None
+
+    def _disown(self, theater: str, event: str, seats: tuple[str, ...]) -> None:
+        key = (theater, event)
         owners = self._owners[key]
-        for seat in hold.seats:
+        for seat in seats:
             del owners[seat]
         if not owners:
             del self._owners[key]
+        self._mark(key, seats, seat_chooser.FREE)
         self._digest = None
+
+    def _remember_freed(self, hold_id: str, until: float) -> None:
+        self._freed[hold_id] = until
+        heapq.heappush(self._freed_expiry, (until, hold_id))
+        self._digest = None
+
+    # -- the seat chooser's grid (derived from ``_owners``) --------------------
+
+    def _grid(self, key: tuple[str, str], seat_map: SeatMap) -> bytearray:
+        """The event's taken-seat grid for ``seat_map``, built now if not kept yet."""
+        kept = self._grids.get(key)
+        if kept is not None and kept[0] == seat_map:
+            return kept[1]
+        grid = bytearray(len(seat_map))
+        self._grids[key] = (seat_map, grid)
+        self._mark(key, tuple(self._owners.get(key, {})), seat_chooser.TAKEN)
+        return grid
+
+    def _mark(self, key: tuple[str, str], seats: tuple[str, ...], value: int) -> None:
+        kept = self._grids.get(key)
+        if kept is None:
+            return
+        seat_map, grid = kept
+        for seat in seats:
+            # A seat outside this map is not one the chooser can pick.
+            with contextlib.suppress(TicketingError):
+                grid[seat_map.index(seat)] = value
 
     def _expire(self, now: float) -> None:
         """Drop every hold whose lease ended at or before ``now``: O(log n) each."""
@@ -196,8 +412,21 @@ class LockTable:
             hold = self._holds.get(hold_id)
             if hold is not None and hold.expires_at == expires_at:
                 self._drop(hold_id)
+        freed = self._freed_expiry
+        while freed and freed[0][0] <= now:
+            until, hold_id = heapq.heappop(freed)
+            if self._freed.get(hold_id) == until:
+                del self._freed[hold_id]
+                self._digest = None
 
 
-def seats_held(taken: list[str]) -> SeatsUnavailable:
+def seats_taken(taken: list[str]) -> SeatsUnavailable:
     """The refusal of a hold on ``taken`` seats, from the log or from a lock server's own look."""
-    return SeatsUnavailable(f"seats already held: {', '.join(taken)}", taken)
+    return SeatsUnavailable(f"seats already held or booked: {', '.join(taken)}", taken)
+
+
+def too_few_free(free: int, count: int) -> SeatsUnavailable:
+    """The refusal of a best-available hold of ``count`` seats when only ``free`` are."""
+    if free == 0:
+        return SeatsUnavailable("no seats are free for this event: it is sold out or all on hold")
+    return SeatsUnavailable(f"only {free} seats are free for this event, fewer than {count}")

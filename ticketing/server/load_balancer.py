@@ -28,7 +28,7 @@ from ticketing import counters, names, settings
 from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain import seat_codes, seat_store
 from ticketing.domain.seats import SeatMap
-from ticketing.errors import HoldNotFound, SeatsUnavailable, Unavailable
+from ticketing.errors import HoldNotFound, Unavailable
 from ticketing.security import tls
 from ticketing.security.fairness import Admission, HoldQuota, admitted, client_address
 from ticketing.security.secret import require_secret
@@ -38,8 +38,8 @@ from ticketing.server.cli import common_parser, positive_int
 from ticketing.server.data_routes import DataRoutes
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
-from ticketing.server.release_queue import ReleaseQueue
 from ticketing.server.replica_group import ReplicaGroup
+from ticketing.server.settle_queue import SettleQueue
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class LoadBalancer:
         self.pool = pool
         self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server")
         self.data = DataRoutes(pool)
-        self._releases = ReleaseQueue(self.locks)
+        self._settles = SettleQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS, settings.LB_ADMISSION_WAIT)
         self._quota = HoldQuota(catalog.max_held_seats_per_client)
 
@@ -149,24 +149,37 @@ class LoadBalancer:
     def block_seats(self, theater: str, event: str, seats: list[str]) -> dict[str, Any]:
         """Hold all of ``seats`` for ``hold_ttl`` seconds, or none of them.
 
-        Booked seats are refused here (the lock store only knows holds); a
-        seat booked between this check and the hold is still caught when the
-        hold is booked.
+        One call to the lock store: it knows booked seats by their sold marks
+        (``settle``). A refusal offers, as ``.alternative``, the best free
+        seats of the same count.
         """
         found = validation.theater_event(self.catalog, theater, event)
         wanted = validation.seat_list(found, seats, self.catalog.max_seats_per_booking)
-        booked = self.data.call(found.id, "seat_states", found.id, event)
-        codes = compact_states(found.seat_map, booked, held=())
-        taken = [seat for seat in wanted if codes[found.seat_map.index(seat)] == seat_codes.BOOKED]
-        if taken:
-            raise SeatsUnavailable(
-                f"seats already booked: {', '.join(taken)}; pick others from the seat map", taken
-            )
+        return self._hold(found, event, len(wanted), "acquire", wanted)
+
+    @contract_errors
+    @admitted
+    def block_best_available(self, theater: str, event: str, count: int) -> dict[str, Any]:
+        """Hold the ``count`` best free seats (an extension of the contract).
+
+        The lock store's log picks them from its applied state (adjacent in
+        one row, nearest the centre first, see ``seat_chooser``), so buyers
+        asking at once never collide: each gets seats, or all get
+        ``SeatsUnavailable`` once fewer than ``count`` are free.
+        """
+        found = validation.theater_event(self.catalog, theater, event)
+        count = validation.seat_count(count, self.catalog.max_seats_per_booking)
+        return self._hold(found, event, count, "acquire_best", count)
+
+    def _hold(
+        self, found: Theater, event: str, count: int, method: str, what: Any
+    ) -> dict[str, Any]:
+        """Hold through the lock store's ``method`` within this client's quota."""
         client = client_address()
-        self._quota.check(client, found.id, event, len(wanted), time.time(), self._hold_live)
+        self._quota.check(client, found.id, event, count, time.time(), self._hold_live)
         hold_id = secrets.token_urlsafe(TOKEN_BYTES)
-        hold = self.locks.call("acquire", hold_id, found.id, event, wanted, self.catalog.hold_ttl)
-        self._quota.granted(client, found.id, event, hold_id, len(wanted), hold["expires_at"])
+        hold = self.locks.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
+        self._quota.granted(client, found.id, event, hold_id, count, hold["expires_at"])
         return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
 
     @contract_errors
@@ -207,7 +220,8 @@ class LoadBalancer:
             hold["fence"],
             hold["expires_at"],
         )
-        self._releases.put(hold_id)  # off the booking's path; it lapses if that fails
+        # Off the booking's path: the seats become sold marks in the lock store.
+        self._settles.put(hold_id, hold["theater"], hold["event"], hold["seats"])
         self._quota.ended(hold_id)
         return ticket
 
@@ -223,9 +237,9 @@ class LoadBalancer:
         """Cancel a ticket; its seats are free at once."""
         found = validation.theater(self.catalog, theater)
         hold_id = self.data.call(found.id, "cancel", found.id, validation.ticket_no(ticket_no))
-        # Its hold may still be waiting in the release queue: release it now, so
-        # the seats show free, not held, as soon as this returns.
-        self.locks.call("release_all", [hold_id])
+        # The seats' sold mark (or the hold, if its settle is still queued) goes
+        # now, so they can be held again as soon as this returns.
+        self.locks.call("free_all", [hold_id])
         return True
 
     @contract_errors

@@ -1,17 +1,27 @@
-"""A lock server: one replica of the lock store (holds as leases with fencing tokens)."""
+"""A lock server: one replica of the lock store (holds as leases with fencing tokens).
+
+Holds are granted only through the log. Refusals, the common answer in an
+on-sale rush, are answered from this replica's own applied state whenever it
+heard from its coordinator within ``FRESH`` seconds: no remote call and no
+consensus round. Such a refusal may be that much out of date (a seat freed a
+moment ago may still be refused once); it never grants anything, so the lock
+table's guarantees do not depend on it. A replica that heard nothing for
+longer confirms a refusal behind a read barrier first.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import Catalog, load_catalog
-from ticketing.domain.lock_table import LockTable, seats_held
-from ticketing.errors import InvalidRequest
+from ticketing.catalog import Catalog, Theater, load_catalog
+from ticketing.domain.lock_table import LockTable, seats_taken, too_few_free
+from ticketing.errors import InvalidRequest, SeatsUnavailable
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
@@ -20,6 +30,8 @@ from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
 from ticketing.server.replica_server import ReplicaServer
+
+T = TypeVar("T")
 
 
 @expose
@@ -35,6 +47,9 @@ class LockServer(ReplicaServer):
     # A hold ending this soon is left to the log to judge: the coordinator's
     # stamped time, not this replica's clock, says when a hold has expired.
     CLOCK_MARGIN = 1.0
+    # How recently this replica must have heard from its coordinator to refuse
+    # from its own state (see the module's docstring).
+    FRESH = 1.0
 
     def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,38 +64,91 @@ class LockServer(ReplicaServer):
         hold_id = validation.hold_id(hold_id)
         found = validation.theater_event(self._catalog, theater, event)
         seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
-        ttl = validation.seconds(ttl, "ttl", positive=True)
-        if ttl > self._catalog.hold_ttl:
-            raise InvalidRequest(f"ttl {ttl}s is longer than the catalog's hold_ttl")
-        self._refuse_if_held(hold_id, theater, event, seats)
+        ttl = self._ttl(ttl)
+        taken = self._refusal(
+            lambda table: table.held_among(
+                found.id, event, seats, hold_id, time.time() + self.CLOCK_MARGIN
+            )
+        )
+        if taken:
+            raise self._with_alternative(seats_taken(taken), found, event, len(seats))
         payload = {
             "op": "acquire",
             "hold_id": hold_id,
-            "theater": theater,
+            "theater": found.id,
             "event": event,
             "seats": list(seats),
+            "ttl": ttl,
+        }
+        try:
+            result = self._write(f"acquire:{hold_id}", payload)
+        except SeatsUnavailable as exc:
+            raise self._with_alternative(exc, found, event, len(seats)) from None
+        return {k: v for k, v in result.items() if k != "ok"}
+
+    @contract_errors
+    def acquire_best(
+        self, hold_id: str, theater: str, event: str, count: int, ttl: float
+    ) -> dict[str, Any]:
+        """Hold the ``count`` best free seats, chosen by the log; SeatsUnavailable if too few."""
+        hold_id = validation.hold_id(hold_id)
+        found = validation.theater_event(self._catalog, theater, event)
+        count = validation.seat_count(count, self._catalog.max_seats_per_booking)
+        ttl = self._ttl(ttl)
+        seat_map = found.seat_map
+
+        def too_few(table: LockTable) -> SeatsUnavailable | None:
+            if table.hold(hold_id, time.time()) is not None:
+                return None  # a retry: the log answers it with the hold granted
+            free = table.free_count(found.id, event, seat_map)
+            return too_few_free(free, count) if free < count else None
+
+        refusal = self._refusal(too_few)
+        if refusal is not None:
+            raise refusal
+        payload = {
+            "op": "acquire_best",
+            "hold_id": hold_id,
+            "theater": found.id,
+            "event": event,
+            "count": count,
+            "rows": seat_map.rows,
+            "seats_per_row": seat_map.seats_per_row,
             "ttl": ttl,
         }
         result = self._write(f"acquire:{hold_id}", payload)
         return {k: v for k, v in result.items() if k != "ok"}
 
-    def _refuse_if_held(self, hold_id: str, theater: str, event: str, seats: list[str]) -> None:
-        """Refuse seats held by a live hold without a round through the log.
+    def _ttl(self, ttl: Any) -> float:
+        ttl = validation.seconds(ttl, "ttl", positive=True)
+        if ttl > self._catalog.hold_ttl:
+            raise InvalidRequest(f"ttl {ttl}s is longer than the catalog's hold_ttl")
+        return ttl
 
-        In an on-sale rush most failed holds are seats someone else holds; the
-        log would refuse them too, at the cost of a consensus round. What this
-        replica has applied may lag, so a refusal is confirmed behind a read
-        barrier first; seats that look free go to the log, which decides.
+    def _refusal(self, query: Callable[[LockTable], T]) -> T:
+        """``query``'s answer when it is a refusal (truthy) this replica may give on its own.
+
+        A falsy answer (nothing stands in the way) is returned as it is: the
+        log decides. A truthy one is trusted if this replica heard from its
+        coordinator within ``FRESH`` seconds, else confirmed behind a read
+        barrier.
         """
-
-        def held(table: LockTable) -> list[str]:
-            now = time.time() + self.CLOCK_MARGIN
-            return table.held_among(theater, event, seats, hold_id, now)
-
-        taken = self._read(held, missing=bool)  # a non-empty answer is confirmed
-        if taken:
+        answer = self._host.read(query)
+        if answer and not self._host.heard_within(self.FRESH):
+            self._sync()
+            answer = self._host.read(query)
+        if answer:
             self._refused_locally.add()
-            raise seats_held(taken)
+        return answer
+
+    def _with_alternative(
+        self, refusal: SeatsUnavailable, theater: Theater, event: str, count: int
+    ) -> SeatsUnavailable:
+        """``refusal`` offering the seats a best-available hold of ``count`` would get now."""
+        offer = self._host.read(
+            lambda table: table.best_free(theater.id, event, theater.seat_map, count)
+        )
+        return SeatsUnavailable(str(refusal), refusal.seats, offer)
 
     @contract_errors
     def status(self) -> dict[str, Any]:
@@ -95,6 +163,42 @@ class LockServer(ReplicaServer):
         """Release many holds in one round through the log (idempotent)."""
         hold_ids = validation.hold_ids(hold_ids)
         commands = [(f"release:{h}", {"op": "release", "hold_id": h}) for h in hold_ids]
+        if commands:
+            self._write_many(commands)
+        return True
+
+    @contract_errors
+    def settle_all(self, settlements: list[list[Any]]) -> bool:
+        """Booked holds become sold marks, many in one round.
+
+        Each settlement is ``[hold_id, theater, event, seats]``.
+        """
+        if not isinstance(settlements, list | tuple) or len(settlements) > validation.MAX_HOLD_IDS:
+            raise InvalidRequest("settlements must be a list of [hold_id, theater, event, seats]")
+        commands = []
+        for item in settlements:
+            if not isinstance(item, list | tuple) or len(item) != 4:
+                raise InvalidRequest(f"not a settlement [hold_id, theater, event, seats]: {item!r}")
+            hold_id = validation.hold_id(item[0])
+            found = validation.theater_event(self._catalog, item[1], item[2])
+            seats = validation.seat_list(found, item[3], self._catalog.max_seats_per_booking)
+            payload = {
+                "op": "settle",
+                "hold_id": hold_id,
+                "theater": found.id,
+                "event": item[2],
+                "seats": seats,
+            }
+            commands.append((f"settle:{hold_id}", payload))
+        if commands:
+            self._write_many(commands)
+        return True
+
+    @contract_errors
+    def free_all(self, hold_ids: list[str]) -> bool:
+        """The tickets booked with ``hold_ids`` were cancelled: their seats can be held again."""
+        hold_ids = validation.hold_ids(hold_ids)
+        commands = [(f"free:{h}", {"op": "free", "hold_id": h}) for h in hold_ids]
         if commands:
             self._write_many(commands)
         return True

@@ -12,6 +12,7 @@ sync per tick at most.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import threading
@@ -74,6 +75,7 @@ class ReplicaHost:
         self._applied = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._peers_resolved = threading.Event()
+        self._heard_at = -math.inf  # time.monotonic() of the last consensus message
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
         log.info("%s restored from disk: applied index %d", node_id, self._core.applied_index)
 
@@ -123,6 +125,7 @@ class ReplicaHost:
 
     def _step(self, message: Message) -> list[Send]:
         with self._lock:
+            self._heard_at = time.monotonic()
             before = self._core.applied_index
             sends = self._core.step(message, time.time())
             if isinstance(message, Prepare | Accept) and self._persist_before_reply:
@@ -149,6 +152,16 @@ class ReplicaHost:
                         f"(at {self._core.applied_index}); retry"
                     )
                 self._applied.wait(left)
+
+    def heard_within(self, seconds: float) -> bool:
+        """Whether consensus traffic (a proposal, a decision, a catch-up) came that recently.
+
+        A replica cut off from its coordinator hears nothing and falls behind
+        unnoticed; one that heard from it a moment ago is at most that moment
+        behind. Local refusals rely on this (see ``LockServer``).
+        """
+        with self._lock:
+            return time.monotonic() - self._heard_at <= seconds
 
     def learned_below(self) -> int:
         """The first slot this replica has not learned the value of."""

@@ -66,6 +66,15 @@ def seat_list(where: Theater, value: Any, limit: int) -> list[str]:
     return [seat_map.label(index) for index in sorted(indices)]
 
 
+def seat_count(value: Any, limit: int) -> int:
+    """How many seats a best-available hold asks for: an int in 1..``limit``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRequest(f"count must be a whole number of seats such as 2, got {_show(value)}")
+    if not 1 <= value <= limit:
+        raise InvalidRequest(f"count must be from 1 to {limit} seats per booking, got {value}")
+    return value
+
+
 def token(value: Any, what: str, source: str) -> str:
     """A hold id or ticket number: the URL-safe text ``source`` handed out."""
     if not isinstance(value, str):

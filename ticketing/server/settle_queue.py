@@ -1,0 +1,73 @@
+"""Settling booked holds off the booking's path, many per round through the log.
+
+Once the data store has booked a hold, the lock table turns it into a sold
+mark (``settle``), so that later holds see those seats as taken without
+asking the data store. ``book_ticket`` need not wait for that: a background
+thread gathers settlements for up to ``LINGER`` seconds and sends them as one
+``settle_all`` call, which the lock store decides as one batch: under load,
+one round through the lock store's log for every few dozen bookings rather
+than one each.
+
+A settlement that cannot be delivered is tried again (``ATTEMPTS`` times in
+all, ``RETRY_PAUSE`` apart), since a lost one leaves booked seats looking free
+to the lock store until a hold on them is refused by the data store. Settles
+are idempotent, so sending one twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from ticketing.errors import TicketingError
+from ticketing.server.replica_group import ReplicaGroup
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+LINGER = 0.2  # seconds a settlement waits for others to share its round
+ATTEMPTS = 5
+RETRY_PAUSE = 1.0  # seconds between attempts
+
+# [hold_id, theater, event, seats]: what ``LockServer.settle_all`` takes.
+Settlement = list[str | list[str]]
+
+
+class SettleQueue:
+    def __init__(self, locks: ReplicaGroup) -> None:
+        self._locks = locks
+        self._queue: queue.SimpleQueue[Settlement] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="settler", daemon=True)
+        self._thread.start()
+
+    def put(self, hold_id: str, theater: str, event: str, seats: list[str]) -> None:
+        self._queue.put([hold_id, theater, event, list(seats)])
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            deadline = time.monotonic() + LINGER
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            self._send(batch)
+
+    def _send(self, batch: list[Settlement]) -> None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                self._locks.call("settle_all", batch)
+                return
+            except TicketingError as exc:
+                if attempt == ATTEMPTS:
+                    log.warning(
+                        "could not settle %d booked holds (the data store still refuses "
+                        "to book their seats twice): %s",
+                        len(batch),
+                        exc,
+                    )
+                    return
+                time.sleep(RETRY_PAUSE)
