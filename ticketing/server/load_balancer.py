@@ -202,6 +202,9 @@ class LoadBalancer:
             # Which theater the hold was for is gone with it: the manager asks every cluster.
             earlier = self.pool.call(names.DATASTORE_MANAGER, "ticket_for_hold", hold_id)
             if earlier is not None:
+                # A retry after the hold lapsed: its settle may have been lost
+                # with the balancer that booked it, so send it (again).
+                self._settles.put(hold_id, earlier["theater"], earlier["event"], earlier["seats"])
                 return earlier
             raise HoldNotFound(
                 f"hold {hold_id} has expired, was released or never existed; "
