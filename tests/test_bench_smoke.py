@@ -1,23 +1,57 @@
 """run/bench.py runs end to end against a real cluster and writes its JSON (never timed).
 
-A few seconds with 2 users on the small catalog: the point is that the
-benchmark cannot rot (flags, counters in status(), the report's keys), not any
-speed, which no test asserts.
+A few seconds with 2 users on the small catalog, and a rush of 4 then 8 users
+on a 96-seat arena: the point is that the benchmark cannot rot (flags, counters
+in status(), the report's keys) and that the rush's best-available buyers are
+never refused, not any speed, which no test asserts. The simulated users'
+choices (alternatives, the rush's mix and picks) are checked without a cluster.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
+import threading
 
 import pytest
 from conftest import ROOT
 
+from ticketing.bench.report import RUSH_COLUMNS, row_values
+from ticketing.bench.rush import (
+    BEST_AVAILABLE,
+    EXPLICIT,
+    buyer_kinds,
+    can_sell_out,
+    front_block,
+    keep_tickets,
+)
 from ticketing.bench.stats import percentile, summary_ms
-from ticketing.bench.users import STEPS
+from ticketing.bench.users import MAX_HOLD, STEPS, Target, User
+from ticketing.domain.seats import SeatMap
+from ticketing.errors import SeatsUnavailable
 
 SMALL_CATALOG = ROOT / "tests" / "catalogs" / "small.toml"
+
+# A 96-seat arena: small enough that the rush's users collide, and that it would sell out within
+# a second if users did not cancel (as rush.keep_tickets has them do).
+TINY_ARENA = """
+hold_ttl = 30
+max_seats_per_booking = 4
+
+[[theater]]
+id = "ARENA"
+name = "Tiny Arena"
+city = "Chicago"
+rows = 8
+seats_per_row = 12
+
+[[theater.event]]
+id = "on-sale"
+title = "Opening night"
+starts_at = "2026-12-05T20:00:00"
+"""
 
 
 @pytest.mark.timeout(300)
@@ -52,6 +86,134 @@ def test_a_short_run_books_and_writes_the_report(tmp_path) -> None:
     assert "bookings/s" in done.stdout
 
 
+@pytest.mark.timeout(300)
+def test_a_short_rush_reports_refusals_by_kind_of_buyer(tmp_path) -> None:
+    """Best-available buyers are never refused while the arena cannot fill, at either level."""
+    out = tmp_path / "rush.json"
+    catalog = tmp_path / "arena.toml"
+    catalog.write_text(TINY_ARENA)
+    command = [
+        sys.executable,
+        str(ROOT / "run" / "bench.py"),
+        *("--rush", "--rush-explicit", "0.5", "--users", "4,8", "--seconds", "2"),
+        *("--ceiling-seconds", "0.3", "--catalog", str(catalog), "--out", str(out)),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=280, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["rush"] is True
+    assert run["targets"] == ["ARENA/on-sale"]
+    for level in run["levels"]:
+        assert {"refused_per_booking", "views_per_booking", "alternative_holds"} <= level.keys()
+        assert level["per_booking"]["cpu_seconds"] > 0
+        assert level["calls_per_booking_by_kind"] and level["cpu_ms_per_booking_by_kind"]
+        rush = level["rush"]
+        assert rush["keep_tickets"] == 1 and rush["can_sell_out"] is False
+        assert rush["tickets_left_uncancelled"] == 0, "the next level would meet a fuller arena"
+        best, explicit = rush["by_buyer"]["best_available"], rush["by_buyer"]["explicit"]
+        assert best["users"] == explicit["users"] == level["users"] // 2
+        assert best["refused_holds"] == 0, "a best-available buyer was refused"
+        assert best["refused_per_booking"] == 0
+        assert best["views_per_booking"] == 0, "best-available buyers do not look at the map"
+        for kind in (best, explicit):
+            assert {"p50", "p99"} <= kind["flow_ms"].keys()
+    for kind in ("best_available", "explicit"):
+        assert sum(level["rush"]["by_buyer"][kind]["bookings"] for level in run["levels"]) > 0
+    assert "best ref/bk" in done.stdout
+    assert done.stdout.count("(must be 0: yes)") == 2
+
+
+def test_the_rush_table_has_its_columns() -> None:
+    by_buyer = {
+        BEST_AVAILABLE: {"refused_per_booking": 0.0},
+        EXPLICIT: {"refused_per_booking": 1.5},
+    }
+    level = {
+        "users": 8,
+        "bookings_per_s": 10.0,
+        "latency_ms": {s: {"p50": 1.0, "p99": 2.0} for s in STEPS},
+        "per_booking": {"calls_served": 20.0, "disk_syncs": 5.0, "cpu_seconds": 0.01},
+        "ceiling_calls_per_s": 1000.0,
+        "ratio": 0.01,
+        "conflicts": 12,
+        "refused_per_booking": 0.6,
+        "views_per_booking": 0.3,
+        "errors": {},
+        "rush": {"by_buyer": by_buyer},
+    }
+    values = row_values(level)
+    assert {key for _, key, _ in RUSH_COLUMNS} <= values.keys()
+    assert (values["best_refused_per_booking"], values["explicit_refused_per_booking"]) == (0, 1.5)
+
+
+def test_users_who_keep_their_tickets_can_never_fill_the_venue() -> None:
+    for seats in (96, 5_000):
+        for users in (1, 2, 8, 32, 128, 512, 625, 1024, 2048):
+            keep = keep_tickets(seats, users)
+            fits = users * (keep + 1) * MAX_HOLD <= seats
+            assert fits != can_sell_out(seats, users), (seats, users)
+    assert keep_tickets(5_000, 512) == 1 and keep_tickets(5_000, 1024) == 0
+
+
+def test_buyer_kinds_split_the_crowd_evenly() -> None:
+    kinds = buyer_kinds(10, 0.3)
+    assert kinds.count(EXPLICIT) == 3 and kinds.count(BEST_AVAILABLE) == 7
+    assert kinds[:3] != [EXPLICIT] * 3, "spread over the balancers, not grouped"
+    assert buyer_kinds(4, 0.0) == [BEST_AVAILABLE] * 4 and buyer_kinds(4, 1.0) == [EXPLICIT] * 4
+
+
+def test_explicit_buyers_pick_a_free_block_near_the_best() -> None:
+    seat_map = SeatMap(3, 10)
+    empty = "." * 30
+    picks = {tuple(front_block(seat_map, empty, 2, random.Random(seed))) for seed in range(50)}
+    assert ("A5", "A6") in picks and len(picks) > 1, "one of the best blocks, not always one"
+    assert all(first[1:] == "5" for first, _ in picks), "the centred block of some row"
+    row_a_taken = "hhhhhhhhhh" + "." * 20
+    assert all(
+        front_block(seat_map, row_a_taken, 2, random.Random(seed))[0][0] != "A"
+        for seed in range(20)
+    )
+    scattered = "x.x.x.x.x." + "x" * 20  # no two adjacent: the best single seats
+    assert front_block(seat_map, scattered, 2, random.Random(1)) == ["A4", "A6"]
+    assert front_block(seat_map, "x" * 29 + ".", 2, random.Random(1)) is None
+
+
+class RefusingBalancer:
+    """Refuses the first holds with what ``offers`` holds (an alternative or nothing)."""
+
+    def __init__(self, offers: list[list[str]]) -> None:
+        self.offers = offers
+        self.holds: list[list[str]] = []
+
+    def block_seats(self, theater: str, event: str, seats: list[str]) -> dict:
+        self.holds.append(seats)
+        if len(self.holds) <= len(self.offers):
+            raise SeatsUnavailable("taken", seats[:1], self.offers[len(self.holds) - 1])
+        return {"hold_id": "h1", "seats": seats, "expires_at": 0.0}
+
+
+def test_a_refused_user_takes_the_alternative_without_looking_again() -> None:
+    target = Target("AMC", "dune", 100)
+    user = User(0, "PYRO:unused@localhost:1", [target], threading.Event(), 0.0, 0.0, seed=1)
+    looks = []
+
+    def look() -> list[str]:
+        looks.append(1)
+        return ["A1", "A2"]
+
+    lb = RefusingBalancer(offers=[["B1", "B2"], ["C1", "C2"]])
+    hold, _ = user._hold_chosen(lb, target, look)
+    assert hold["seats"] == ["C1", "C2"]
+    assert lb.holds == [["A1", "A2"], ["B1", "B2"], ["C1", "C2"]]
+    assert len(looks) == 1, "an offered alternative costs a hold, not another look"
+    assert (user.tally.conflicts, user.tally.alternatives) == (2, 2)
+
+    lb = RefusingBalancer(offers=[[]])  # nothing to offer: look again
+    hold, _ = user._hold_chosen(lb, target, look)
+    assert len(looks) == 3 and user.tally.conflicts == 3 and user.tally.alternatives == 2
+
+
 def test_percentiles_are_nearest_rank() -> None:
     samples = [0.001 * n for n in range(1, 101)]  # 1 .. 100 ms
     assert percentile(samples, 0.5) == pytest.approx(0.050)
@@ -70,3 +232,22 @@ def test_bad_flags_are_refused_with_a_reason() -> None:
     )
     assert done.returncode == 2
     assert "positive numbers" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        (["--rush", "--rush-explicit", "1.5"], "from 0 to 1"),
+        (["--rush-explicit", "0.5"], "add --rush"),
+        (["--rush", "--big"], "choose one"),
+    ],
+)
+def test_bad_rush_flags_are_refused_with_a_reason(flags: list[str], reason: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run" / "bench.py"), *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert reason in done.stderr

@@ -1,7 +1,8 @@
 """The load benchmark of ``run/bench.py``: simulated users against a real cluster.
 
-``runner`` drives it; ``users`` simulates people, ``system`` starts or
-attaches to a cluster and reads its counters, ``ceiling`` measures this
-machine's empty-call rate, ``stats``, ``report`` and ``chart`` turn the
-numbers into a table, JSON and a PNG.
+``runner`` drives it; ``users`` simulates people (``rush`` the buyers of an
+on-sale rush on one event), ``system`` starts or attaches to a cluster and
+reads its counters, ``ceiling`` measures this machine's empty-call rate,
+``stats``, ``report`` and ``chart`` turn the numbers into a table, JSON and a
+PNG.
 """

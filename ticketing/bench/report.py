@@ -19,8 +19,33 @@ COLUMNS = (  # title, key of row_values, decimals
     ("ceiling/s", "ceiling_calls_per_s", 0),
     ("ratio", "ratio", 3),
     ("conflicts", "conflicts", 0),
+    ("refused/bk", "refused_per_booking", 2),
+    ("views/bk", "views_per_booking", 2),
     ("errors", "error_count", 0),
     ("load 1min", "load_average_1min", 1),
+)
+
+RUSH_COLUMNS = (  # the rush's table: goodput, refusals by kind of buyer, whole-attempt latency
+    ("users", "users", 0),
+    ("goodput/s", "bookings_per_s", 1),
+    ("flow p50", "flow_p50_ms", 1),
+    ("flow p99", "flow_p99_ms", 1),
+    ("refused/bk", "refused_per_booking", 2),
+    ("best ref/bk", "best_refused_per_booking", 2),
+    ("expl ref/bk", "explicit_refused_per_booking", 2),
+    ("views/bk", "views_per_booking", 2),
+    ("calls/bk", "calls_per_booking", 1),
+    ("cpu ms/bk", "cpu_ms_per_booking", 1),
+    ("errors", "error_count", 0),
+    ("load 1min", "load_average_1min", 1),
+)
+
+RUSH_LEGEND = (
+    "goodput/s: bookings completed per second; flow p50/p99: ms from an attempt's first call "
+    "to its ticket (looks again and refused holds included); refused/bk: refused holds per "
+    "booking, all buyers; best ref/bk and expl ref/bk: the same among best-available and "
+    "explicit-seat buyers (best ref/bk must be 0: the venue never fills, so the system always "
+    "finds the seats); views/bk: looks at the seat map per booking"
 )
 
 SEAT_MAP_METHODS = (  # key of a run's latencies, the method measured
@@ -45,18 +70,37 @@ def row_values(level: dict[str, Any]) -> dict[str, Any]:
         "ceiling_calls_per_s": level["ceiling_calls_per_s"],
         "ratio": level["ratio"],
         "conflicts": level["conflicts"],
+        "refused_per_booking": level.get("refused_per_booking"),
+        "views_per_booking": level.get("views_per_booking"),
         "error_count": sum(level["errors"].values()),
         "load_average_1min": level.get("load_average_1min"),
+        "flow_p50_ms": latency["flow"].get("p50"),
+        **_buyer_values(level.get("rush")),
+    }
+
+
+def _buyer_values(rush: dict[str, Any] | None) -> dict[str, Any]:
+    buyers = (rush or {}).get("by_buyer", {})
+    return {
+        f"{short}_refused_per_booking": buyers.get(kind, {}).get("refused_per_booking")
+        for short, kind in (("best", "best_available"), ("explicit", "explicit"))
     }
 
 
 def table(run: dict[str, Any]) -> str:
     """One run's levels as a fixed-width table, with its one-booking probe under it."""
-    header = "  ".join(f"{title:>10}" for title, _, _ in COLUMNS)
-    lines = [f"== {run['label']}", header]
+    columns = RUSH_COLUMNS if run.get("rush") else COLUMNS
+    header = "  ".join(f"{title:>{_width(title)}}" for title, _, _ in columns)
+    lines = [f"== {run['label']}" + (f", rush on {run['targets'][0]}" if run.get("rush") else "")]
+    lines.append(header)
     for level in run["levels"]:
         values = row_values(level)
-        lines.append("  ".join(_cell(values[key], places) for _, key, places in COLUMNS))
+        lines.append(
+            "  ".join(_cell(values[key], places, _width(title)) for title, key, places in columns)
+        )
+    if run.get("rush"):
+        lines.append(RUSH_LEGEND)
+        lines += [_rush_line(level) for level in run["levels"] if level.get("rush")]
     for level in run["levels"]:
         kinds = level.get("cpu_ms_per_booking_by_kind")
         if kinds:
@@ -94,10 +138,51 @@ def table(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: Any, places: int) -> str:
+def _rush_line(level: dict[str, Any]) -> str:
+    """What the best-available buyers of one rush level were refused, which must be nothing."""
+    rush = level["rush"]
+    best = rush["by_buyer"]["best_available"]
+    explicit = rush["by_buyer"]["explicit"]
+    if not best["users"]:
+        verdict = "no best-available buyers"
+    elif best["refused_holds"] == 0:
+        verdict = f"0 refused holds in {best['bookings']} bookings (must be 0: yes)"
+    else:
+        why = (
+            "this many users can fill the venue"
+            if rush["can_sell_out"]
+            else "the venue could not fill: look for a fault"
+        )
+        verdict = (
+            f"{best['refused_holds']} refused holds in {best['bookings']} bookings "
+            f"(must be 0: NO; {why})"
+        )
+    lines = [
+        f"rush at {level['users']} users: best-available buyers ({best['users']}): {verdict}; "
+        f"explicit-seat buyers ({explicit['users']}): {explicit['refused_holds']} refused holds, "
+        f"{explicit['alternative_holds']} holds on an offered alternative, "
+        f"{explicit['bookings']} bookings; each user kept at most {_tickets(rush['keep_tickets'])}"
+    ]
+    if rush.get("tickets_left_uncancelled"):
+        lines.append(
+            f"  {rush['tickets_left_uncancelled']} tickets could not be cancelled after the "
+            "level: the next level starts on a fuller venue"
+        )
+    return "\n".join(lines)
+
+
+def _tickets(count: int) -> str:
+    return f"{count} ticket{'' if count == 1 else 's'}"
+
+
+def _width(title: str) -> int:
+    return max(10, len(title))
+
+
+def _cell(value: Any, places: int, width: int = 10) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{'-':>10}"
-    return f"{value:>10.{places}f}"
+        return f"{'-':>{width}}"
+    return f"{value:>{width}.{places}f}"
 
 
 def _num(value: float | None) -> str:

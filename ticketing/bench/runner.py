@@ -9,6 +9,9 @@ local cluster is started on a temporary data directory and a free port (or
   measured just before, is subtracted);
 * each ``--users`` level runs for ``--seconds``: counters and CPU are read
   before and after, latencies recorded by every user;
+* with ``--rush``, every user buys on one event of a big venue, best-available
+  or explicit-seat (see ``rush``), and the tickets a level leaves are
+  cancelled after it is measured;
 * right after each level, this machine's ceiling is measured: empty Pyro5
   calls to an echo process from as many client threads.
 
@@ -36,6 +39,7 @@ from typing import Any
 from Pyro5.api import Proxy
 
 from ticketing.bench import chart, report
+from ticketing.bench import rush as rush_profile
 from ticketing.bench.catalogs import for_benchmark, regrouped, write_toml
 from ticketing.bench.ceiling import null_call_rate
 from ticketing.bench.stats import summary_ms
@@ -46,6 +50,8 @@ from ticketing.launcher import RUN_DIR
 from ticketing.server import pyro_config
 
 BIG_CATALOG = RUN_DIR.parent / "tests" / "catalogs" / "bench.toml"
+RUSH_CATALOG = RUN_DIR.parent / "tests" / "catalogs" / "rush.toml"
+RUSH_EXPLICIT_SHARE = 0.3  # of the rush's users who pick their seats on the map
 PROBE_BOOKINGS = 20
 IDLE_WINDOW = 1.0  # seconds of idle counters before the probe
 SEAT_MAP_SAMPLES = 20
@@ -91,11 +97,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "report its seat-map latency and the replicas' memory",
     )
     parser.add_argument(
+        "--rush",
+        action="store_true",
+        help="an on-sale rush: every user on the first event of the catalog's biggest "
+        "venue (default catalog tests/catalogs/rush.toml, a 5,000-seat arena), "
+        "best-available and explicit-seat buyers mixed",
+    )
+    parser.add_argument(
+        "--rush-explicit",
+        type=float,
+        default=None,
+        metavar="F",
+        help=f"share of the rush's users who look at the seat map and pick seats "
+        f"themselves; the others ask for the best available (default {RUSH_EXPLICIT_SHARE})",
+    )
+    parser.add_argument(
         "--catalog",
         type=Path,
         default=None,
         metavar="FILE",
-        help="catalog to run (default: the built-in one, or bench.toml with --big)",
+        help="catalog to run (default: the built-in one, bench.toml with --big, "
+        "rush.toml with --rush)",
     )
     parser.add_argument(
         "--attach",
@@ -145,6 +167,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--clusters starts its own clusters; it cannot be used with --attach")
     if args.attach and args.attach.rpartition(":")[0] == "":
         parser.error("--attach wants HOST:PORT of the name server, e.g. 127.0.0.1:9090")
+    if args.rush and args.big:
+        parser.error("--rush and --big are two different profiles: choose one")
+    if args.rush_explicit is not None and not args.rush:
+        parser.error("--rush-explicit sets the mix of --rush; add --rush")
+    if args.rush_explicit is None:
+        args.rush_explicit = RUSH_EXPLICIT_SHARE
+    if not 0.0 <= args.rush_explicit <= 1.0:
+        parser.error(f"--rush-explicit {args.rush_explicit}: expected a share from 0 to 1")
     if args.ceiling_seconds is None:
         args.ceiling_seconds = min(args.seconds, 3.0)
     return args
@@ -164,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pyro_config.configure()
     results: dict[str, Any] = {
-        "title": "ticketing benchmark" + (" (50,000-seat venue)" if args.big else ""),
+        "title": "ticketing benchmark" + _profile_note(args),
         "command": shlex.join(
             [
                 Path(sys.argv[0]).name if argv is None else "bench.py",
@@ -206,7 +236,8 @@ def run_layout(args: argparse.Namespace, clusters: int | None, results: dict) ->
         catalog = _catalog_of(system)
         label = f"attached to {args.attach}"
         return _measure(args, system, catalog, label, clusters, results)
-    base = load_catalog(args.catalog or (BIG_CATALOG if args.big else None))
+    default = BIG_CATALOG if args.big else RUSH_CATALOG if args.rush else None
+    base = load_catalog(args.catalog or default)
     catalog = for_benchmark(base if clusters is None else regrouped(base, clusters))
     count = len(catalog.clusters())
     label = f"{count} data cluster{'s' if count > 1 else ''}"
@@ -239,14 +270,19 @@ def _measure(
     small = [t for t in catalog.theaters if t.seat_count < BIG_VENUE] or [big]
     theaters = [big] if args.big else small
     targets = [Target(t.id, e.id, t.seat_count) for t in theaters for e in t.events]
+    if args.rush:
+        targets = [Target(big.id, big.events[0].id, big.seat_count)]
     run: dict[str, Any] = {
         "label": label,
         "clusters": clusters,
         "big": args.big,
+        "rush": args.rush,
         "load_balancers": len(balancers),
         "targets": [f"{t.theater}/{t.event}" for t in targets],
         "levels": [],
     }
+    if args.rush:
+        run["rush_explicit_share"] = args.rush_explicit
     results["runs"].append(run)
     run["probe"] = probe(system, balancers[0], targets[0])
     if args.big:
@@ -322,19 +358,22 @@ def run_level(
     seed: int,
 ) -> dict[str, Any]:
     stop = threading.Event()
-    crowd = [
-        User(
-            i,
-            balancers[i % len(balancers)],
-            targets,
-            stop,
-            args.seat_map_share,
-            args.cancel_share,
-            seed * 100_000 + i,
-            args.serializer,
-        )
-        for i in range(users)
-    ]
+    if args.rush:
+        crowd = rush_crowd(args, balancers, targets[0], users, seed, stop)
+    else:
+        crowd = [
+            User(
+                i,
+                balancers[i % len(balancers)],
+                targets,
+                stop,
+                args.seat_map_share,
+                args.cancel_share,
+                seed * 100_000 + i,
+                args.serializer,
+            )
+            for i in range(users)
+        ]
     before = system.snapshot()
     started = time.monotonic()
     for user in crowd:
@@ -345,6 +384,10 @@ def run_level(
     for user in crowd:
         user.join()
     work = system.snapshot().minus(before)
+    not_cancelled = None
+    if args.rush:  # the next level starts on an empty venue (see rush)
+        left = [ticket for user in crowd for ticket in user.tickets_left()]
+        not_cancelled = rush_profile.cancel_all(balancers, left)
     ceilings = {
         serializer: null_call_rate(users, args.ceiling_seconds, serializer)
         for serializer in pyro_config.ACCEPTED_SERIALIZERS
@@ -361,12 +404,14 @@ def run_level(
     def per_booking(key: str) -> float | None:
         return None if work[key] is None or not booked else round(work[key] / booked, 4)
 
-    return {
+    level = {
         "users": users,
         "seconds": args.seconds,
         "bookings": in_time,
         "bookings_per_s": round(rate, 2),
         "conflicts": sum(u.tally.conflicts for u in crowd),
+        **_per_booking_counts(crowd),
+        "alternative_holds": sum(u.tally.alternatives for u in crowd),
         "errors": dict(errors),
         "latency_ms": {s: summary_ms(x for u in crowd for x in u.tally.samples[s]) for s in STEPS},
         "per_booking": {k: per_booking(k) for k in ("calls_served", "disk_syncs", "cpu_seconds")},
@@ -386,6 +431,76 @@ def run_level(
         "ratio": round(rate / ceiling, 4) if ceiling else None,
         "load_average_1min": round(os.getloadavg()[0], 2),  # others' work skews everything
     }
+    if args.rush:
+        level["rush"] = {
+            "keep_tickets": crowd[0].keep,
+            "can_sell_out": rush_profile.can_sell_out(targets[0].seats, users),
+            "tickets_left_uncancelled": not_cancelled,
+            "by_buyer": {
+                kind: _buyer_summary([u for u in crowd if u.buyer == kind], args.seconds, deadline)
+                for kind in rush_profile.BUYERS
+            },
+        }
+    return level
+
+
+def rush_crowd(
+    args: argparse.Namespace,
+    balancers: list[str],
+    target: Target,
+    users: int,
+    seed: int,
+    stop: threading.Event,
+) -> list[rush_profile.RushUser]:
+    keep = rush_profile.keep_tickets(target.seats, users)
+    kinds = rush_profile.buyer_kinds(users, args.rush_explicit)
+    return [
+        rush_profile.RushUser(
+            i,
+            balancers[i % len(balancers)],
+            target,
+            stop,
+            buyer=kinds[i],
+            keep=keep,
+            cancel_share=args.cancel_share,
+            seed=seed * 100_000 + i,
+            serializer=args.serializer,
+        )
+        for i in range(users)
+    ]
+
+
+def _per_booking_counts(crowd: Sequence[User]) -> dict[str, float | None]:
+    """Refused holds and looks per booking of ``crowd`` (None without a booking)."""
+    booked = sum(u.tally.bookings for u in crowd)
+    refused = sum(u.tally.conflicts for u in crowd)
+    views = sum(u.tally.views for u in crowd)
+    return {
+        "refused_per_booking": round(refused / booked, 3) if booked else None,
+        "views_per_booking": round(views / booked, 3) if booked else None,
+    }
+
+
+def _buyer_summary(crowd: Sequence[User], seconds: float, deadline: float) -> dict[str, Any]:
+    """One kind of rush buyer: how many, what they booked, how often they were refused."""
+    in_time = sum(1 for u in crowd for at in u.tally.booked_at if at <= deadline)
+    return {
+        "users": len(crowd),
+        "bookings": in_time,
+        "bookings_per_s": round(in_time / seconds, 2),
+        "refused_holds": sum(u.tally.conflicts for u in crowd),
+        **_per_booking_counts(crowd),
+        "alternative_holds": sum(u.tally.alternatives for u in crowd),
+        "flow_ms": summary_ms(x for u in crowd for x in u.tally.samples["flow"]),
+    }
+
+
+def _profile_note(args: argparse.Namespace) -> str:
+    if args.big:
+        return " (50,000-seat venue)"
+    if args.rush:
+        return f" (on-sale rush, {args.rush_explicit:.0%} explicit-seat buyers)"
+    return ""
 
 
 def _progress(

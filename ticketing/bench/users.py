@@ -9,14 +9,18 @@ belongs to one thread), as a person's client would be. What a user does:
    (``get_seat_states``), the free seats read from it (up to 50,000 labels
    as a serpent list cost the load balancer most of a second each);
 2. hold 1-4 random free seats (``block_seats``); seats taken by someone in
-   between are a *conflict*: look again;
+   between are a *conflict* (a refused hold): the refusal offers the best
+   free seats of the same count (``.alternative``), which the user holds
+   instead, one more call and no new look; only a refusal that offers none
+   sends it back to look again;
 3. book the hold (``book_ticket``).
 
 So that a long run does not sell every event out, a user cancels its oldest
 ticket of an event that is more than half full before booking there, and a
 share of bookings are cancelled at random (``delete_ticket``) for the mix.
-Every step's duration is recorded; *booking* is hold + book, *flow* is view +
-hold + book of a booking that went through.
+Every step's duration is recorded; *booking* is the granted hold + book,
+*flow* is the whole attempt of a booking that went through, from its first
+call (the first look) to the ticket, refused holds and looks again included.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
@@ -59,7 +64,9 @@ class Tally:
 
     bookings: int = 0
     booked_at: list[float] = field(default_factory=list)
-    conflicts: int = 0
+    conflicts: int = 0  # holds refused with SeatsUnavailable
+    views: int = 0  # looks at an event: its free seats or its seat map
+    alternatives: int = 0  # holds asked for on the seats a refusal offered
     errors: Counter = field(default_factory=Counter)
     samples: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
 
@@ -125,23 +132,55 @@ class User(threading.Thread):
         target = self.rng.choice(self.targets)
         lb = self._lb()
         started = time.monotonic()
+        wanted = self.rng.randint(1, MAX_HOLD)
+        granted = self._hold_chosen(lb, target, lambda: self._look(lb, target, wanted))
+        if granted is not None:
+            self._book(lb, target, *granted, started)
+
+    def _look(self, lb: Proxy, target: Target, wanted: int) -> list[str] | None:
+        """Look at ``target`` and pick ``wanted`` random free seats (None: sold out for now)."""
         if target.seats >= COMPACT_FROM or self.rng.random() < self.seat_map_share:
             answer = self._timed("seat_map", lb.get_seat_states, target.theater, target.event)
             free = FreeSeats(SeatMap(answer["rows"], answer["seats_per_row"]), answer["states"])
         else:
             free = self._timed("view", lb.get_available_seats, target.theater, target.event)
+        self.tally.views += 1
         if len(free) < target.seats * REFILL_BELOW and self._tickets[target]:
             self._cancel(target, self._tickets[target].popleft())
-        wanted = self.rng.randint(1, MAX_HOLD)
         if len(free) < wanted:
-            return  # sold out for now: someone else's turn to cancel
-        seats = self.rng.sample(free, wanted)
-        hold_started = time.monotonic()
-        try:
-            hold = self._timed("hold", lb.block_seats, target.theater, target.event, seats)
-        except SeatsUnavailable:
-            self.tally.conflicts += 1
-            return
+            return None  # someone else's turn to cancel
+        return self.rng.sample(free, wanted)
+
+    def _hold_chosen(
+        self, lb: Proxy, target: Target, pick: Callable[[], list[str] | None]
+    ) -> tuple[dict[str, Any], float] | None:
+        """Hold the seats ``pick`` chooses, taking what each refusal offers instead.
+
+        Returns the hold and when the call that got it started, or None when
+        ``pick`` finds too few free seats (or the run ends). ``pick`` looks at
+        the event, so it is called again only after a refusal that offers no
+        alternative: refused holds do not multiply the looks.
+        """
+        seats = pick()
+        while seats and not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                hold = self._timed("hold", lb.block_seats, target.theater, target.event, seats)
+            except SeatsUnavailable as refusal:
+                self.tally.conflicts += 1
+                seats = refusal.alternative
+                if seats:
+                    self.tally.alternatives += 1
+                else:
+                    seats = pick()
+                continue
+            return hold, started
+        return None
+
+    def _book(
+        self, lb: Proxy, target: Target, hold: dict[str, Any], hold_started: float, started: float
+    ) -> None:
+        """Book ``hold``; ``started`` is the attempt's first call, for the flow's duration."""
         try:
             ticket = self._timed("book", lb.book_ticket, hold["hold_id"], *self.person)
         except (HoldExpired, HoldNotFound) as exc:
@@ -155,6 +194,10 @@ class User(threading.Thread):
         self._tickets[target].append(ticket["ticket_no"])
         if self.rng.random() < self.cancel_share:
             self._cancel(target, self._tickets[target].popleft())
+
+    def tickets_left(self) -> list[tuple[str, str]]:
+        """(theater, ticket number) of every ticket this user booked and did not cancel."""
+        return [(t.theater, no) for t, numbers in self._tickets.items() for no in numbers]
 
     def _cancel(self, target: Target, ticket_no: str) -> None:
         self._timed("cancel", self._lb().delete_ticket, target.theater, ticket_no)
