@@ -188,6 +188,13 @@ class RefusingBalancer:
 
     def block_seats(self, theater: str, event: str, seats: list[str]) -> dict:
         self.holds.append(seats)
+        return self._answer(seats)
+
+    def block_best_available(self, theater: str, event: str, count: int) -> dict:
+        self.holds.append(count)
+        return self._answer(["Z1", "Z2"][:count])
+
+    def _answer(self, seats: list[str]) -> dict:
         if len(self.holds) <= len(self.offers):
             raise SeatsUnavailable("taken", seats[:1], self.offers[len(self.holds) - 1])
         return {"hold_id": "h1", "seats": seats, "expires_at": 0.0}
@@ -204,8 +211,8 @@ def test_a_refused_user_takes_the_alternative_without_looking_again() -> None:
 
     lb = RefusingBalancer(offers=[["B1", "B2"], ["C1", "C2"]])
     hold, _ = user._hold_chosen(lb, target, look)
-    assert hold["seats"] == ["C1", "C2"]
-    assert lb.holds == [["A1", "A2"], ["B1", "B2"], ["C1", "C2"]]
+    assert hold["seats"] == ["Z1", "Z2"]
+    assert lb.holds == [["A1", "A2"], 2, 2], "an offer is taken as best-available of its size"
     assert len(looks) == 1, "an offered alternative costs a hold, not another look"
     assert (user.tally.conflicts, user.tally.alternatives) == (2, 2)
 

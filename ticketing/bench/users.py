@@ -10,9 +10,12 @@ belongs to one thread), as a person's client would be. What a user does:
    as a serpent list cost the load balancer most of a second each);
 2. hold 1-4 random free seats (``block_seats``); seats taken by someone in
    between are a *conflict* (a refused hold): the refusal offers the best
-   free seats of the same count (``.alternative``), which the user holds
-   instead, one more call and no new look; only a refusal that offers none
-   sends it back to look again;
+   free seats of the same count (``.alternative``), which the user accepts,
+   one more call and no new look. It accepts by asking for that many best
+   seats (``block_best_available``), which the log picks from its state at
+   that moment: holding the offered labels instead would race every other
+   buyer for the very seats the next best-available hold gets. Only a
+   refusal that offers nothing (too few free) sends it back to look again;
 3. book the hold (``book_ticket``).
 
 So that a long run does not sell every event out, a user cancels its oldest
@@ -161,15 +164,20 @@ class User(threading.Thread):
         the event, so it is called again only after a refusal that offers no
         alternative: refused holds do not multiply the looks.
         """
-        seats = pick()
-        while seats and not self.stop.is_set():
+        seats: list[str] | None = pick()
+        best_of: int | None = None  # after an offer: that many best seats, picked by the log
+        while (seats or best_of) and not self.stop.is_set():
             started = time.monotonic()
             try:
-                hold = self._timed("hold", lb.block_seats, target.theater, target.event, seats)
+                if best_of:
+                    where = (target.theater, target.event, best_of)
+                    hold = self._timed("hold", lb.block_best_available, *where)
+                else:
+                    hold = self._timed("hold", lb.block_seats, target.theater, target.event, seats)
             except SeatsUnavailable as refusal:
                 self.tally.conflicts += 1
-                seats = refusal.alternative
-                if seats:
+                best_of = len(refusal.alternative) or None
+                if best_of:
                     self.tally.alternatives += 1
                 else:
                     seats = pick()
