@@ -2,8 +2,11 @@
 
 The real cluster is not needed to test the client: this object answers every load-balancer
 method with the contract's shapes and errors, from one `ContractStore` that several balancers
-share (so a client can fail over between them). `serve_balancers` serves them from a real
-Pyro5 daemon in this process and registers them in a real name server.
+share (so a client can fail over between them). Our balancers' extensions are here too
+(`get_seat_states`, `block_best_available`, the `.alternative` of a refused hold), with the real
+seat chooser and the real refusals, so the client meets what the cluster would answer.
+`serve_balancers` serves them from a real Pyro5 daemon in this process and registers them in a
+real name server.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from dataclasses import dataclass
 import Pyro5.api
 
 from ticketing.catalog import Catalog, parse_catalog
+from ticketing.domain import seat_chooser
+from ticketing.domain.lock_table import too_few_free
 from ticketing.domain.seat_codes import STATE_NAMES
+from ticketing.domain.seats import SeatMap
 from ticketing.errors import (
     HoldExpired,
     HoldNotFound,
@@ -29,6 +35,7 @@ from ticketing.errors import (
     Unavailable,
 )
 from ticketing.names import load_balancer
+from ticketing.server import validation
 
 CATALOG = """
 hold_ttl = 300
@@ -83,6 +90,22 @@ class ContractStore:
         self.holds: dict[str, _Hold] = {}
         self.tickets: dict[tuple[str, str], dict] = {}
         self.booked_holds: dict[str, dict] = {}
+
+    def grant(self, theater: str, event: str, seats: list[str]) -> dict:
+        """A new hold on ``seats``; the caller holds the lock and checked they are free."""
+        hold_id = secrets.token_hex(12)
+        expires_at = self.clock() + self.catalog.hold_ttl
+        self.holds[hold_id] = _Hold(theater, event, seats, expires_at)
+        return {"hold_id": hold_id, "seats": seats, "expires_at": expires_at}
+
+    @staticmethod
+    def best_free(seat_map: SeatMap, taken: dict[str, str], count: int) -> list[str] | None:
+        """The seats the real lock store would choose for a best-available hold of ``count``."""
+        grid = bytes(
+            seat_chooser.TAKEN if seat in taken else seat_chooser.FREE for seat in seat_map.labels()
+        )
+        chosen = seat_chooser.choose(grid, seat_map.seats_per_row, count)
+        return None if chosen is None else [seat_map.label(index) for index in chosen]
 
     def taken(self, theater: str, event: str) -> dict[str, str]:
         """Seat -> "held" or "booked" for one event; expired holds no longer count."""
@@ -168,13 +191,26 @@ class ContractLB:
             taken = self.store.taken(theater, event)
             busy = [seat for seat in wanted if seat in taken]
             if busy:
+                # As the real lock store does: offer what a best-available hold would get.
+                offer = self.store.best_free(seat_map, taken, len(wanted)) or []
                 raise SeatsUnavailable(
-                    f"seats {', '.join(busy)} are taken; pick others from the seat map", busy
+                    f"seats {', '.join(busy)} are taken; pick others from the seat map",
+                    busy,
+                    offer,
                 )
-            hold_id = secrets.token_hex(12)
-            expires_at = self.store.clock() + self.store.catalog.hold_ttl
-            self.store.holds[hold_id] = _Hold(theater, event, wanted, expires_at)
-        return {"hold_id": hold_id, "seats": wanted, "expires_at": expires_at}
+            return self.store.grant(theater, event, wanted)
+
+    def block_best_available(self, theater: str, event: str, count: int) -> dict:
+        """Our balancers' best-available hold, chosen by the real ``seat_chooser``."""
+        self._check()
+        seat_map = self._seat_map(theater, event)
+        count = validation.seat_count(count, self.store.catalog.max_seats_per_booking)
+        with self.store.lock:
+            taken = self.store.taken(theater, event)
+            chosen = self.store.best_free(seat_map, taken, count)
+            if chosen is None:
+                raise too_few_free(seat_map.rows * seat_map.seats_per_row - len(taken), count)
+            return self.store.grant(theater, event, chosen)
 
     def release_hold(self, hold_id: str) -> bool:
         self._check()

@@ -10,10 +10,12 @@ from contract_lb import ContractLB, contract_store
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
+from ticketing.client.actions import Actions, offered_instead
 from ticketing.client.commands import (
     Book,
     Cancel,
     Hold,
+    HoldBest,
     Param,
     ShowMap,
     ShowTicket,
@@ -23,9 +25,11 @@ from ticketing.client.completer import ParamCompleter, TicketingCompleter
 from ticketing.client.metadata import Metadata
 from ticketing.client.seat_map import render_seat_map
 from ticketing.client.seat_spec import parse_seats
+from ticketing.client.state import ClientState
 from ticketing.client.style import plain
 from ticketing.client.tickets_file import TicketsFile, default_tickets_path
-from ticketing.errors import InvalidRequest
+from ticketing.client.views import side_by_side
+from ticketing.errors import InvalidRequest, SeatsUnavailable, Unavailable
 
 
 def build(line: str):
@@ -47,6 +51,16 @@ def test_parses_full_commands() -> None:
     assert parse("# a comment") is None
 
 
+def test_a_bare_number_where_seats_go_asks_for_the_best_available() -> None:
+    assert build("hold AMC dune-1900 3") == HoldBest("AMC", "dune-1900", 3)
+    assert build("hold AMC dune-1900 07") == HoldBest("AMC", "dune-1900", 7)  # the server judges
+    partial = parse("hold AMC dune-1900")
+    assert partial is not None
+    partial.supply(Param.SEATS, " 2 ")
+    assert partial.as_line() == "hold AMC dune-1900 2"
+    assert Hold("AMC", "dune-1900", ("C7", "C8")).as_line() == "hold AMC dune-1900 C7 C8"
+
+
 def test_missing_arguments_are_named_in_order() -> None:
     partial = parse("hold AMC")
     assert partial is not None
@@ -66,6 +80,10 @@ def test_missing_arguments_are_named_in_order() -> None:
         ("map AMC dune-1900 extra", "too many arguments"),
         ("hold AMC dune-1900 A1-B3", "stays within one row"),
         ("hold AMC dune-1900 7A", "not a seat label"),
+        ("hold AMC dune-1900 0", "hold at least 1 seat"),
+        ("hold AMC dune-1900 2 A1", "seat labels .* or a number of seats .*, not both"),
+        ("hold AMC dune-1900 A1,2", "not both"),
+        ("hold AMC dune-1900 1234567890", "a booking holds a few"),
         ("book Ada ada-at-example.org", "needs EMAIL"),
         ('book "Ada', "close the quote"),
     ],
@@ -155,6 +173,10 @@ def test_completes_each_kind_of_word(balancer: ContractLB, tmp_path: Path) -> No
     assert completions(completer, "hold REG inception-2100 A") == ["A1", "A2", "A3", "A4", "A5"]
     assert completions(completer, "hold REG inception-2100 A1 A3,A") == ["A2", "A4", "A5"]
     assert completions(completer, "hold REG inception-2100 A3") == ["A3", "A3-A4", "A3-A5"]
+    counts_then_seats = completions(completer, "hold REG inception-2100 ")
+    assert counts_then_seats[:7] == ["1", "2", "3", "4", "5", "A1", "A2"]
+    assert completions(completer, "hold REG inception-2100 3") == ["3"]
+    assert "2" not in completions(completer, "hold REG inception-2100 A1 ")  # no mixing
     assert completions(completer, "cancel AMC ") == ["abc"]
     assert completions(completer, "cancel REG ") == []
     assert completions(completer, "book ") == ["Ada Lovelace"]
@@ -181,3 +203,83 @@ def test_no_suggestions_rather_than_errors_when_the_cluster_fails(tmp_path: Path
     completer = TicketingCompleter(Metadata(balancer, TicketsFile(tmp_path / "t.json")))
     assert completions(completer, "map ") == []
     assert completions(completer, "hold AMC dune-1900 A") == []
+
+
+def test_counts_offered_are_no_more_than_the_free_seats(balancer: ContractLB, tmp_path) -> None:
+    taken = [f"{row}{n}" for row in "ABC" for n in range(1, 6)][:-2]  # 2 of 15 stay free
+    balancer.block_seats("REG", "inception-2100", taken[:5])
+    balancer.block_seats("REG", "inception-2100", taken[5:10])
+    balancer.block_seats("REG", "inception-2100", taken[10:])
+    completer = TicketingCompleter(Metadata(balancer, TicketsFile(tmp_path / "t.json")))
+    assert completions(completer, "hold REG inception-2100 ") == ["1", "2", "C4", "C5"]
+
+
+def test_the_contract_balancer_chooses_as_the_real_lock_store(balancer: ContractLB) -> None:
+    """Centred block nearest the screen, then the best singles, then a refusal; refused
+    explicit seats offer the same choice as `.alternative`."""
+    reg = ("REG", "inception-2100")
+    assert balancer.block_best_available(*reg, 3)["seats"] == ["A2", "A3", "A4"]
+    with pytest.raises(SeatsUnavailable) as refused:
+        balancer.block_seats(*reg, ["A1", "A2"])
+    assert (refused.value.seats, refused.value.alternative) == (["A2"], ["B2", "B3"])
+    with pytest.raises(InvalidRequest, match="from 1 to 5 seats per booking, got 6"):
+        balancer.block_best_available(*reg, 6)
+    balancer.block_seats(*reg, ["B1", "B2", "B4", "B5"])
+    balancer.block_seats(*reg, ["C1", "C2", "C4", "C5"])
+    assert balancer.block_best_available(*reg, 3)["seats"] == ["A1", "B3", "C3"]
+    assert balancer.block_best_available(*reg, 1)["seats"] == ["A5"]
+    with pytest.raises(SeatsUnavailable, match="no seats are free"):
+        balancer.block_best_available(*reg, 1)
+
+
+def actions_on(balancer, tmp_path: Path) -> Actions:
+    tickets = TicketsFile(tmp_path / "t.json")
+    return Actions(balancer, ClientState(), tickets, Metadata(balancer, tickets), lambda: [])
+
+
+def test_a_best_available_hold_shows_the_seats_on_the_map(
+    balancer: ContractLB, tmp_path: Path
+) -> None:
+    actions = actions_on(balancer, tmp_path)
+    actions.run(Hold("AMC", "dune-1900", ("D1",)))
+    text = plain(actions.run(HoldBest("AMC", "dune-1900", 2)).fragments)
+    assert text.startswith("holding A3 A4 (the 2 best free seats) at AMC dune-1900 for ")
+    assert "side by side" not in text
+    rows = {line.split()[0]: line.split()[1:-1] for line in text.splitlines() if line[:2] == "A "}
+    assert rows["A"] == [".", ".", "*", "*", ".", "."]
+    assert actions.state.hold is not None and actions.state.hold.seats == ("A3", "A4")
+    assert [hold.seats for hold in balancer.store.holds.values()] == [["A3", "A4"]]
+
+
+def test_best_seats_apart_are_said_to_be_apart(balancer: ContractLB, tmp_path: Path) -> None:
+    for row in "ABC":
+        balancer.block_seats("REG", "inception-2100", [f"{row}2", f"{row}4"])
+    actions = actions_on(balancer, tmp_path)
+    text = plain(actions.run(HoldBest("REG", "inception-2100", 2)).fragments)
+    assert "holding A3 B3 (the 2 best free seats)" in text
+    assert "no row had 2 free seats side by side" in text
+    assert side_by_side(["B3", "B5", "B4"]) and not side_by_side(["B3", "C4"])
+
+
+class MapDown(ContractLB):
+    """Holds work, the seat map does not: as when the cluster falters between two calls."""
+
+    def get_seat_states(self, theater: str, event: str) -> dict:
+        raise Unavailable("no quorum right now; retry in a moment")
+
+
+def test_the_hold_stands_when_its_map_cannot_be_drawn(tmp_path: Path) -> None:
+    balancer = MapDown(contract_store(), "lb")
+    actions = actions_on(balancer, tmp_path)
+    text = plain(actions.run(HoldBest("AMC", "dune-1900", 1)).fragments)
+    assert "holding A3 (the best free seat)" in text
+    assert "(no map right now: no quorum right now; retry in a moment; type map to retry)" in text
+    assert actions.state.hold is not None and actions.state.hold.seats == ("A3",)
+
+
+def test_a_refusal_of_explicit_seats_offers_its_alternative_as_a_hold() -> None:
+    refusal = SeatsUnavailable("taken", ["A1"], ["C7", "C8"])
+    wanted = Hold("AMC", "dune-1900", ("A1", "A2"))
+    assert offered_instead(wanted, refusal) == Hold("AMC", "dune-1900", ("C7", "C8"))
+    assert offered_instead(wanted, SeatsUnavailable("taken", ["A1"])) is None
+    assert offered_instead(HoldBest("AMC", "dune-1900", 2), refusal) is None

@@ -217,6 +217,9 @@ def test_errors_are_one_line_with_the_contract_class(client: Driver) -> None:
     client.served.balancers["ticketing.loadbalancer.1"].block_seats("AMC", "dune-1900", ["A1"])
     client.type("hold AMC dune-1900 A1 A2" + ENTER)
     client.wait_output("SeatsUnavailable: seats A1 are taken")
+    client.wait_prompt("guide")  # hold the best free seats instead?
+    client.type("n" + ENTER)
+    client.wait_output("not held")
     client.type("frobnicate" + ENTER)
     client.wait_output("InvalidRequest: unknown command 'frobnicate'")
     client.type("book Ada ada@example.org" + ENTER)
@@ -225,6 +228,48 @@ def test_errors_are_one_line_with_the_contract_class(client: Driver) -> None:
     out = client.wait_output("TicketNotFound: no ticket 0000 at AMC")
     assert "Traceback" not in out
     assert client.thread.is_alive()
+
+
+def test_hold_a_number_of_best_seats_and_see_them_on_the_map(client: Driver) -> None:
+    client.tab("hold AMC dune-1900 ")  # the counts come first
+    client.wait_buffer("hold AMC dune-1900 1")
+    client.type(TAB)
+    client.wait_buffer("hold AMC dune-1900 2")
+    client.type(ENTER)
+    out = client.wait_output("yours")
+    assert "holding A3 A4 (the 2 best free seats) at AMC dune-1900" in out
+    row_a = next(line for line in out.splitlines() if line.startswith("A "))
+    assert row_a.split() == ["A", ".", ".", "*", "*", ".", ".", "A"]
+    assert [hold.seats for hold in holds(client.served)] == [["A3", "A4"]]
+
+
+def offer_taken_seats(client: Driver) -> None:
+    """Someone else holds B3; this client asks for B3 B4 and is offered the best 2 instead."""
+    client.served.balancers["ticketing.loadbalancer.2"].block_seats("AMC", "dune-1900", ["B3"])
+    client.type("hold AMC dune-1900 C1" + ENTER)
+    client.wait_output("holding C1")
+    client.type("hold AMC dune-1900 B3 B4" + ENTER)
+    client.wait_output("SeatsUnavailable: seats B3 are taken")
+    client.wait_prompt("guide")
+    assert client.repl.guide.message == "hold A3 A4 instead? [Y/n] "
+
+
+def test_refused_seats_offer_the_best_free_ones_and_enter_holds_them(client: Driver) -> None:
+    offer_taken_seats(client)
+    client.type(ENTER)
+    client.wait_output("holding A3 A4 at AMC dune-1900")
+    assert sorted(hold.seats for hold in holds(client.served)) == [["A3", "A4"], ["B3"]]
+    assert client.repl.session.history.get_strings()[-1] == "hold AMC dune-1900 A3 A4"
+
+
+def test_a_declined_offer_keeps_the_hold_one_had(client: Driver) -> None:
+    offer_taken_seats(client)
+    client.type("maybe" + ENTER)
+    client.wait_output("answer y or n")
+    client.type("n" + ENTER)
+    client.wait_output("not held")
+    assert client.state.hold is not None and client.state.hold.seats == ("C1",)
+    assert sorted(hold.seats for hold in holds(client.served)) == [["B3"], ["C1"]]
 
 
 def test_ctrl_d_releases_the_open_hold_and_quits(client: Driver) -> None:

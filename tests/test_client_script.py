@@ -70,8 +70,23 @@ def test_one_command_with_its_own_tickets_file(served: ServedBalancers, tmp_path
     missing = run_client(served, tmp_path, "--command", "hold AMC")
     assert missing.returncode == 1
     assert missing.stderr == (
-        "InvalidRequest: hold needs EVENT SEATS; usage: hold THEATER EVENT SEATS\n"
+        "InvalidRequest: hold needs EVENT SEATS; usage: hold THEATER EVENT SEATS|N\n"
     )
+
+
+def test_best_available_and_the_alternative_to_taken_seats(served: ServedBalancers, tmp_path):
+    served.balancers["ticketing.loadbalancer.1"].block_seats("AMC", "dune-1900", ["A3"])
+    script = "hold AMC dune-1900 A3 A4\nhold AMC dune-1900 9\nhold AMC dune-1900 3\n"
+    result = run_client(served, tmp_path, stdin=script)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "SeatsUnavailable: seats A3 are taken; pick others from the seat map; "
+        "free instead: hold AMC dune-1900 B3 B4",
+        "InvalidRequest: count must be from 1 to 5 seats per booking, got 9",
+    ]
+    assert "holding B2 B3 B4 (the 3 best free seats) at AMC dune-1900" in result.stdout
+    row_b = next(line for line in result.stdout.splitlines() if line.startswith("B "))
+    assert row_b.split() == ["B", ".", "*", "*", "*", ".", ".", "B"]
 
 
 def test_no_cluster_is_one_line_not_a_traceback(tmp_path: Path, free_port) -> None:

@@ -1,4 +1,6 @@
-"""The client's `status` against a real cluster: an operator sees every component."""
+"""The client against a real cluster: an operator's `status` sees every component, and a
+buyer's refused seats come with the cluster's best free alternative (the one real-cluster check
+of best available from the client; the rest runs against tests/contract_lb.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cluster_fixture import LocalCluster
-from conftest import ROOT
+from conftest import ROOT, poll
 
 from ticketing import names
 from ticketing.security.secret import ENV_VAR
@@ -23,10 +25,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     running.stop()
 
 
-def status_lines(cluster: LocalCluster, env: dict[str, str], data_dir: Path) -> list[str]:
-    command = [sys.executable, str(ROOT / "run" / "client.py"), "-c", "status"]
+def run_client(
+    cluster: LocalCluster, env: dict[str, str], data_dir: Path, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(ROOT / "run" / "client.py"), *args]
     command += ["--ns-port", str(cluster.ns_port), "--data-dir", str(data_dir)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, env=env, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def status_lines(cluster: LocalCluster, env: dict[str, str], data_dir: Path) -> list[str]:
+    done = run_client(cluster, env, data_dir, "-c", "status")
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
@@ -51,3 +59,28 @@ def test_without_the_secret_members_only_components_say_so(
     assert "members only" in row, row
     (balancer,) = [line for line in lines if line.startswith(names.load_balancer(1) + " ")]
     assert "members only" not in balancer, balancer
+
+
+def test_booked_seats_are_refused_with_the_best_free_ones_offered_instead(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    alien = ("AMC", "alien")
+    with cluster.load_balancer() as balancer:
+        hold = balancer.block_best_available(*alien, 2)
+        assert hold["seats"] == ["A3", "A4"]
+        ticket = balancer.book_ticket(hold["hold_id"], "Ada", "ada@example.org")
+        # Booked seats stay refused once the hold is settled into sold marks (holds here last 4 s).
+        lock = min(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True))
+        poll(lambda: cluster.pool.call(lock, "get_hold", hold["hold_id"]) is None, message="settle")
+        env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+        script = "hold AMC alien A3 A4\nhold AMC alien 3\n"
+        done = run_client(cluster, env, tmp_path, stdin=script)
+        assert balancer.delete_ticket("AMC", ticket["ticket_no"]) is True
+    assert done.returncode == 1
+    assert done.stderr == (
+        "SeatsUnavailable: seats already held or booked: A3, A4; "
+        "free instead: hold AMC alien B3 B4\n"
+    )
+    assert "holding B2 B3 B4 (the 3 best free seats) at AMC alien" in done.stdout
+    row_b = next(line for line in done.stdout.splitlines() if line.startswith("B "))
+    assert row_b.split() == ["B", ".", "*", "*", "*", ".", ".", "B"]

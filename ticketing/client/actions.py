@@ -12,6 +12,7 @@ from ticketing.client.commands import (
     Command,
     Help,
     Hold,
+    HoldBest,
     ListTickets,
     Quit,
     Release,
@@ -27,6 +28,7 @@ from ticketing.client.state import ClientState, OpenHold
 from ticketing.client.style import Fragments
 from ticketing.client.tickets_file import TicketsFile
 from ticketing.client.views import (
+    best_hold_view,
     help_view,
     hold_view,
     status_view,
@@ -34,7 +36,13 @@ from ticketing.client.views import (
     ticket_view,
     tickets_view,
 )
-from ticketing.errors import HoldExpired, HoldNotFound, InvalidRequest, SeatsUnavailable
+from ticketing.errors import (
+    HoldExpired,
+    HoldNotFound,
+    InvalidRequest,
+    SeatsUnavailable,
+    TicketingError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,8 @@ class Actions:
                 return Outcome(self._show_map(theater, event))
             case Hold(theater, event, seats):
                 return Outcome(self._hold(theater, event, seats))
+            case HoldBest(theater, event, count):
+                return Outcome(self._hold_best(theater, event, count))
             case Release():
                 return Outcome(self._release())
             case Book(name, email):
@@ -120,17 +130,47 @@ class Actions:
             if previous is None or not self._only_mine(exc, theater, event):
                 raise
             self._release()
+            previous = None
             answer = self.api.block_seats(theater, event, list(seats))
-        else:
-            if previous is not None:
-                self.state.hold = None
-                self.api.release_hold(previous.hold_id)
-                self.metadata.seats_changed(previous.theater, previous.event)
+        hold = self._keep(answer, theater, event)
+        return hold_view(hold, hold.seconds_left(self.clock())) + self._give_back(previous)
+
+    def _hold_best(self, theater: str, event: str, count: int) -> Fragments:
+        """Hold the `count` best free seats, then give back the previous hold; show the map.
+
+        As with explicit seats, a refusal keeps the previous hold, so the seats it holds are not
+        among those chosen: a buyer in a rush keeps what they have until better is theirs.
+        """
+        self._choose(theater, event)
+        previous = self.state.hold
+        answer = self.api.block_best_available(theater, event, count)
+        hold = self._keep(answer, theater, event)
+        view = best_hold_view(hold, hold.seconds_left(self.clock()), count)
+        view += self._give_back(previous)
+        try:
+            return view + self._show_map(theater, event)
+        except TicketingError as exc:  # the seats are held; only the picture is missing
+            return [*view, ("class:note", f"(no map right now: {exc}; type map to retry)\n")]
+
+    def _keep(self, answer: dict, theater: str, event: str) -> OpenHold:
+        """Remember a granted hold first, so no later failure can lose it."""
         self.state.hold = OpenHold(
             answer["hold_id"], theater, event, tuple(answer["seats"]), float(answer["expires_at"])
         )
         self.metadata.seats_changed(theater, event)
-        return hold_view(self.state.hold, self.state.hold.seconds_left(self.clock()))
+        return self.state.hold
+
+    def _give_back(self, previous: OpenHold | None) -> Fragments:
+        """Release the hold a new one replaced; if that fails now, it expires on its own."""
+        if previous is None:
+            return []
+        self.metadata.seats_changed(previous.theater, previous.event)
+        try:
+            self.api.release_hold(previous.hold_id)
+        except TicketingError as exc:
+            seats = " ".join(previous.seats)
+            return [("class:note", f"({seats} could not be given back now: {exc}; they expire)\n")]
+        return []
 
     def _only_mine(self, exc: SeatsUnavailable, theater: str, event: str) -> bool:
         hold = self.state.hold
@@ -183,3 +223,14 @@ class Actions:
         for ticket in known:
             self.metadata.seats_changed(theater, ticket["event"])
         return [("", f"cancelled ticket {ticket_no} at {theater}; its seats are free again\n")]
+
+
+def offered_instead(command: Command | None, refusal: SeatsUnavailable) -> Hold | None:
+    """The hold of the free seats a refusal of explicit seats offers, if it offers any.
+
+    The cluster picks them as a best-available hold would at that moment; the person decides,
+    since seats elsewhere in the hall may not be what they wanted.
+    """
+    if not isinstance(command, Hold) or not refusal.alternative:
+        return None
+    return Hold(command.theater, command.event, tuple(refusal.alternative))

@@ -3,10 +3,14 @@
 A line may leave out arguments (`hold`, `hold AMC`); parsing then yields a `PartialCommand` that
 names what is missing, so the interactive loop can ask for it one prompt at a time and a script
 can refuse it with the usage line.
+
+Where `hold` takes its seats, a bare number asks for that many of the best free seats
+(`hold AMC dune-1900 3`): the system picks them, so buyers in a rush do not collide.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,6 +46,19 @@ class Hold:
     theater: str
     event: str
     seats: tuple[str, ...]
+
+    def as_line(self) -> str:
+        """The command a person would type for it, such as an alternative offered instead."""
+        return shlex.join(["hold", self.theater, self.event, *self.seats])
+
+
+@dataclass(frozen=True, slots=True)
+class HoldBest:
+    """Hold the `count` best free seats, as the system chooses them."""
+
+    theater: str
+    event: str
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +110,7 @@ Command = (
     Theaters
     | ShowMap
     | Hold
+    | HoldBest
     | Release
     | Book
     | ShowTicket
@@ -127,8 +145,8 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "hold",
             (Param.THEATER, Param.EVENT, Param.SEATS),
-            "hold THEATER EVENT SEATS",
-            "hold seats for a few minutes (SEATS: A1 A2, A1-A4 or A1,A3)",
+            "hold THEATER EVENT SEATS|N",
+            "hold seats for a few minutes (SEATS: A1 A2, A1-A4, A1,A3; N: the N best free)",
         ),
         CommandSpec("release", (), "release", "give back the seats you hold"),
         CommandSpec(
@@ -152,12 +170,20 @@ SPECS: dict[str, CommandSpec] = {
 }
 
 
+Value = str | tuple[str, ...] | int
+"""An argument as parsed: text, seat labels, or a number of seats (best available)."""
+
+_COUNT = re.compile(r"[0-9]+")
+_COUNT_DIGITS = 9
+"""Longer numbers are no count of seats anyone means; refused here rather than sent."""
+
+
 @dataclass(slots=True)
 class PartialCommand:
     """A command with the arguments given so far; `missing` lists the ones still to ask for."""
 
     spec: CommandSpec
-    values: dict[Param, str | tuple[str, ...]] = field(default_factory=dict)
+    values: dict[Param, Value] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[Param]:
@@ -176,6 +202,8 @@ class PartialCommand:
             value = self.values.get(param)
             if isinstance(value, tuple):
                 words.extend(value)
+            elif isinstance(value, int):
+                words.append(str(value))
             elif value is not None:
                 words.append(shlex.quote(value))
         return " ".join(words)
@@ -236,10 +264,10 @@ def _assign_book(args: list[str]) -> list[tuple[Param, str]]:
     return [(Param.NAME, " ".join(args))]
 
 
-def _convert(param: Param, text: str) -> str | tuple[str, ...]:
+def _convert(param: Param, text: str) -> Value:
     text = text.strip()
     if param is Param.SEATS:
-        return parse_seats(text)
+        return _seats_or_count(text)
     if not text:
         raise InvalidRequest(f"the {param} cannot be empty")
     if param is Param.EMAIL and ("@" not in text or " " in text):
@@ -247,7 +275,24 @@ def _convert(param: Param, text: str) -> str | tuple[str, ...]:
     return text
 
 
-def _build(name: str, values: dict[Param, str | tuple[str, ...]]) -> Command:
+def _seats_or_count(text: str) -> tuple[str, ...] | int:
+    """Seat labels, or a bare number: how many of the best free seats to hold."""
+    if _COUNT.fullmatch(text):
+        if len(text) > _COUNT_DIGITS:
+            raise InvalidRequest(f"{text[:_COUNT_DIGITS]}... seats? a booking holds a few, like 2")
+        count = int(text)
+        if count < 1:
+            raise InvalidRequest(
+                "hold at least 1 seat; hold THEATER EVENT 2 holds the 2 best free seats"
+            )
+        return count
+    words = text.replace(",", " ").split()
+    if any(_COUNT.fullmatch(word) for word in words):
+        raise InvalidRequest("give either seat labels (A1 A2) or a number of seats (2), not both")
+    return parse_seats(text)
+
+
+def _build(name: str, values: dict[Param, Value]) -> Command:
     def text(param: Param) -> str:
         value = values[param]
         assert isinstance(value, str)
@@ -260,6 +305,8 @@ def _build(name: str, values: dict[Param, str | tuple[str, ...]]) -> Command:
             return ShowMap(text(Param.THEATER), text(Param.EVENT))
         case "hold":
             seats = values[Param.SEATS]
+            if isinstance(seats, int):
+                return HoldBest(text(Param.THEATER), text(Param.EVENT), seats)
             assert isinstance(seats, tuple)
             return Hold(text(Param.THEATER), text(Param.EVENT), seats)
         case "release":

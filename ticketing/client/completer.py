@@ -1,5 +1,5 @@
-"""Completion: command names, theaters, events of the chosen theater, free seats and seat
-ranges of the chosen event, and the tickets this user booked.
+"""Completion: command names, theaters, events of the chosen theater, free seats, seat ranges
+and counts of best free seats of the chosen event, and the tickets this user booked.
 
 One completer class serves both the command line (where the parameter is found from the words
 before the cursor) and the guided prompts (where the parameter is fixed). It only reads the
@@ -102,12 +102,15 @@ def _events(metadata: Metadata, word: str, context: Context) -> Iterator[Complet
 
 
 def _seats(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
-    """Free seats not yet typed; after a free seat (or `A3-`) the free runs that start there."""
+    """Counts for the best free seats, then free seats not yet typed; after a free seat (or
+    `A3-`) the free runs that start there."""
     theater, event = context.get(Param.THEATER), context.get(Param.EVENT)
     if theater is None or event is None:
         return
     free = metadata.free_seats(theater, event)
     typed = _typed_seats(context.get(Param.SEATS, ""))
+    if not typed and (not word or word.isdigit()):
+        yield from _counts(word, len(free))
     upper = word.upper()
     start, dash, _ = upper.partition("-")
     if not dash:
@@ -119,6 +122,14 @@ def _seats(metadata: Metadata, word: str, context: Context) -> Iterator[Completi
             text = f"{start}-{run_end}"
             if text.startswith(upper) and text != start:
                 yield Completion(text, -len(word), display_meta=f"{_count(start, run_end)} seats")
+
+
+def _counts(word: str, free: int) -> Iterator[Completion]:
+    """`hold THEATER EVENT 3` holds the 3 best free seats: offered first, as the quick way."""
+    for count in range(1, min(free, DEFAULT_MAX_SEATS_PER_BOOKING) + 1):
+        if str(count).startswith(word):
+            meta = "the best free seat" if count == 1 else f"the {count} best free seats"
+            yield Completion(str(count), -len(word), display_meta=meta)
 
 
 def _free_run(start: str, free: Iterable[str]) -> list[str]:

@@ -68,6 +68,9 @@ class Connection:
     def block_seats(self, theater: str, event: str, seats: list[str]) -> dict:
         return self.call("block_seats", theater, event, seats)
 
+    def block_best_available(self, theater: str, event: str, count: int) -> dict:
+        return self.call("block_best_available", theater, event, count)
+
     def release_hold(self, hold_id: str) -> bool:
         return self.call("release_hold", hold_id)
 

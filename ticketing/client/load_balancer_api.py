@@ -22,7 +22,15 @@ class LoadBalancerApi(Protocol):
         view draws: our load balancers' extension of the contract."""
         ...
 
-    def block_seats(self, theater: str, event: str, seats: list[str]) -> dict: ...
+    def block_seats(self, theater: str, event: str, seats: list[str]) -> dict:
+        """All of ``seats`` or none; a refusal (SeatsUnavailable) may carry ``.alternative``,
+        the best free seats of the same count."""
+        ...
+
+    def block_best_available(self, theater: str, event: str, count: int) -> dict:
+        """Hold the ``count`` best free seats, which the system chooses (an extension of the
+        contract): same answer and errors as ``block_seats``."""
+        ...
 
     def release_hold(self, hold_id: str) -> bool: ...
 

@@ -7,20 +7,27 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.completion import DummyCompleter
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
 
-from ticketing.client.actions import Actions
-from ticketing.client.commands import Param, PartialCommand, parse
+from ticketing.client.actions import Actions, Outcome, offered_instead
+from ticketing.client.commands import Command, Param, PartialCommand, parse
 from ticketing.client.completer import Context, ParamCompleter, TicketingCompleter
 from ticketing.client.key_bindings import client_key_bindings
 from ticketing.client.metadata import Metadata
 from ticketing.client.style import STYLE, Fragments
 from ticketing.client.toolbar import bottom_toolbar
 from ticketing.client.views import error_line
-from ticketing.errors import TicketingError, Unavailable, UnknownEvent, UnknownTheater
+from ticketing.errors import (
+    SeatsUnavailable,
+    TicketingError,
+    Unavailable,
+    UnknownEvent,
+    UnknownTheater,
+)
 
 PROMPT = "ticketing> "
 
@@ -60,6 +67,8 @@ class Repl:
         )
         # Answers to guided prompts stay out of the command history; the whole command goes in.
         self.guide: PromptSession[str] = PromptSession(history=InMemoryHistory(), **common)
+        self._running = ""
+        """The command line being run, to offer again when the cluster was unavailable."""
 
     def run(self) -> int:
         """Read and run commands until `quit` or Ctrl-D; an open hold is released on the way out."""
@@ -75,7 +84,7 @@ class Repl:
                 self._run_safely(self.actions.leave)
                 return 0
             again = ""
-            partial = None
+            self._running = line
             try:
                 partial = parse(line)
                 if partial is None:
@@ -83,7 +92,8 @@ class Repl:
                 if partial.missing:
                     self._ask_missing(partial)
                     self.session.history.append_string(partial.as_line())
-                outcome = self.actions.run(partial.build())
+                self._running = partial.as_line()
+                outcome = self._execute(partial.build())
             except KeyboardInterrupt:
                 self.show([("class:note", "cancelled\n")])
                 continue
@@ -93,7 +103,7 @@ class Repl:
             except Unavailable as exc:
                 self._error(exc)
                 # Offer the same command again: retrying is safe, and nothing typed is lost.
-                again = partial.as_line() if partial is not None else line
+                again = self._running
                 continue
             except TicketingError as exc:
                 self._error(exc)
@@ -104,6 +114,33 @@ class Repl:
             self.show(outcome.fragments)
             if outcome.quit:
                 return 0
+
+    def _execute(self, command: Command) -> Outcome:
+        """Run a command; when explicit seats are refused with free ones offered instead, ask
+        whether to hold those (again, should they be gone by then too)."""
+        while True:
+            try:
+                return self.actions.run(command)
+            except SeatsUnavailable as exc:
+                offer = offered_instead(command, exc)
+                if offer is None:
+                    raise
+                self._error(exc)
+                if not self._confirm(f"hold {' '.join(offer.seats)} instead? [Y/n] "):
+                    return Outcome([("class:note", "not held\n")])
+                command = offer
+                self._running = offer.as_line()
+                self.session.history.append_string(self._running)
+
+    def _confirm(self, question: str) -> bool:
+        """A yes-or-no question, yes by default; Ctrl-C cancels as it does any prompt."""
+        while True:
+            answer = self.guide.prompt(question, completer=DummyCompleter()).strip().lower()
+            if answer in ("", "y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+            self.show([("class:note", "  answer y or n; Ctrl-C cancels\n")])
 
     def _ask_missing(self, partial: PartialCommand) -> None:
         """Ask for each missing argument with its own completion (theater, event, seats, ...)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ticketing.client.commands import SPECS
+from ticketing.client.commands import SPECS, Hold
+from ticketing.client.seat_spec import split_label
 from ticketing.client.state import OpenHold
 from ticketing.client.style import Fragments
 from ticketing.errors import TicketingError
@@ -35,14 +36,38 @@ def theaters_view(theaters: list[dict]) -> Fragments:
     return out
 
 
-def hold_view(hold: OpenHold, seconds_left: int) -> Fragments:
+def hold_view(hold: OpenHold, seconds_left: int, *, chosen: str = "") -> Fragments:
+    """The seats held and for how long; `chosen` says how the system picked them, if it did."""
     minutes, seconds = divmod(seconds_left, 60)
     return [
         ("", "holding "),
         ("class:ticket", " ".join(hold.seats)),
-        ("", f" at {hold.theater} {hold.event} for {minutes}:{seconds:02d}; "),
+        ("", f"{chosen} at {hold.theater} {hold.event} for {minutes}:{seconds:02d}; "),
         ("class:note", "book NAME EMAIL to book them, release to give them back\n"),
     ]
+
+
+def best_hold_view(hold: OpenHold, seconds_left: int, count: int) -> Fragments:
+    """A best-available hold: which seats the system chose, and whether they sit together."""
+    chosen = " (the best free seat)" if count == 1 else f" (the {count} best free seats)"
+    out = hold_view(hold, seconds_left, chosen=chosen)
+    if count > 1 and not side_by_side(hold.seats):
+        out.append(("class:note", f"no row had {count} free seats side by side\n"))
+    return out
+
+
+def side_by_side(seats: Sequence[str]) -> bool:
+    """Whether the seats are one unbroken run of a row, as a group sitting together wants."""
+    places = [split_label(seat) for seat in seats]
+    if len({row for row, _ in places}) != 1:
+        return False
+    numbers = sorted(number for _, number in places)
+    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+def offer_line(offer: Hold) -> str:
+    """The alternative a refusal offered, as the command that holds it."""
+    return f"free instead: {offer.as_line()}"
 
 
 def ticket_view(ticket: dict, *, heading: str = "ticket") -> Fragments:
