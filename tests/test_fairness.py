@@ -1,8 +1,9 @@
-"""Fair use: a burst beyond capacity is refused at once; one client's holds are capped."""
+"""Fair use: a burst beyond capacity is refused at once, with a retry hint; holds are capped."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -11,13 +12,30 @@ from Pyro5.api import Proxy
 
 from ticketing import names, settings
 from ticketing.errors import InvalidRequest, Unavailable
-from ticketing.security.fairness import Admission, HoldQuota
+from ticketing.security.fairness import (
+    RETRY_AFTER_MAX,
+    RETRY_AFTER_MIN,
+    Admission,
+    HoldQuota,
+    RetryHint,
+)
+from ticketing.server.multiplexer import raise_open_files_limit
 
 # --- admission ------------------------------------------------------------------------
 
 
-def test_calls_beyond_the_limit_are_refused_with_unavailable_not_queued() -> None:
-    admission = Admission(limit=3, patience=0.0)
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_calls_beyond_the_limit_are_refused_at_once_with_a_retry_hint() -> None:
+    admission = Admission(limit=3)
     entered = threading.Barrier(4)
     leave = threading.Event()
 
@@ -31,14 +49,65 @@ def test_calls_beyond_the_limit_are_refused_with_unavailable_not_queued() -> Non
         worker.start()
     entered.wait()  # three calls are being served
     try:
-        with pytest.raises(Unavailable, match="retry"), admission.admitted():
+        with pytest.raises(Unavailable, match="retry in") as refused, admission.admitted():
             pass
     finally:
         leave.set()
         for worker in workers:
             worker.join()
+    assert RETRY_AFTER_MIN <= refused.value.retry_after <= RETRY_AFTER_MAX
     with admission.admitted():  # served again once the burst is over
         pass
+
+
+def test_the_hint_is_the_time_to_serve_those_in_flight_and_those_refused_lately() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    for _ in range(200):  # 100 calls a second for two seconds
+        clock.now += 0.01
+        hint.completed()
+    assert hint.refused(in_flight=10) == pytest.approx((10 + 1) / 100, rel=0.01)
+    for _ in range(48):
+        hint.refused(in_flight=10)
+    assert hint.refused(in_flight=10) == pytest.approx((10 + 50) / 100, rel=0.01)
+    for _ in range(200):  # two more seconds at 100 a second: those refusals are past
+        clock.now += 0.01
+        hint.completed()
+    assert hint.refused(in_flight=10) == pytest.approx((10 + 1) / 100, rel=0.01)
+
+
+def test_the_hint_is_clamped_and_longest_when_nothing_completes() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    assert hint.refused(in_flight=64) == RETRY_AFTER_MAX  # nothing completed yet
+    for _ in range(10_000):
+        hint.completed()
+    assert hint.refused(in_flight=1) == RETRY_AFTER_MIN
+    clock.now += 5.0  # a quiet spell: old completions say nothing about now
+    assert hint.refused(in_flight=64) == RETRY_AFTER_MAX
+
+
+def test_a_burst_on_an_idle_server_is_paced_by_the_time_it_has_run() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    clock.now += 60.0  # idle for a minute
+    for _ in range(40):  # then 40 calls in the first 0.2 s: 200 a second, not 40
+        clock.now += 0.005
+        hint.completed()
+    assert hint.refused(in_flight=39) == pytest.approx((39 + 1) / 200, rel=0.05)
+
+
+def test_admission_tells_refused_callers_the_hint() -> None:
+    clock = Clock()
+    admission = Admission(limit=1, hint=RetryHint(window=1.0, clock=clock))
+    for _ in range(20):  # 10 calls a second for two seconds
+        clock.now += 0.1
+        with admission.admitted():
+            pass
+    with admission.admitted(), pytest.raises(Unavailable) as refused, admission.admitted():
+        pass
+    assert refused.value.retry_after == pytest.approx((1 + 1) / 10, rel=0.1)
+    assert f"retry in {refused.value.retry_after:.2f} s" in str(refused.value)
 
 
 # --- the hold quota -------------------------------------------------------------------
@@ -106,3 +175,51 @@ def test_one_client_is_capped_per_event_and_a_release_frees_its_quota(balancer: 
     balancer.block_seats("AMC", "alien", seats[:5])  # another event: its own quota
     balancer.release_hold(holds[0]["hold_id"])
     balancer.block_seats("AMC", "dune", seats[taken : taken + 5])
+
+
+CROWD = 1024  # people connected to one balancer at once, each on their own connection
+CROWD_THREADS = 16
+
+
+def test_a_thousand_connected_people_are_all_answered(balancer: Proxy) -> None:
+    """No one is refused for lack of workers: Pyro5's thread pool refused the 129th."""
+    raise_open_files_limit(CROWD + 256)
+    uri = balancer._pyroUri
+    everyone_connected = threading.Barrier(CROWD_THREADS, timeout=120)
+    answers: Counter[str] = Counter()
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def people() -> None:
+        proxies = []
+        try:
+            for _ in range(CROWD // CROWD_THREADS):
+                proxy = Proxy(uri)
+                proxy._pyroTimeout = 60.0
+                proxy._pyroBind()
+                proxies.append(proxy)
+            everyone_connected.wait()
+            for proxy in proxies:
+                try:
+                    proxy.get_available_seats("AMC", "dune")
+                    kind = "result"
+                except Unavailable as exc:
+                    assert exc.retry_after is not None, exc
+                    kind = "Unavailable"
+                with lock:
+                    answers[kind] += 1
+        except BaseException as exc:
+            everyone_connected.abort()
+            with lock:
+                failures.append(exc)
+        finally:
+            for proxy in proxies:
+                proxy._pyroRelease()
+
+    groups = [threading.Thread(target=people) for _ in range(CROWD_THREADS)]
+    for group in groups:
+        group.start()
+    for group in groups:
+        group.join()
+    assert not failures, failures[:3]
+    assert sum(answers.values()) == CROWD, answers
