@@ -60,50 +60,52 @@ def test_calls_beyond_the_limit_are_refused_at_once_with_a_retry_hint() -> None:
         pass
 
 
+def complete(hint: RetryHint, clock: Clock, calls: int, every: float, taking: float) -> None:
+    """``calls`` calls complete, one each ``every`` seconds, each after ``taking`` seconds."""
+    for _ in range(calls):
+        clock.now += every
+        hint.completed(started=clock.now - taking)
+
+
 def test_the_hint_is_the_time_to_serve_those_in_flight_and_those_refused_lately() -> None:
     clock = Clock()
     hint = RetryHint(window=1.0, clock=clock)
-    for _ in range(200):  # 100 calls a second for two seconds
-        clock.now += 0.01
-        hint.completed()
-    assert hint.refused(in_flight=10) == pytest.approx((10 + 1) / 100, rel=0.01)
+    complete(hint, clock, 200, every=0.01, taking=0.1)  # 100 a second, 10 at a time
+    assert hint.refused(serving=10) == pytest.approx((10 + 1) / 100, rel=0.01)
     for _ in range(48):
-        hint.refused(in_flight=10)
-    assert hint.refused(in_flight=10) == pytest.approx((10 + 50) / 100, rel=0.01)
-    for _ in range(200):  # two more seconds at 100 a second: those refusals are past
-        clock.now += 0.01
-        hint.completed()
-    assert hint.refused(in_flight=10) == pytest.approx((10 + 1) / 100, rel=0.01)
+        hint.refused(serving=10)
+    assert hint.refused(serving=10) == pytest.approx((10 + 50) / 100, rel=0.01)
+    assert hint.refused(serving=10, waiting=40) == pytest.approx((10 + 40 + 51) / 100, rel=0.01)
+    complete(hint, clock, 200, every=0.01, taking=0.1)  # two seconds on: those refusals are past
+    assert hint.refused(serving=10) == pytest.approx((10 + 1) / 100, rel=0.01)
 
 
-def test_the_hint_is_clamped_and_longest_when_nothing_completes() -> None:
+def test_a_burst_after_a_quiet_spell_is_paced_by_how_long_calls_took() -> None:
     clock = Clock()
     hint = RetryHint(window=1.0, clock=clock)
-    assert hint.refused(in_flight=64) == RETRY_AFTER_MAX  # nothing completed yet
+    complete(hint, clock, 100, every=0.1, taking=0.2)
+    clock.now += 60.0  # quiet for a minute: nothing completed lately
+    # 64 calls have just begun; at 0.2 s each, 64 at a time, the server does 320 a second.
+    assert hint.refused(serving=64) == pytest.approx((64 + 1) / 320, rel=0.01)
+
+
+def test_the_hint_is_clamped_and_longest_before_any_call_completed() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    assert hint.refused(serving=64) == RETRY_AFTER_MAX
+    complete(hint, clock, 1000, every=0.001, taking=0.001)
+    assert hint.refused(serving=1) == RETRY_AFTER_MIN
     for _ in range(10_000):
-        hint.completed()
-    assert hint.refused(in_flight=1) == RETRY_AFTER_MIN
-    clock.now += 5.0  # a quiet spell: old completions say nothing about now
-    assert hint.refused(in_flight=64) == RETRY_AFTER_MAX
-
-
-def test_a_burst_on_an_idle_server_is_paced_by_the_time_it_has_run() -> None:
-    clock = Clock()
-    hint = RetryHint(window=1.0, clock=clock)
-    clock.now += 60.0  # idle for a minute
-    for _ in range(40):  # then 40 calls in the first 0.2 s: 200 a second, not 40
-        clock.now += 0.005
-        hint.completed()
-    assert hint.refused(in_flight=39) == pytest.approx((39 + 1) / 200, rel=0.05)
+        hint.refused(serving=1)
+    assert hint.refused(serving=1) == RETRY_AFTER_MAX
 
 
 def test_admission_tells_refused_callers_the_hint() -> None:
     clock = Clock()
     admission = Admission(limit=1, hint=RetryHint(window=1.0, clock=clock))
-    for _ in range(20):  # 10 calls a second for two seconds
-        clock.now += 0.1
+    for _ in range(20):  # 10 calls a second for two seconds, one at a time
         with admission.admitted():
-            pass
+            clock.now += 0.1
     with admission.admitted(), pytest.raises(Unavailable) as refused, admission.admitted():
         pass
     assert refused.value.retry_after == pytest.approx((1 + 1) / 10, rel=0.1)

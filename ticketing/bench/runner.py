@@ -38,6 +38,7 @@ from Pyro5.api import Proxy
 from ticketing.bench import chart, report
 from ticketing.bench.catalogs import for_benchmark, regrouped, write_toml
 from ticketing.bench.ceiling import null_call_rate
+from ticketing.bench.crowd import run as run_crowd
 from ticketing.bench.stats import summary_ms
 from ticketing.bench.system import LocalCluster, System
 from ticketing.bench.users import STEPS, Target, User
@@ -136,6 +137,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "contract's (default), or msgpack, which the balancers accept too",
     )
     parser.add_argument(
+        "--crowd",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of the levels: connect N people at once, each on its own "
+        "connection, let all ask at once, and report refused connections, "
+        "answers by kind and their latencies (ticketing/bench/crowd.py)",
+    )
+    parser.add_argument(
         "--keep-data",
         action="store_true",
         help="keep the temporary data directories (logs) of started clusters",
@@ -145,6 +155,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--clusters starts its own clusters; it cannot be used with --attach")
     if args.attach and args.attach.rpartition(":")[0] == "":
         parser.error("--attach wants HOST:PORT of the name server, e.g. 127.0.0.1:9090")
+    if args.crowd is not None and args.crowd < 1:
+        parser.error("--crowd wants a positive number of people")
     if args.ceiling_seconds is None:
         args.ceiling_seconds = min(args.seconds, 3.0)
     return args
@@ -163,6 +175,8 @@ def _int_list(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pyro_config.configure()
+    if args.crowd:
+        return run_crowd(args)
     results: dict[str, Any] = {
         "title": "ticketing benchmark" + (" (50,000-seat venue)" if args.big else ""),
         "command": shlex.join(

@@ -33,6 +33,7 @@ from ticketing.errors import InvalidRequest, Unavailable
 
 RETRY_AFTER_MIN = 0.05  # seconds: the shortest retry hint (never "at once")
 RETRY_AFTER_MAX = 5.0  # seconds: the longest (a person should not give up)
+USUAL_WEIGHT = 0.05  # of each completed call in the moving average of how long calls take
 
 
 class Admission:
@@ -55,44 +56,58 @@ class Admission:
                     retry_after=wait,
                 )
             self._in_flight += 1
+        started = self._hint.now()
         try:
             yield
         finally:
             with self._lock:
                 self._in_flight -= 1
-            self._hint.completed()
+            self._hint.completed(started)
 
 
 class RetryHint:
     """How long a refused caller should wait: the time to serve everyone asking now.
 
-    Everyone asking now is the calls in flight plus the callers refused within
-    the last ``window`` seconds (they will come back); the pace is the calls
-    completed within that window. Telling each refused caller that long (its
-    own jitter added) spreads their return over the time the server needs
-    for them, instead of bringing them back together to be refused again.
-    The hint carries no jitter itself and is clamped to
+    Everyone asking now is the calls being served and waiting plus the callers
+    refused within the last ``window`` seconds (they will come back); the pace
+    is the calls completed within that window, or, when that says less (a
+    burst that has just begun on an idle server), the calls served at once
+    over the usual time a call takes (Little's law). Telling each refused caller that long (its own
+    jitter added) spreads their return over the time the server needs for
+    them, instead of bringing them back together to be refused again. The
+    hint carries no jitter itself and is clamped to
     [``RETRY_AFTER_MIN``, ``RETRY_AFTER_MAX``]: never "at once", never so long
-    that a person gives up; with nothing completed lately it is the longest.
+    that a person gives up; before any call has completed it is the longest.
     """
 
     def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+        self.now = clock
         self._lock = threading.Lock()
         self._completed = _Recent(window)
         self._refused = _Recent(window)
+        self._usual: float | None = None  # seconds a call takes, a moving average
 
-    def completed(self) -> None:
+    def completed(self, started: float) -> None:
+        """A call that began at ``started`` (by ``now()``) has completed."""
         with self._lock:
-            self._completed.add(self._clock())
+            now = self.now()
+            self._completed.add(now)
+            took = now - started
+            usual = self._usual
+            self._usual = took if usual is None else usual + USUAL_WEIGHT * (took - usual)
 
-    def refused(self, in_flight: int) -> float:
-        """Count one refusal and return the seconds to tell that caller."""
+    def refused(self, serving: int, waiting: int = 0) -> float:
+        """Count one refusal and return the seconds to tell that caller.
+
+        ``serving`` calls run at once, ``waiting`` more are queued for them.
+        """
         with self._lock:
-            now = self._clock()
+            now = self.now()
             self._refused.add(now)
             pace = self._completed.per_second(now)
-            asking = in_flight + self._refused.count(now)
+            if self._usual:
+                pace = max(pace, serving / self._usual)
+            asking = serving + waiting + self._refused.count(now)
         if pace <= 0:
             return RETRY_AFTER_MAX
         return min(max(asking / pace, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
@@ -102,20 +117,16 @@ class _Recent:
     """Events within the last ``window`` seconds, in O(1) memory.
 
     Two fixed buckets, the previous window's count weighted by how much of it
-    still overlaps the sliding window. Until one whole window has passed since
-    counting began (or since a quiet spell of two windows), the rate is over
-    the time elapsed so far (at least a tenth of the window): a burst that
-    starts on an idle server is not measured as if the idle part were slow.
+    still overlaps the sliding window.
     """
 
-    __slots__ = ("_current", "_fresh", "_previous", "_start", "window")
+    __slots__ = ("_current", "_previous", "_start", "window")
 
     def __init__(self, window: float) -> None:
         self.window = window
         self._start = 0.0
         self._current = 0
         self._previous = 0
-        self._fresh = True
 
     def add(self, now: float) -> None:
         self._roll(now)
@@ -127,19 +138,15 @@ class _Recent:
         return self._previous * overlap + self._current
 
     def per_second(self, now: float) -> float:
-        self._roll(now)
-        if self._fresh:
-            elapsed = min(max(now - self._start, self.window / 10), self.window)
-            return self._current / elapsed
         return self.count(now) / self.window
 
     def _roll(self, now: float) -> None:
         passed = now - self._start
         if passed >= 2 * self.window:
-            self._start, self._current, self._previous, self._fresh = now, 0, 0, True
+            self._start, self._current, self._previous = now, 0, 0
         elif passed >= self.window:
             self._start += self.window
-            self._previous, self._current, self._fresh = self._current, 0, False
+            self._previous, self._current = self._current, 0
 
 
 @dataclass(frozen=True, slots=True)

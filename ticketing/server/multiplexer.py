@@ -457,7 +457,7 @@ class Multiplexer:
     def _shed(self, link: Link, header: protocol.ReceivingMessage, size: int) -> None:
         """Answer a call ``Unavailable`` unread: the workers have more waiting than they take."""
         del link.inbox[:size]
-        wait = self._hint.refused(self._work.qsize() + len(self._workers))
+        wait = self._hint.refused(len(self._workers), self._work.qsize())
         refusal = Unavailable(
             f"this load balancer is overloaded; retry in {wait:.2f} s or use another one",
             retry_after=wait,
@@ -552,12 +552,13 @@ class Multiplexer:
             link = self._work.get()
             if link is None:
                 return
+            started = self._hint.now()
             try:
                 keep = self._run(link)
             except Exception:
                 log.exception("serving a request from %s failed", link.address)
                 keep = False
-            self._hint.completed()
+            self._hint.completed(started)
             self._give_back(link, keep)
 
     def _run(self, link: Link) -> bool:
