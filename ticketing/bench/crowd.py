@@ -97,8 +97,13 @@ def measure(system: System, people: int) -> Crowd:
         theater = lb.list_theaters()[0]
     theater_id, event_id = theater["theater"], theater["events"][0]["event"]
     crowd = Crowd(people, len(uris), target=f"{theater_id} {event_id}")
+    pids = {  # asked before the crowd connects: a full balancer might not answer then
+        name: status["pid"]
+        for name, status in system.statuses().items()
+        if status.get("role") == "loadbalancer"
+    }
     proxies = connect(uris, people, crowd.refused)
-    crowd.idle_balancers = balancer_figures(system)
+    crowd.idle_balancers = {name: process_figures(pid) for name, pid in pids.items()}
     connected = [proxy for proxy in proxies if proxy is not None]
     outcomes: list[tuple[str, float, float | None]] = []
     lock = threading.Lock()
@@ -173,19 +178,13 @@ def connect(uris: list[str], people: int, refused: Counter[str]) -> list[Proxy |
     return proxies
 
 
-def balancer_figures(system: System) -> dict[str, dict[str, Any]]:
-    """Each balancer's threads, resident memory and open files, from /proc."""
-    figures = {}
-    for name, status in system.statuses().items():
-        if status.get("role") != "loadbalancer":
-            continue
-        pid = status["pid"]
-        figures[name] = {
-            "threads": _proc_status(pid, "Threads"),
-            "rss_mb": rss_mb(pid),
-            "open_files": _open_files(pid),
-        }
-    return figures
+def process_figures(pid: int) -> dict[str, Any]:
+    """A process's threads, resident memory and open files, from /proc."""
+    return {
+        "threads": _proc_status(pid, "Threads"),
+        "rss_mb": rss_mb(pid),
+        "open_files": _open_files(pid),
+    }
 
 
 def _proc_status(pid: int, key: str) -> int | None:

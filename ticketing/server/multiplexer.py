@@ -283,16 +283,19 @@ class Multiplexer:
                         break
                     raise
                 now = time.monotonic()
-                for key, mask in ready:
-                    if key.data is _LISTENER:
-                        self._accept(now)
-                    elif key.data is _WAKER:
-                        self._take_back(now)
-                    elif key.data.events:  # not taken out earlier in this round
-                        self._on_ready(key.data, mask, now)
-                if now >= next_sweep:
-                    self._sweep(now)
-                    next_sweep = now + SWEEP_INTERVAL
+                try:
+                    for key, mask in ready:
+                        if key.data is _LISTENER:
+                            self._accept(now)
+                        elif key.data is _WAKER:
+                            self._take_back(now)
+                        elif key.data.events:  # not taken out earlier in this round
+                            self._on_ready(key.data, mask, now)
+                    if now >= next_sweep:
+                        self._sweep(now)
+                        next_sweep = now + SWEEP_INTERVAL
+                except Exception:  # the loop must outlive any surprise
+                    log.exception("error in the connection loop; going on")
         except KeyboardInterrupt:
             log.debug("stopping on break signal")
 
@@ -337,11 +340,16 @@ class Multiplexer:
                 self._refused[refusal] += 1
                 sock.close()
                 continue
-            sock.setblocking(False)
-            if self._tls:
-                sock = self.sock.context.wrap_socket(
-                    sock, server_side=True, do_handshake_on_connect=False
-                )
+            try:
+                sock.setblocking(False)
+                if self._tls:
+                    sock = self.sock.context.wrap_socket(
+                        sock, server_side=True, do_handshake_on_connect=False
+                    )
+            except OSError as exc:  # gone already
+                log.debug("dropped a connection from %s: %s", address, exc)
+                sock.close()
+                continue
             link = Link(sock, address, tls=self._tls)
             self._links.add(link)
             self._per_address[address] += 1
@@ -353,8 +361,8 @@ class Multiplexer:
         if len(self._links) >= self._max_connections:
             return f"{self._max_connections} connections open"
         cap = self.limits.per_address
-        exempt = self.limits.exempt_loopback and _is_loopback(address)
-        if cap and self._per_address[address] >= cap and not exempt:
+        crowded = cap and self._per_address[address] >= cap
+        if crowded and not (self.limits.exempt_loopback and _is_loopback(address)):
             return f"{cap} connections from one address"
         return None
 
@@ -400,7 +408,7 @@ class Multiplexer:
         if not done:
             return
         if link.closing:
-            self._close(link, "refused")
+            self._close(link, "closed after its last answer")
             return
         self._due.pop(link, None)
         self._watch(link, selectors.EVENT_READ)
