@@ -3,7 +3,8 @@
 Prints ``SERVING <uri>`` once it listens. Its object answers ``echo`` at once;
 ``block`` prints ``BLOCKED`` and keeps its worker until the process receives
 SIGUSR1, so a test can hold workers busy and release them when it chooses.
-SIGTERM stops it.
+Both are admitted by an ``Admission`` of ``--admission`` calls, which is the
+daemon's gate when that flag is given. SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 
 from Pyro5.api import expose
 
+from ticketing.security.fairness import Admission, admitted
 from ticketing.server import pyro_config
 from ticketing.server.hosting import stop_on_signals
 from ticketing.server.multiplexer import CrowdDaemon, CrowdLimits
@@ -25,9 +27,14 @@ released = threading.Event()
 
 @expose
 class Crowd:
+    def __init__(self, admission: int) -> None:
+        self.admission = Admission(admission)
+
+    @admitted
     def echo(self, value: object) -> object:
         return value
 
+    @admitted
     def block(self) -> bool:
         print("BLOCKED", flush=True)
         released.wait()
@@ -46,6 +53,7 @@ def main() -> None:
     parser.add_argument("--no-loopback-exemption", action="store_true")
     parser.add_argument("--deadline", type=float, default=10.0)
     parser.add_argument("--idle-timeout", type=float, default=60.0)
+    parser.add_argument("--admission", type=int, default=0, help="0: no gate")
     args = parser.parse_args()
     pyro_config.configure()
     limits = CrowdLimits(
@@ -60,8 +68,10 @@ def main() -> None:
     signal.signal(signal.SIGUSR1, lambda signum, frame: released.set())
     stopping = threading.Event()
     stop_on_signals(stopping)
-    with CrowdDaemon(limits, host="127.0.0.1") as daemon:
-        uri = daemon.register(Crowd(), objectId="crowd")
+    crowd = Crowd(args.admission or 10_000)
+    gate = crowd.admission if args.admission else None
+    with CrowdDaemon(limits, gate, host="127.0.0.1") as daemon:
+        uri = daemon.register(crowd, objectId="crowd")
         print(f"SERVING {uri}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # a signal before the loop began
             daemon.requestLoop(loopCondition=lambda: not stopping.is_set())

@@ -242,3 +242,31 @@ def test_calls_beyond_the_queue_are_refused_at_once_with_a_retry_hint(
     for proxy in callers:
         proxy._pyroClaimOwnership()
         proxy._pyroRelease()
+
+
+def test_calls_the_gate_would_refuse_are_refused_at_the_door(child: Callable[..., Child]) -> None:
+    """With the only worker busy in the one admitted call, others are answered unread."""
+    server = child("--workers", "1", "--admission", "1")
+    callers = [server.proxy() for _ in range(3)]
+    for proxy in callers:
+        proxy._pyroBind()
+    answers: list[object] = []
+
+    def blocked() -> None:
+        with server.proxy() as proxy:
+            answers.append(proxy.block())
+
+    waiter = threading.Thread(target=blocked)
+    waiter.start()
+    try:
+        server.wait_line("BLOCKED")
+        for proxy in callers:
+            with pytest.raises(Unavailable, match="serving 1 requests already") as refused:
+                proxy.echo("refused")
+            assert RETRY_AFTER_MIN <= refused.value.retry_after <= RETRY_AFTER_MAX
+    finally:
+        server.release()
+        waiter.join()
+        for proxy in callers:
+            proxy._pyroRelease()
+    assert answers == [True]

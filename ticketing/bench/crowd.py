@@ -11,19 +11,18 @@ hint within 100 ms, not a timeout". So:
    workers") is counted under its error;
 3. with everyone connected and idle, read each balancer's threads, resident
    memory and open files from /proc;
-4. give each person a thread; at one barrier all of them ask for the seat map
-   of the same event (``get_seat_states``: what a person does first when a
-   sale opens), and each answer is timed;
+4. all of them ask for the seat map of the same event at once
+   (``get_seat_states``: what a person does first when a sale opens), each
+   on their own connection, and each answer is timed (``ask_all``);
 5. print the connections refused, the answers by kind, the retry hints, and
    the latencies of the ``Unavailable`` answers and of the results.
-
-The people share this process and its interpreter, so their latencies include
-the time they wait for each other here: upper bounds of the cluster's.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import selectors
 import shutil
 import sys
 import tempfile
@@ -34,17 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from Pyro5 import config, protocol, serializers
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
 from ticketing.bench.stats import percentile, summary_ms
 from ticketing.bench.system import LocalCluster, System, rss_mb
-from ticketing.errors import TicketingError, Unavailable
 from ticketing.server.multiplexer import FD_RESERVE, raise_open_files_limit
 
 CONNECT_THREADS = 32
 CALL_TIMEOUT = 30.0  # seconds: a timeout is an answer too, and a bad one
-STACK_SIZE = 256 * 1024  # bytes per person thread: a call needs little
 
 
 @dataclass(slots=True)
@@ -105,45 +103,75 @@ def measure(system: System, people: int) -> Crowd:
     proxies = connect(uris, people, crowd.refused)
     crowd.idle_balancers = {name: process_figures(pid) for name, pid in pids.items()}
     connected = [proxy for proxy in proxies if proxy is not None]
-    outcomes: list[tuple[str, float, float | None]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(len(connected) + 1)
-
-    def person(proxy: Proxy) -> None:
-        proxy._pyroClaimOwnership()
-        start.wait()
-        began = time.monotonic()
-        hint = None
-        try:
-            proxy.get_seat_states(theater_id, event_id)
-            kind = "result"
-        except Unavailable as exc:
-            kind, hint = "Unavailable", exc.retry_after
-        except (TicketingError, CommunicationError) as exc:
-            kind = type(exc).__name__
-        took = time.monotonic() - began
-        with lock:
-            outcomes.append((kind, took, hint))
-
-    previous = threading.stack_size(STACK_SIZE)
     try:
-        threads = [threading.Thread(target=person, args=(p,), daemon=True) for p in connected]
-        for thread in threads:
-            thread.start()
+        outcomes = ask_all(connected, "get_seat_states", (theater_id, event_id))
     finally:
-        threading.stack_size(previous)
-    start.wait()
-    for thread in threads:
-        thread.join()
-    for proxy in connected:
-        proxy._pyroClaimOwnership()
-        proxy._pyroRelease()
+        for proxy in connected:
+            proxy._pyroRelease()
     for kind, took, hint in outcomes:
         crowd.answers[kind] += 1
         crowd.latencies.setdefault(kind, []).append(took)
         if hint is not None:
             crowd.hints.append(hint)
     return crowd
+
+
+def ask_all(
+    proxies: list[Proxy], method: str, args: tuple[Any, ...]
+) -> list[tuple[str, float, float | None]]:
+    """Send one call on every proxy's connection at once; each answer's kind, latency and hint.
+
+    A thread a person would measure how this process shares its interpreter
+    among two thousand threads, not how fast the cluster answers. So one
+    thread writes every request (Pyro5's own message, as the proxy would
+    send it) and another reads the answers as they come, each timed from
+    the moment its request was written.
+    """
+    serializer = serializers.serializers[config.SERIALIZER]
+    requests = {}
+    for proxy in proxies:
+        data = serializer.dumpsCall(proxy._pyroUri.object, method, args, {})
+        message = protocol.SendingMessage(
+            protocol.MSG_INVOKE, 0, proxy._pyroSeq + 1, serializer.serializer_id, data
+        )
+        requests[proxy._pyroConnection] = message.data
+    sent_at: dict[Any, float] = {}
+    selector = selectors.DefaultSelector()
+    for connection in requests:
+        selector.register(connection.sock, selectors.EVENT_READ, connection)
+
+    def send_all() -> None:
+        for connection, request in requests.items():
+            sent_at[connection] = time.monotonic()
+            with contextlib.suppress(CommunicationError):  # it shows as a missing answer
+                connection.send(request)
+
+    sender = threading.Thread(target=send_all, name="crowd-sender")
+    sender.start()
+    outcomes = []
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while selector.get_map() and time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=0.5):
+            connection = key.data
+            selector.unregister(connection.sock)
+            try:
+                answer = protocol.recv_stub(connection, [protocol.MSG_RESULT])
+                kind, hint = _kind(serializer, answer)
+            except CommunicationError as exc:
+                kind, hint = type(exc).__name__, None
+            outcomes.append((kind, time.monotonic() - sent_at[connection], hint))
+    sender.join()
+    outcomes += [("no answer", CALL_TIMEOUT, None)] * len(selector.get_map())
+    selector.close()
+    return outcomes
+
+
+def _kind(serializer: Any, answer: protocol.ReceivingMessage) -> tuple[str, float | None]:
+    """``result``, or the refusal's class name and its retry hint."""
+    if not answer.flags & protocol.FLAGS_EXCEPTION:
+        return "result", None
+    refusal = serializer.loads(answer.data)
+    return type(refusal).__name__, getattr(refusal, "retry_after", None)
 
 
 def connect(uris: list[str], people: int, refused: Counter[str]) -> list[Proxy | None]:
@@ -174,7 +202,7 @@ def connect(uris: list[str], people: int, refused: Counter[str]) -> list[Proxy |
         thread.join()
     for proxy in proxies:
         if proxy is not None:
-            proxy._pyroClaimOwnership()  # bound by a connecting thread; handed on later
+            proxy._pyroClaimOwnership()  # bound by a connecting thread, released by this one
     return proxies
 
 

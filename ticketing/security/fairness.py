@@ -49,12 +49,7 @@ class Admission:
     def admitted(self) -> Iterator[None]:
         with self._lock:
             if self._in_flight >= self.limit:
-                wait = self._hint.refused(self._in_flight)
-                raise Unavailable(
-                    f"this load balancer is serving {self.limit} requests already; "
-                    f"retry in {wait:.2f} s or use another one",
-                    retry_after=wait,
-                )
+                raise self.refusal()
             self._in_flight += 1
         started = self._hint.now()
         try:
@@ -63,6 +58,23 @@ class Admission:
             with self._lock:
                 self._in_flight -= 1
             self._hint.completed(started)
+
+    def room(self) -> int:
+        """How many more calls would be admitted now (a glance, without the lock)."""
+        return self.limit - self._in_flight
+
+    def refusal(self) -> Unavailable:
+        """The answer to a call refused now, counted in the retry hint of the next ones.
+
+        The multiplexer gives it at the door to calls beyond ``room()``, before
+        they are read: they would be refused here after waiting for a worker.
+        """
+        wait = self._hint.refused(self._in_flight)
+        return Unavailable(
+            f"this load balancer is serving {self.limit} requests already; "
+            f"retry in {wait:.2f} s or use another one",
+            retry_after=wait,
+        )
 
 
 class RetryHint:

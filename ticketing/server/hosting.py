@@ -62,7 +62,9 @@ def serve(
 
     ``component_id`` labels the log file and log lines (default: ``name``).
     With ``secret`` only members of the cluster are served; without, anyone,
-    within ``crowd`` (default: a load balancer's limits).
+    within ``crowd`` (default: a load balancer's limits), and when ``obj``
+    admits its calls (an ``admission``, see ``fairness.admitted``) the calls
+    it would refuse are refused at the door, before they wait for a worker.
     Must run on the main thread (it owns the signal handlers). Exits the
     process with a message when another live process already serves ``name``.
     """
@@ -76,7 +78,7 @@ def serve(
         if secret:
             daemon: Daemon = CountingMembersDaemon(secret, **address)
         else:
-            daemon = CountingCrowdDaemon(crowd, **address)
+            daemon = CountingCrowdDaemon(crowd, getattr(obj, "admission", None), **address)
         with daemon:
             uri = str(daemon.register(obj, objectId=name))
             entry = Registration(name, uri, ns_host, ns_port)

@@ -24,10 +24,12 @@ thread, and only until its deadline. The bounds (``CrowdLimits``): open
 connections in all and per IP address (loopback exempt: tests and benchmarks
 open thousands from 127.0.0.1), seconds to connect and say hello, to finish a
 started request and to take an answer, idle seconds before a connection is
-closed (as Pyro5's ``COMMTIMEOUT`` did), the size of a request, and requests
-waiting for a worker: beyond that a call is answered ``Unavailable`` with a
-retry hint by the selector itself, without being parsed, which is the
-cheapest answer there is when the workers cannot keep up.
+closed (as Pyro5's ``COMMTIMEOUT`` did), the size of a request, and calls
+waiting for a worker. A call beyond the queue, or beyond what the ``Gate``
+(the balancer's ``Admission``) would admit after those already waiting, is
+answered ``Unavailable`` with a retry hint by the selector itself, unread:
+it would only be refused after its wait for a worker, and a refusal at the
+door is the cheapest answer there is.
 
 It is swapped in as the daemon's ``transportServer`` by ``CrowdDaemon``:
 Pyro5 makes and binds its own multiplex server (its listening socket, TLS
@@ -52,7 +54,7 @@ import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from Pyro5 import config, protocol
 from Pyro5.errors import ConnectionClosedError, ProtocolError
@@ -78,6 +80,16 @@ _OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _LISTENER, _WAKER = "listener", "waker"  # selector tags of the two sockets that are not links
 
 
+class Gate(Protocol):
+    """What admits calls further in (``fairness.Admission``): the door asks it first."""
+
+    def room(self) -> int:
+        """How many more calls would be admitted now."""
+
+    def refusal(self) -> Unavailable:
+        """The answer to a call refused now."""
+
+
 @dataclass(frozen=True, slots=True)
 class CrowdLimits:
     """What one multiplexed daemon allows (defaults: a load balancer's, from ``settings``)."""
@@ -95,13 +107,15 @@ class CrowdLimits:
 class CrowdDaemon(Daemon):
     """A Pyro5 daemon served by a ``Multiplexer``: many connections, a bounded pool of workers."""
 
-    def __init__(self, limits: CrowdLimits | None = None, **address: Any) -> None:
+    def __init__(
+        self, limits: CrowdLimits | None = None, gate: Gate | None = None, **address: Any
+    ) -> None:
         with _server_type("multiplex"):
             super().__init__(**address)
         listener = self.transportServer
         if not isinstance(listener, SocketServer_Multiplex):
             raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
-        self.transportServer = Multiplexer(self, listener, limits or CrowdLimits())
+        self.transportServer = Multiplexer(self, listener, limits or CrowdLimits(), gate)
 
 
 @contextlib.contextmanager
@@ -193,9 +207,16 @@ class Link(SocketConnection):
 class Multiplexer:
     """The transport server of a ``CrowdDaemon`` (see the module's docstring)."""
 
-    def __init__(self, daemon: Daemon, listener: SocketServer_Multiplex, limits: CrowdLimits):
+    def __init__(
+        self,
+        daemon: Daemon,
+        listener: SocketServer_Multiplex,
+        limits: CrowdLimits,
+        gate: Gate | None = None,
+    ) -> None:
         self.daemon = daemon
         self.limits = limits
+        self._gate = gate
         self._listener = listener  # Pyro5's: its socket, its request error handling, its close()
         self.sock = listener.sock
         self.locationStr = listener.locationStr
@@ -455,21 +476,28 @@ class Multiplexer:
         self._watch(link, selectors.EVENT_WRITE)
 
     def _worth_queueing(self, link: Link, header: protocol.ReceivingMessage) -> bool:
-        """Hellos, pings and one-way calls always wait for a worker; calls only in a short queue."""
+        """Hellos, pings and one-way calls always wait for a worker; calls only while the
+        queue is short and, with a gate, holds fewer calls than the gate would admit."""
         if not link.greeted or header.type != protocol.MSG_INVOKE:
             return True
         if header.flags & protocol.FLAGS_ONEWAY:
             return True
-        return self._work.qsize() < self.limits.max_queued
+        waiting = self._work.qsize()
+        if waiting >= self.limits.max_queued:
+            return False
+        return self._gate is None or waiting < self._gate.room()
 
     def _shed(self, link: Link, header: protocol.ReceivingMessage, size: int) -> None:
-        """Answer a call ``Unavailable`` unread: the workers have more waiting than they take."""
+        """Answer a call ``Unavailable`` unread, rather than after a wait for a worker."""
         del link.inbox[:size]
-        wait = self._hint.refused(len(self._workers), self._work.qsize())
-        refusal = Unavailable(
-            f"this load balancer is overloaded; retry in {wait:.2f} s or use another one",
-            retry_after=wait,
-        )
+        if self._gate is not None:
+            refusal = self._gate.refusal()
+        else:
+            wait = self._hint.refused(len(self._workers), self._work.qsize())
+            refusal = Unavailable(
+                f"this load balancer is overloaded; retry in {wait:.2f} s or use another one",
+                retry_after=wait,
+            )
         try:
             self.daemon._sendExceptionResponse(
                 link, header.seq, header.serializer_id, refusal, None
