@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import selectors
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -39,7 +40,12 @@ from Pyro5.errors import CommunicationError
 
 from ticketing.bench.stats import percentile, summary_ms
 from ticketing.bench.system import LocalCluster, System, rss_mb
-from ticketing.server.multiplexer import FD_RESERVE, raise_open_files_limit
+from ticketing.server.multiplexer import (
+    FD_RESERVE,
+    HEADER_SIZE,
+    READ_CHUNK,
+    raise_open_files_limit,
+)
 
 CONNECT_THREADS = 32
 CALL_TIMEOUT = 30.0  # seconds: a timeout is an answer too, and a bad one
@@ -108,7 +114,7 @@ def measure(system: System, people: int) -> Crowd:
     finally:
         for proxy in connected:
             proxy._pyroRelease()
-    for kind, took, hint in outcomes:
+    for kind, hint, took in outcomes:
         crowd.answers[kind] += 1
         crowd.latencies.setdefault(kind, []).append(took)
         if hint is not None:
@@ -118,14 +124,15 @@ def measure(system: System, people: int) -> Crowd:
 
 def ask_all(
     proxies: list[Proxy], method: str, args: tuple[Any, ...]
-) -> list[tuple[str, float, float | None]]:
-    """Send one call on every proxy's connection at once; each answer's kind, latency and hint.
+) -> list[tuple[str, float | None, float]]:
+    """Send one call on every proxy's connection at once; each answer's kind, hint and latency.
 
     A thread a person would measure how this process shares its interpreter
     among two thousand threads, not how fast the cluster answers. So one
     thread writes every request (Pyro5's own message, as the proxy would
-    send it) and another reads the answers as they come, each timed from
-    the moment its request was written.
+    send it) and another only collects the bytes of the answers as they come,
+    each timed from the moment its request was written; they are read as
+    answers afterwards.
     """
     serializer = serializers.serializers[config.SERIALIZER]
     requests = {}
@@ -134,40 +141,57 @@ def ask_all(
         message = protocol.SendingMessage(
             protocol.MSG_INVOKE, 0, proxy._pyroSeq + 1, serializer.serializer_id, data
         )
-        requests[proxy._pyroConnection] = message.data
-    sent_at: dict[Any, float] = {}
+        requests[proxy._pyroConnection.sock] = message.data
+    sent_at: dict[socket.socket, float] = {}
+    received: dict[socket.socket, bytearray] = {sock: bytearray() for sock in requests}
+    took: dict[socket.socket, float] = {}
     selector = selectors.DefaultSelector()
-    for connection in requests:
-        selector.register(connection.sock, selectors.EVENT_READ, connection)
+    for sock in requests:
+        selector.register(sock, selectors.EVENT_READ)
 
     def send_all() -> None:
-        for connection, request in requests.items():
-            sent_at[connection] = time.monotonic()
-            with contextlib.suppress(CommunicationError):  # it shows as a missing answer
-                connection.send(request)
+        for sock, request in requests.items():
+            sent_at[sock] = time.monotonic()
+            with contextlib.suppress(OSError):  # it shows as a missing answer
+                sock.sendall(request)
 
     sender = threading.Thread(target=send_all, name="crowd-sender")
     sender.start()
-    outcomes = []
     deadline = time.monotonic() + CALL_TIMEOUT
     while selector.get_map() and time.monotonic() < deadline:
         for key, _ in selector.select(timeout=0.5):
-            connection = key.data
-            selector.unregister(connection.sock)
+            sock = key.fileobj
             try:
-                answer = protocol.recv_stub(connection, [protocol.MSG_RESULT])
-                kind, hint = _kind(serializer, answer)
-            except CommunicationError as exc:
-                kind, hint = type(exc).__name__, None
-            outcomes.append((kind, time.monotonic() - sent_at[connection], hint))
+                chunk = sock.recv(READ_CHUNK)
+            except OSError:
+                chunk = b""
+            received[sock] += chunk
+            if not chunk or _whole(received[sock]):
+                took[sock] = time.monotonic() - sent_at[sock]
+                selector.unregister(sock)
     sender.join()
-    outcomes += [("no answer", CALL_TIMEOUT, None)] * len(selector.get_map())
     selector.close()
-    return outcomes
+    return [
+        (*_kind(serializer, received[sock]), took[sock])
+        if sock in took
+        else ("no answer", None, CALL_TIMEOUT)
+        for sock in requests
+    ]
 
 
-def _kind(serializer: Any, answer: protocol.ReceivingMessage) -> tuple[str, float | None]:
+def _whole(data: bytearray) -> bool:
+    """Whether ``data`` holds a whole Pyro5 message."""
+    if len(data) < HEADER_SIZE:
+        return False
+    header = protocol.ReceivingMessage(bytes(data[:HEADER_SIZE]))
+    return len(data) >= HEADER_SIZE + header.annotations_size + header.data_size
+
+
+def _kind(serializer: Any, data: bytearray) -> tuple[str, float | None]:
     """``result``, or the refusal's class name and its retry hint."""
+    if not _whole(data):
+        return "connection closed", None
+    answer = protocol.ReceivingMessage(bytes(data[:HEADER_SIZE]), bytes(data[HEADER_SIZE:]))
     if not answer.flags & protocol.FLAGS_EXCEPTION:
         return "result", None
     refusal = serializer.loads(answer.data)
