@@ -11,6 +11,8 @@ from cluster_fixture import SMALL_CATALOG, LocalCluster
 from Pyro5.api import Proxy
 
 from ticketing import names, settings
+from ticketing.bench.crowd import measure, render
+from ticketing.bench.system import System
 from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.fairness import (
     RETRY_AFTER_MAX,
@@ -149,19 +151,24 @@ def test_ended_expired_or_vanished_holds_give_the_quota_back() -> None:
 
 
 @pytest.fixture(scope="module")
-def balancer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     # Long holds, so none lapses while the test counts them (the small catalog's are 4 s).
     catalog = tmp_path_factory.mktemp("catalog") / "long_holds.toml"
     text = SMALL_CATALOG.read_text()
     catalog.write_text(text.replace("hold_ttl = 4", "hold_ttl = 300", 1))
     assert "hold_ttl = 300" in catalog.read_text()
-    cluster = LocalCluster(tmp_path_factory.mktemp("fair"), catalog, load_balancers=1).start()
+    running = LocalCluster(tmp_path_factory.mktemp("fair"), catalog, load_balancers=1).start()
     try:
-        with Proxy(cluster.pool.resolve(names.load_balancer(1))) as proxy:
-            proxy._pyroTimeout = 15.0
-            yield proxy
+        yield running
     finally:
-        cluster.stop()
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def balancer(cluster: LocalCluster) -> Iterator[Proxy]:
+    with Proxy(cluster.pool.resolve(names.load_balancer(1))) as proxy:
+        proxy._pyroTimeout = 15.0
+        yield proxy
 
 
 def test_one_client_is_capped_per_event_and_a_release_frees_its_quota(balancer: Proxy) -> None:
@@ -225,3 +232,19 @@ def test_a_thousand_connected_people_are_all_answered(balancer: Proxy) -> None:
         group.join()
     assert not failures, failures[:3]
     assert sum(answers.values()) == CROWD, answers
+
+
+def test_the_crowd_tool_counts_every_connection_and_answer(cluster: LocalCluster) -> None:
+    """``run/bench.py --crowd`` on this cluster (here, for a cluster already running)."""
+    system = System("127.0.0.1", cluster.ns_port)
+    try:
+        crowd = measure(system, 40)
+    finally:
+        system.close()
+    assert not crowd.refused
+    assert sum(crowd.answers.values()) == 40
+    assert set(crowd.answers) <= {"result", "Unavailable"}, crowd.answers
+    assert len(crowd.hints) == crowd.answers["Unavailable"]
+    (figures,) = crowd.idle_balancers.values()
+    assert figures["open_files"] >= 40  # everyone was connected at once
+    assert "40 opened, 0 refused" in render(crowd)

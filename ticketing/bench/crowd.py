@@ -70,28 +70,26 @@ def run(args: argparse.Namespace) -> int:
     raise_open_files_limit(args.crowd + FD_RESERVE)
     if args.attach:
         host, _, port = args.attach.rpartition(":")
-        system = System(host.strip("[]"), int(port))
+        crowd = _measured(System(host.strip("[]"), int(port)), args.crowd)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="ticketing-crowd-"))
+        cluster = LocalCluster(data_dir / "cluster", args.catalog)
+        print(f"starting a local cluster in {data_dir} ...", file=sys.stderr, flush=True)
         try:
-            crowd = measure(system, args.crowd)
+            crowd = _measured(cluster.start(), args.crowd)
         finally:
-            system.close()
-        print(render(crowd), flush=True)
-        return 0
-    data_dir = Path(tempfile.mkdtemp(prefix="ticketing-crowd-"))
-    cluster = LocalCluster(data_dir / "cluster", args.catalog)
-    print(f"starting a local cluster in {data_dir} ...", file=sys.stderr, flush=True)
-    try:
-        system = cluster.start()
-        try:
-            crowd = measure(system, args.crowd)
-        finally:
-            system.close()
-    finally:
-        cluster.stop()
-        if not args.keep_data:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            cluster.stop()
+            if not args.keep_data:
+                shutil.rmtree(data_dir, ignore_errors=True)
     print(render(crowd), flush=True)
     return 0
+
+
+def _measured(system: System, people: int) -> Crowd:
+    try:
+        return measure(system, people)
+    finally:
+        system.close()
 
 
 def measure(system: System, people: int) -> Crowd:
