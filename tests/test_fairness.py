@@ -1,8 +1,9 @@
-"""Fair use: a burst beyond capacity is refused at once; one client's holds are capped."""
+"""Fair use: a burst beyond capacity is refused at once, with a retry hint; holds are capped."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -10,14 +11,33 @@ from cluster_fixture import SMALL_CATALOG, LocalCluster
 from Pyro5.api import Proxy
 
 from ticketing import names, settings
+from ticketing.bench.crowd import measure, render
+from ticketing.bench.system import System
 from ticketing.errors import InvalidRequest, Unavailable
-from ticketing.security.fairness import Admission, HoldQuota
+from ticketing.security.fairness import (
+    RETRY_AFTER_MAX,
+    RETRY_AFTER_MIN,
+    Admission,
+    HoldQuota,
+    RetryHint,
+)
+from ticketing.server.multiplexer import raise_open_files_limit
 
 # --- admission ------------------------------------------------------------------------
 
 
-def test_calls_beyond_the_limit_are_refused_with_unavailable_not_queued() -> None:
-    admission = Admission(limit=3, patience=0.0)
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_calls_beyond_the_limit_are_refused_at_once_with_a_retry_hint() -> None:
+    admission = Admission(limit=3)
     entered = threading.Barrier(4)
     leave = threading.Event()
 
@@ -31,14 +51,67 @@ def test_calls_beyond_the_limit_are_refused_with_unavailable_not_queued() -> Non
         worker.start()
     entered.wait()  # three calls are being served
     try:
-        with pytest.raises(Unavailable, match="retry"), admission.admitted():
+        with pytest.raises(Unavailable, match="retry in") as refused, admission.admitted():
             pass
     finally:
         leave.set()
         for worker in workers:
             worker.join()
+    assert RETRY_AFTER_MIN <= refused.value.retry_after <= RETRY_AFTER_MAX
     with admission.admitted():  # served again once the burst is over
         pass
+
+
+def complete(hint: RetryHint, clock: Clock, calls: int, every: float, taking: float) -> None:
+    """``calls`` calls complete, one each ``every`` seconds, each after ``taking`` seconds."""
+    for _ in range(calls):
+        clock.now += every
+        hint.completed(started=clock.now - taking)
+
+
+def test_the_hint_is_the_time_to_serve_those_in_flight_and_those_refused_lately() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    complete(hint, clock, 200, every=0.01, taking=0.1)  # 100 a second, 10 at a time
+    assert hint.refused(serving=10) == pytest.approx((10 + 1) / 100, rel=0.01)
+    for _ in range(48):
+        hint.refused(serving=10)
+    assert hint.refused(serving=10) == pytest.approx((10 + 50) / 100, rel=0.01)
+    assert hint.refused(serving=10, waiting=40) == pytest.approx((10 + 40 + 51) / 100, rel=0.01)
+    complete(hint, clock, 200, every=0.01, taking=0.1)  # two seconds on: those refusals are past
+    assert hint.refused(serving=10) == pytest.approx((10 + 1) / 100, rel=0.01)
+
+
+def test_a_burst_after_a_quiet_spell_is_paced_by_how_long_calls_took() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    complete(hint, clock, 100, every=0.1, taking=0.2)
+    clock.now += 60.0  # quiet for a minute: nothing completed lately
+    # 64 calls have just begun; at 0.2 s each, 64 at a time, the server does 320 a second.
+    assert hint.refused(serving=64) == pytest.approx((64 + 1) / 320, rel=0.01)
+
+
+def test_the_hint_is_clamped_and_longest_before_any_call_completed() -> None:
+    clock = Clock()
+    hint = RetryHint(window=1.0, clock=clock)
+    assert hint.refused(serving=64) == RETRY_AFTER_MAX
+    complete(hint, clock, 1000, every=0.001, taking=0.001)
+    assert hint.refused(serving=1) == RETRY_AFTER_MIN
+    for _ in range(10_000):
+        hint.refused(serving=1)
+    assert hint.refused(serving=1) == RETRY_AFTER_MAX
+
+
+def test_admission_tells_refused_callers_the_hint() -> None:
+    clock = Clock()
+    admission = Admission(limit=1, hint=RetryHint(window=1.0, clock=clock))
+    for _ in range(20):  # 10 calls a second for two seconds, one at a time
+        with admission.admitted():
+            clock.now += 0.1
+    with admission.admitted(), pytest.raises(Unavailable) as refused, admission.admitted():
+        pass
+    assert refused.value.retry_after == pytest.approx((1 + 1) / 10, rel=0.1)
+    assert f"retry in {refused.value.retry_after:.2f} s" in str(refused.value)
 
 
 # --- the hold quota -------------------------------------------------------------------
@@ -78,19 +151,24 @@ def test_ended_expired_or_vanished_holds_give_the_quota_back() -> None:
 
 
 @pytest.fixture(scope="module")
-def balancer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     # Long holds, so none lapses while the test counts them (the small catalog's are 4 s).
     catalog = tmp_path_factory.mktemp("catalog") / "long_holds.toml"
     text = SMALL_CATALOG.read_text()
     catalog.write_text(text.replace("hold_ttl = 4", "hold_ttl = 300", 1))
     assert "hold_ttl = 300" in catalog.read_text()
-    cluster = LocalCluster(tmp_path_factory.mktemp("fair"), catalog, load_balancers=1).start()
+    running = LocalCluster(tmp_path_factory.mktemp("fair"), catalog, load_balancers=1).start()
     try:
-        with Proxy(cluster.pool.resolve(names.load_balancer(1))) as proxy:
-            proxy._pyroTimeout = 15.0
-            yield proxy
+        yield running
     finally:
-        cluster.stop()
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def balancer(cluster: LocalCluster) -> Iterator[Proxy]:
+    with Proxy(cluster.pool.resolve(names.load_balancer(1))) as proxy:
+        proxy._pyroTimeout = 15.0
+        yield proxy
 
 
 def test_one_client_is_capped_per_event_and_a_release_frees_its_quota(balancer: Proxy) -> None:
@@ -106,3 +184,67 @@ def test_one_client_is_capped_per_event_and_a_release_frees_its_quota(balancer: 
     balancer.block_seats("AMC", "alien", seats[:5])  # another event: its own quota
     balancer.release_hold(holds[0]["hold_id"])
     balancer.block_seats("AMC", "dune", seats[taken : taken + 5])
+
+
+CROWD = 1024  # people connected to one balancer at once, each on their own connection
+CROWD_THREADS = 16
+
+
+def test_a_thousand_connected_people_are_all_answered(balancer: Proxy) -> None:
+    """No one is refused for lack of workers: Pyro5's thread pool refused the 129th."""
+    raise_open_files_limit(CROWD + 256)
+    uri = balancer._pyroUri
+    everyone_connected = threading.Barrier(CROWD_THREADS, timeout=120)
+    answers: Counter[str] = Counter()
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def people() -> None:
+        proxies = []
+        try:
+            for _ in range(CROWD // CROWD_THREADS):
+                proxy = Proxy(uri)
+                proxy._pyroTimeout = 60.0
+                proxy._pyroBind()
+                proxies.append(proxy)
+            everyone_connected.wait()
+            for proxy in proxies:
+                try:
+                    proxy.get_available_seats("AMC", "dune")
+                    kind = "result"
+                except Unavailable as exc:
+                    assert exc.retry_after is not None, exc
+                    kind = "Unavailable"
+                with lock:
+                    answers[kind] += 1
+        except BaseException as exc:
+            everyone_connected.abort()
+            with lock:
+                failures.append(exc)
+        finally:
+            for proxy in proxies:
+                proxy._pyroRelease()
+
+    groups = [threading.Thread(target=people) for _ in range(CROWD_THREADS)]
+    for group in groups:
+        group.start()
+    for group in groups:
+        group.join()
+    assert not failures, failures[:3]
+    assert sum(answers.values()) == CROWD, answers
+
+
+def test_the_crowd_tool_counts_every_connection_and_answer(cluster: LocalCluster) -> None:
+    """``run/bench.py --crowd`` on this cluster (here, for a cluster already running)."""
+    system = System("127.0.0.1", cluster.ns_port)
+    try:
+        crowd = measure(system, 40)
+    finally:
+        system.close()
+    assert not crowd.refused
+    assert sum(crowd.answers.values()) == 40
+    assert set(crowd.answers) <= {"result", "Unavailable"}, crowd.answers
+    assert len(crowd.hints) == crowd.answers["Unavailable"]
+    (figures,) = crowd.idle_balancers.values()
+    assert figures["open_files"] >= 40  # everyone was connected at once
+    assert "40 opened, 0 refused" in render(crowd)

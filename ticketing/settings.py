@@ -24,5 +24,12 @@ PROXY_TIMEOUT = 5.0  # seconds before a call to a peer counts as failed
 
 # Fair use of a load balancer (``ticketing.security.fairness``).
 MAX_HELD_SEATS_PER_CLIENT = 10  # seats of one event one client may hold at once
-LB_MAX_CONCURRENT_CALLS = 64  # calls one balancer serves at once (below Pyro5's thread pool)
-LB_ADMISSION_WAIT = 0.5  # seconds a call beyond that waits before Unavailable
+LB_MAX_CONCURRENT_CALLS = 64  # calls one balancer serves at once; the rest are refused at once
+
+# A load balancer's connections (``ticketing.server.multiplexer``).
+LB_WORKERS = 96  # threads that run requests: the admitted calls, and room to refuse the rest
+LB_MAX_QUEUED_REQUESTS = 64  # requests waiting for a worker before new ones are refused
+LB_MAX_CONNECTIONS = 8192  # open connections (within the process's open-file limit)
+LB_MAX_CONNECTIONS_PER_ADDRESS = 256  # from one IP address (0: no cap); loopback is exempt
+LB_MESSAGE_DEADLINE = 10.0  # seconds to connect (TLS, Pyro5 hello), send a request, take a reply
+LB_MAX_REQUEST_BYTES = 1 << 20  # a request to a balancer is a few hundred bytes

@@ -42,6 +42,7 @@ from ticketing.bench import chart, report
 from ticketing.bench import rush as rush_profile
 from ticketing.bench.catalogs import for_benchmark, regrouped, write_toml
 from ticketing.bench.ceiling import null_call_rate
+from ticketing.bench.crowd import run as run_crowd
 from ticketing.bench.stats import summary_ms
 from ticketing.bench.system import LocalCluster, System
 from ticketing.bench.users import STEPS, Target, User
@@ -158,6 +159,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "contract's (default), or msgpack, which the balancers accept too",
     )
     parser.add_argument(
+        "--crowd",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of the levels: connect N people at once, each on its own "
+        "connection, let all ask at once, and report refused connections, "
+        "answers by kind and their latencies (ticketing/bench/crowd.py)",
+    )
+    parser.add_argument(
         "--keep-data",
         action="store_true",
         help="keep the temporary data directories (logs) of started clusters",
@@ -175,6 +185,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.rush_explicit = RUSH_EXPLICIT_SHARE
     if not 0.0 <= args.rush_explicit <= 1.0:
         parser.error(f"--rush-explicit {args.rush_explicit}: expected a share from 0 to 1")
+    if args.crowd is not None and args.crowd < 1:
+        parser.error("--crowd wants a positive number of people")
     if args.ceiling_seconds is None:
         args.ceiling_seconds = min(args.seconds, 3.0)
     return args
@@ -193,6 +205,8 @@ def _int_list(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pyro_config.configure()
+    if args.crowd:
+        return run_crowd(args)
     results: dict[str, Any] = {
         "title": "ticketing benchmark" + _profile_note(args),
         "command": shlex.join(

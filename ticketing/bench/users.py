@@ -39,9 +39,16 @@ from typing import Any
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
+from ticketing import backoff
 from ticketing.domain import seat_codes
 from ticketing.domain.seats import SeatMap
-from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, TicketingError
+from ticketing.errors import (
+    HoldExpired,
+    HoldNotFound,
+    SeatsUnavailable,
+    TicketingError,
+    Unavailable,
+)
 
 PROXY_TIMEOUT = 30.0  # seconds; an overloaded cluster is slow, not down
 ERROR_PAUSE = 0.05  # seconds a user waits after an error before going on
@@ -127,7 +134,10 @@ class User(threading.Thread):
                     self.tally.errors[type(exc).__name__] += 1
                     if isinstance(exc, CommunicationError):
                         self._drop_proxy()
-                    self.stop.wait(ERROR_PAUSE)
+                    if isinstance(exc, Unavailable):  # no quorum or no route for now
+                        self.stop.wait(backoff.pause(exc.retry_after, self.rng))
+                    else:
+                        self.stop.wait(ERROR_PAUSE)
         finally:
             self._drop_proxy()
 
@@ -211,10 +221,20 @@ class User(threading.Thread):
         self._timed("cancel", self._lb().delete_ticket, target.theater, ticket_no)
 
     def _timed(self, step: str, method: object, *args: object) -> object:
-        started = time.monotonic()
-        result = method(*args)
-        self.tally.samples[step].append(time.monotonic() - started)
-        return result
+        """Call and time ``method``; a call the balancer shed is retried after its hint."""
+        while True:
+            started = time.monotonic()
+            try:
+                result = method(*args)
+            except Unavailable as exc:
+                if exc.retry_after is None:
+                    raise
+                self.tally.errors["Unavailable (shed)"] += 1
+                if self.stop.wait(backoff.pause(exc.retry_after, self.rng)):
+                    raise
+                continue
+            self.tally.samples[step].append(time.monotonic() - started)
+            return result
 
     def _lb(self) -> Proxy:
         if self._proxy is None:

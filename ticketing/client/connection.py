@@ -4,18 +4,22 @@ Load balancers are stateless, so any of them can serve any call; the client keep
 uses until it fails (a CommunicationError, or Unavailable from the balancer itself) and then
 moves to another registered one, retrying the same call. What the user typed and the hold they
 own live in the client, so nothing is lost on the way. The list of balancers is cached, so a
-briefly absent name server does not stop a client that already found them.
+briefly absent name server does not stop a client that already found them. A balancer that
+sheds load says when to come back (``Unavailable.retry_after``): the client waits that long,
+with jitter (``backoff``), and asks it again, for up to ``shed_patience`` seconds in all.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Any
 
 import Pyro5.api
 import Pyro5.errors
 
+from ticketing import backoff
 from ticketing.errors import Unavailable
 from ticketing.names import LOAD_BALANCER_PREFIX, ROOT
 from ticketing.security.membership import MemberProxy, is_internal
@@ -37,6 +41,7 @@ class Connection:
         status_timeout: float = 3.0,
         rng: random.Random | None = None,
         secret: str | None = None,
+        shed_patience: float = 10.0,
     ) -> None:
         """``secret`` (the cluster's, for operators) lets ``cluster_status`` reach the
         members-only components; without it they show as members only."""
@@ -45,6 +50,7 @@ class Connection:
         self.ns_port = ns_port
         self.call_timeout = call_timeout
         self.status_timeout = status_timeout
+        self.shed_patience = shed_patience
         self._rng = rng or random.Random()
         self._known: dict[str, str] = {}
         self._proxies: dict[str, Pyro5.api.Proxy] = {}
@@ -93,6 +99,7 @@ class Connection:
         """
         tried: set[str] = set()
         last_unavailable: Unavailable | None = None
+        patience = self.shed_patience
         while True:
             name = self._pick(tried)
             if name is None:
@@ -103,6 +110,12 @@ class Connection:
                 result = getattr(proxy, method)(*args)
             except Unavailable as exc:
                 last_unavailable = exc
+                if exc.retry_after is not None:  # busy, not broken: ask again when it says
+                    wait = backoff.pause(exc.retry_after, self._rng)
+                    if wait <= patience:
+                        patience -= wait
+                        time.sleep(wait)
+                        continue
             except Pyro5.errors.CommunicationError as exc:
                 log.info("load balancer %s did not answer %s: %s", name, method, exc)
             else:

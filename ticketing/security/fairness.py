@@ -1,9 +1,11 @@
 """Fair use of a load balancer: bounded work at once, bounded seats on hold per client.
 
 * ``Admission``: a load balancer serves at most ``limit`` calls at once. A
-  call beyond that waits ``patience`` seconds at most, then is refused with
-  ``Unavailable`` (safe to retry), so a burst costs the balancer a refusal per
-  excess call instead of an unbounded queue of threads and sockets.
+  call beyond that is refused at once with ``Unavailable`` (safe to retry)
+  carrying a retry hint (``RetryHint``), so a burst costs the balancer one
+  cheap refusal per excess call instead of a queue in which every call waits
+  longer than the last, and the refused come back spread out, when there is
+  room for them, instead of all at once.
 * ``HoldQuota``: one client keeps at most ``limit`` seats of one event on
   hold at once. A client is identified by the IP address its connection comes
   from (Pyro5's ``current_context.client_sock_addr``): ports change with each
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,26 +31,134 @@ from Pyro5.api import current_context
 
 from ticketing.errors import InvalidRequest, Unavailable
 
+RETRY_AFTER_MIN = 0.05  # seconds: the shortest retry hint (never "at once")
+RETRY_AFTER_MAX = 5.0  # seconds: the longest (a person should not give up)
+USUAL_WEIGHT = 0.05  # of each completed call in the moving average of how long calls take
+
 
 class Admission:
-    """At most ``limit`` calls at once; the others are refused after ``patience`` seconds."""
+    """At most ``limit`` calls at once; the others are refused at once, with a retry hint."""
 
-    def __init__(self, limit: int, patience: float) -> None:
-        self._slots = threading.BoundedSemaphore(limit)
+    def __init__(self, limit: int, hint: RetryHint | None = None) -> None:
         self.limit = limit
-        self._patience = patience
+        self._hint = hint or RetryHint()
+        self._lock = threading.Lock()
+        self._in_flight = 0
 
     @contextmanager
     def admitted(self) -> Iterator[None]:
-        if not self._slots.acquire(timeout=self._patience):
-            raise Unavailable(
-                f"this load balancer is serving {self.limit} requests already; "
-                "retry in a moment or use another one"
-            )
+        with self._lock:
+            if self._in_flight >= self.limit:
+                raise self.refusal()
+            self._in_flight += 1
+        started = self._hint.now()
         try:
             yield
         finally:
-            self._slots.release()
+            with self._lock:
+                self._in_flight -= 1
+            self._hint.completed(started)
+
+    def room(self) -> int:
+        """How many more calls would be admitted now (a glance, without the lock)."""
+        return self.limit - self._in_flight
+
+    def refusal(self) -> Unavailable:
+        """The answer to a call refused now, counted in the retry hint of the next ones.
+
+        The multiplexer gives it at the door to calls beyond ``room()``, before
+        they are read: they would be refused here after waiting for a worker.
+        """
+        wait = self._hint.refused(self._in_flight)
+        return Unavailable(
+            f"this load balancer is serving {self.limit} requests already; "
+            f"retry in {wait:.2f} s or use another one",
+            retry_after=wait,
+        )
+
+
+class RetryHint:
+    """How long a refused caller should wait: the time to serve everyone asking now.
+
+    Everyone asking now is the calls being served and waiting plus the callers
+    refused within the last ``window`` seconds (they will come back); the pace
+    is the calls completed within that window, or, when that says less (a
+    burst that has just begun on an idle server), the calls served at once
+    over the usual time a call takes (Little's law). Telling each refused caller that long (its own
+    jitter added) spreads their return over the time the server needs for
+    them, instead of bringing them back together to be refused again. The
+    hint carries no jitter itself and is clamped to
+    [``RETRY_AFTER_MIN``, ``RETRY_AFTER_MAX``]: never "at once", never so long
+    that a person gives up; before any call has completed it is the longest.
+    """
+
+    def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.now = clock
+        self._lock = threading.Lock()
+        self._completed = _Recent(window)
+        self._refused = _Recent(window)
+        self._usual: float | None = None  # seconds a call takes, a moving average
+
+    def completed(self, started: float) -> None:
+        """A call that began at ``started`` (by ``now()``) has completed."""
+        with self._lock:
+            now = self.now()
+            self._completed.add(now)
+            took = now - started
+            usual = self._usual
+            self._usual = took if usual is None else usual + USUAL_WEIGHT * (took - usual)
+
+    def refused(self, serving: int, waiting: int = 0) -> float:
+        """Count one refusal and return the seconds to tell that caller.
+
+        ``serving`` calls run at once, ``waiting`` more are queued for them.
+        """
+        with self._lock:
+            now = self.now()
+            self._refused.add(now)
+            pace = self._completed.per_second(now)
+            if self._usual:
+                pace = max(pace, serving / self._usual)
+            asking = serving + waiting + self._refused.count(now)
+        if pace <= 0:
+            return RETRY_AFTER_MAX
+        return min(max(asking / pace, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
+
+
+class _Recent:
+    """Events within the last ``window`` seconds, in O(1) memory.
+
+    Two fixed buckets, the previous window's count weighted by how much of it
+    still overlaps the sliding window.
+    """
+
+    __slots__ = ("_current", "_previous", "_start", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._start = 0.0
+        self._current = 0
+        self._previous = 0
+
+    def add(self, now: float) -> None:
+        self._roll(now)
+        self._current += 1
+
+    def count(self, now: float) -> float:
+        self._roll(now)
+        overlap = 1.0 - (now - self._start) / self.window
+        return self._previous * overlap + self._current
+
+    def per_second(self, now: float) -> float:
+        return self.count(now) / self.window
+
+    def _roll(self, now: float) -> None:
+        passed = now - self._start
+        if passed >= 2 * self.window:
+            self._start, self._current, self._previous = now, 0, 0
+        elif passed >= self.window:
+            self._start += self.window
+            self._previous, self._current = self._current, 0
 
 
 @dataclass(frozen=True, slots=True)

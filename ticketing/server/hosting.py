@@ -9,8 +9,11 @@ from another live process that serves it, which would be a second replica
 started with the same id.
 
 Internal components pass the cluster secret: their daemon then refuses every
-connection that does not prove knowledge of it (``MembersDaemon``); public
-ones (load balancers) pass none.
+connection that does not prove knowledge of it (``MembersDaemon``) and runs
+on Pyro5's thread pool (see ``pyro_config``). Public ones (load balancers)
+pass none: their daemon is a ``CrowdDaemon``, whose connections wait in one
+selector and whose requests run on a bounded pool of workers
+(``multiplexer``), so thousands of people can stay connected to one of them.
 
 SIGINT and SIGTERM end the request loop; the entry is then removed (only if it
 is still ours) and the daemon closed, and ``serve`` returns so the caller can
@@ -35,6 +38,7 @@ from ticketing.errors import InvalidRequest, TicketingError
 from ticketing.security.membership import MembersDaemon
 from ticketing.server import pyro_config
 from ticketing.server.logs import setup_logging
+from ticketing.server.multiplexer import CrowdDaemon, CrowdLimits
 from ticketing.server.proxies import name_server_uri
 
 log = logging.getLogger(__name__)
@@ -52,11 +56,15 @@ def serve(
     data_dir: str | Path,
     component_id: str | None = None,
     secret: str | None = None,
+    crowd: CrowdLimits | None = None,
 ) -> None:
     """Serve ``obj`` as ``name`` until SIGINT or SIGTERM, then return.
 
     ``component_id`` labels the log file and log lines (default: ``name``).
-    With ``secret`` only members of the cluster are served.
+    With ``secret`` only members of the cluster are served; without, anyone,
+    within ``crowd`` (default: a load balancer's limits), and when ``obj``
+    admits its calls (an ``admission``, see ``fairness.admitted``) the calls
+    it would refuse are refused at the door, before they wait for a worker.
     Must run on the main thread (it owns the signal handlers). Exits the
     process with a message when another live process already serves ``name``.
     """
@@ -67,7 +75,10 @@ def serve(
     try:
         nathost, natport = _advertised_address(host)
         address = {"host": host, "port": 0, "nathost": nathost, "natport": natport}
-        daemon = CountingMembersDaemon(secret, **address) if secret else CountingDaemon(**address)
+        if secret:
+            daemon: Daemon = CountingMembersDaemon(secret, **address)
+        else:
+            daemon = CountingCrowdDaemon(crowd, getattr(obj, "admission", None), **address)
         with daemon:
             uri = str(daemon.register(obj, objectId=name))
             entry = Registration(name, uri, ns_host, ns_port)
@@ -121,6 +132,10 @@ class CountingDaemon(Daemon):
 
 class CountingMembersDaemon(CountingDaemon, MembersDaemon):
     """A counting daemon that serves members of the cluster only."""
+
+
+class CountingCrowdDaemon(CountingDaemon, CrowdDaemon):
+    """A counting daemon for the public: many connections, a bounded pool of workers."""
 
 
 def _advertised_address(host: str) -> tuple[str | None, int | None]:

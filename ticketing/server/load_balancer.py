@@ -98,7 +98,7 @@ class LoadBalancer:
         self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server")
         self.data = DataRoutes(pool)
         self._settles = SettleQueue(self.locks)
-        self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS, settings.LB_ADMISSION_WAIT)
+        self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS)
         self._quota = HoldQuota(catalog.max_held_seats_per_client)
 
     def _hold_live(self, hold_id: str) -> bool:

@@ -11,15 +11,25 @@ first. The values:
   registered classes, but it is parsed in C where serpent goes through
   ``ast``, which makes an internal call with a booking's arguments ~40 %
   cheaper in CPU (``python run/bench.py`` measures both ceilings).
-* a thread-pool server: each connected proxy holds one server worker thread for
-  as long as it stays connected. Peers talk through ``ProxyPool``, which keeps
-  only as many connections as calls run at once, so the pool is sized for the
-  peers of a cluster times their concurrency, with room to spare; when it is
-  full Pyro5 refuses new connections, which callers see as ``Unavailable``.
-* ``COMMTIMEOUT``: on the server side, how long an idle connection may hold a
-  worker before Pyro5 closes it (so a vanished peer cannot pin threads for
-  ever); it is also the default timeout of any proxy made outside
-  ``ProxyPool`` (which sets its own, shorter, per call).
+* two kinds of server. Internal components use Pyro5's thread-pool server:
+  each connected proxy holds one server worker thread for as long as it stays
+  connected. Peers talk through ``ProxyPool``, which keeps only as many
+  connections as calls run at once, so the pool is sized for the peers of a
+  cluster times their concurrency, with room to spare; when it is full Pyro5
+  refuses new connections, which callers see as ``Unavailable``. A thread per
+  connection suits them: their callers are few and known, and their calls
+  wait on each other (a coordinator on its replicas, a replica on its peers),
+  which a queue in front of a bounded pool could turn into a deadlock.
+  Load balancers serve the public, thousands of people each on their own
+  connection, mostly idle: they use ``multiplexer.CrowdDaemon``, whose
+  connections wait in one selector (a socket each, no thread) and whose
+  requests run on a bounded pool of workers; it swaps itself in for Pyro5's
+  ``"multiplex"`` server type, so ``SERVERTYPE`` stays ``"thread"`` here.
+* ``COMMTIMEOUT``: on the server side, how long an idle connection may stay
+  open (holding a worker, on the thread pool) before it is closed, so a
+  vanished peer cannot pin resources for ever; it is also the default timeout
+  of any proxy made outside ``ProxyPool`` (which sets its own, shorter, per
+  call).
 * ``MAX_MESSAGE_SIZE``: far below Pyro5's 1 GiB default, so an oversized
   request is refused by the transport before it is read into memory, yet
   large enough for a recovery snapshot of a data cluster.
