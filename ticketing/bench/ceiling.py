@@ -24,6 +24,9 @@ from Pyro5.api import Daemon, Proxy, expose
 from ticketing.server import pyro_config
 
 START_TIMEOUT = 30.0  # seconds for the echo server to print its URI
+# Client threads at most: the echo server is a plain thread-pool daemon (a
+# worker per connection), and two cores are saturated by far fewer callers.
+MAX_CALLERS = 64
 
 
 @expose
@@ -40,7 +43,11 @@ def serve_echo() -> None:
 
 
 def null_call_rate(users: int, seconds: float, serializer: str = "serpent") -> float:
-    """Empty calls per second from ``users`` threads (one proxy each) to an echo process."""
+    """Empty calls per second from ``users`` threads (one proxy each) to an echo process.
+
+    At most ``MAX_CALLERS`` threads: more only queue for the same cores.
+    """
+    users = min(users, MAX_CALLERS)
     pyro_config.configure()
     server = subprocess.Popen(
         [sys.executable, "-m", "ticketing.bench.ceiling"],
