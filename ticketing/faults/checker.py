@@ -225,8 +225,8 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
     Each acknowledged booking made on a hold of the history gives its seats a
     span, from its acknowledgement to the start of the first cancel of its
     ticket, or only to its hold's sure end when the sold mark may have come
-    late. A hold asked for after a span began and
-    granted before it ended was granted on a booked seat.
+    late. A hold asked for after a span began and granted before it ended
+    was granted on a booked seat.
     """
     operations = history.operations
     holds = {
