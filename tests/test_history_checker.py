@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ticketing.faults.checker import SeatOp, check, linearizable
+from ticketing.faults.checker import FAULT_SLACK, SETTLE_MARGIN, SeatOp, check, linearizable
 from ticketing.faults.figures import figures
 from ticketing.faults.history import (
     BOOK,
@@ -136,6 +136,103 @@ def test_two_surely_valid_holds_of_one_seat_are_caught() -> None:
     assert check(History((first, released, second), final())) == []
     expired = replace(second, start=11, end=12, expires_at=20)
     assert check(History((first, expired), final())) == []
+
+
+def test_best_available_holds_are_checked_like_explicit_ones() -> None:
+    """The seats the system chose count as held: no explicit hold may share them."""
+    best = op(HOLD, 0, 1, seats=("A3", "A4"), hold_id="h1", expires_at=10, count=2)
+    mine = op(HOLD, 2, 3, client=2, seats=("A4",), hold_id="h2", expires_at=12)
+    assert kinds(History((best, mine), final())) == {"double-hold"}
+    booked = op(BOOK, 1, 2, seats=("A3", "A4"), hold_id="h1", ticket_no="t1")
+    cancelled = op(CANCEL, 2, 2.5, ticket_no="t1")
+    later = op(HOLD, 2.6, 3, client=2, seats=("A4",), hold_id="h2", expires_at=12)
+    assert check(History((best, booked, cancelled, later), final())) == []
+
+
+def test_a_best_available_hold_has_the_seats_it_asked_for() -> None:
+    def granted(seats: tuple[str, ...]) -> History:
+        hold = op(HOLD, 0, 1, seats=seats, hold_id="h1", expires_at=10, count=2)
+        return History((hold,), final())
+
+    assert check(granted(("A3", "A4"))) == []
+    assert kinds(granted(("A3",))) == {"best-available-count"}
+    assert "best-available-count" in kinds(granted(("A3", "A3")))
+
+
+def test_an_unknown_best_available_hold_names_no_seats() -> None:
+    """It may hold any free seats or none: others holding and booking them is no anomaly."""
+    lost = op(HOLD, 0, 1, UNKNOWN, seats=(), count=2, error="CommunicationError")
+    other = op(HOLD, 1, 2, client=2, seats=("A3", "A4"), hold_id="h2", expires_at=10)
+    booked = op(BOOK, 2, 3, client=2, seats=("A3", "A4"), hold_id="h2", ticket_no="t2")
+    assert check(History((lost, other, booked), final({"t2": ["A3", "A4"]}, {"A3", "A4"}))) == []
+
+
+def booked_a1() -> tuple[Operation, ...]:
+    """A1 held (it expires at 5) and booked as ticket t1 at 1.5, never cancelled."""
+    return (
+        op(HOLD, 0, 1, seats=("A1",), hold_id="h1", expires_at=5),
+        op(BOOK, 1, 1.5, seats=("A1",), hold_id="h1", ticket_no="t1"),
+    )
+
+
+def hold_a1(start: float, count: int = 0) -> Operation:
+    return op(HOLD, start, start + 0.5, client=2, seats=("A1",), hold_id="h2",
+              expires_at=start + 4.5, count=count)  # fmt: skip
+
+
+def test_a_hold_granted_on_a_booked_seat_is_caught() -> None:
+    """While the booked hold lives, and after it (the seat's sold mark), until a cancel."""
+    live = final({"t1": ["A1"]}, {"A1"})
+    for start in (2.0, 6.0, 60.0):
+        for count in (0, 1):
+            history = History((*booked_a1(), hold_a1(start, count)), live)
+            assert kinds(history) == {"hold-on-booked"}, (start, count)
+    best = check(History((*booked_a1(), hold_a1(6.0, count=1)), live))
+    assert "best-available hold of 1 h2" in best[0].detail
+    # Granted after a cancel began, acknowledged or not: the seat may be free.
+    for outcome in (OK, UNKNOWN):
+        cancel = op(CANCEL, 7, 8, outcome, ticket_no="t1")
+        history = History((*booked_a1(), cancel, hold_a1(7.6)), final())
+        assert check(history) == [], outcome
+    # Even a refused one: the client retried on another load balancer a cancel
+    # that took effect on the first (the other rules see a lost booking if not).
+    refused = op(CANCEL, 7, 8, REFUSED, ticket_no="t1", error="TicketNotFound")
+    assert "hold-on-booked" not in kinds(History((*booked_a1(), refused, hold_a1(8.5)), final()))
+
+
+def test_a_sold_mark_late_or_lost_in_a_fault_is_not_blamed() -> None:
+    """The mark may never come when a load balancer or the lock store was hurt meanwhile.
+
+    The booked hold itself still covers the seat until it expires.
+    """
+    live = final({"t1": ["A1"]}, {"A1"})
+    for target in ("load_balancer-1", "lock_coordinator", "lock_server-2", "nameserver"):
+        fault = Fault("kill", target, 1.2, 2.0, 2.5)
+        after = History((*booked_a1(), hold_a1(6.0)), live, (fault,))
+        assert check(after) == [], target
+        during = History((*booked_a1(), hold_a1(2.0)), live, (fault,))
+        assert kinds(during) == {"hold-on-booked"}, target
+    elsewhere = Fault("kill", "datastore-east-1", 1.2, 2.0, 2.5)
+    assert kinds(History((*booked_a1(), hold_a1(6.0)), live, (elsewhere,))) == {"hold-on-booked"}
+    never = Fault("kill", "load_balancer-1", -30, -29, None)  # never answered again
+    assert check(History((*booked_a1(), hold_a1(6.0)), live, (never,))) == []
+    # Long healed before the booking, or begun after its hold expired: the mark came.
+    for fault in (
+        Fault("kill", "lock_coordinator", -30, -29, 1.0 - FAULT_SLACK - 0.1),
+        Fault("kill", "lock_coordinator", 5.1, 6.0, 6.5),
+    ):
+        history = History((*booked_a1(), hold_a1(7.0)), live, (fault,))
+        assert kinds(history) == {"hold-on-booked"}, fault
+    # Booked too near the hold's expiry for the mark to be there by then.
+    hold, book = booked_a1()
+    late = replace(book, start=4.9 - SETTLE_MARGIN, end=5.1 - SETTLE_MARGIN)
+    assert check(History((hold, late, hold_a1(6.0)), live)) == []
+
+
+def test_a_booking_on_no_hold_of_ours_marks_no_seat_sold() -> None:
+    """A rogue's booking skips the lock store, which then rightly grants holds on its seats."""
+    rogue = op(BOOK, 0, 1, seats=("A1",), hold_id="forged", ticket_no="t1")
+    assert check(History((rogue, hold_a1(2.0)), final({"t1": ["A1"]}, {"A1"}))) == []
 
 
 def test_refused_operations_change_nothing() -> None:

@@ -3,7 +3,7 @@
 The short run (45 s of faults) meets every kind of fault at least once and
 must end with zero anomalies. The checker is then shown to be awake on that
 same real history: each way of breaking it (a booking lost, a seat sold twice,
-a stale read) is reported.
+a stale read, a hold granted on a booked seat) is reported.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def test_a_short_fault_run_has_no_anomaly(short_run: RunResult) -> None:
     booked = [op for op in history.operations if op.kind == BOOK and op.outcome == OK]
     cancelled = [op for op in history.operations if op.kind == CANCEL and op.outcome == OK]
     assert booked and cancelled, short_run.figures.lines()
+    best = {op.hold_id for op in history.operations if op.kind == HOLD and op.count}
+    best.discard(None)
+    assert any(op.hold_id in best for op in booked), short_run.figures.lines()
     assert short_run.anomalies == [], short_run.anomalies
     for states in history.final.digests.values():
         assert len(set(states)) == 1
@@ -104,6 +107,33 @@ def test_the_checker_catches_a_stale_read_in_the_real_history(short_run: RunResu
     assert "not-linearizable" in kinds
 
 
+def test_the_checker_catches_a_hold_on_a_booked_seat_in_the_real_history(
+    short_run: RunResult,
+) -> None:
+    history = short_run.history
+    holds = {op.hold_id: op for op in history.operations if op.kind == HOLD and op.outcome == OK}
+    cancels = {op.ticket_no: op.start for op in history.operations if op.kind == CANCEL}
+    book = next(
+        op
+        for op in history.operations
+        if op.kind == BOOK
+        and op.outcome == OK
+        and op.hold_id in holds
+        and op.end + 0.1 < min(holds[op.hold_id].expires_at - 1, cancels.get(op.ticket_no, 1e12))
+    )
+    # Right after the booking, a best-available hold is given its seats.
+    rival = dataclasses.replace(
+        holds[book.hold_id],
+        client=999,
+        hold_id="rival",
+        start=book.end + 0.01,
+        end=book.end + 0.02,
+        count=len(book.seats),
+    )
+    forged = dataclasses.replace(history, operations=(*history.operations, rival))
+    assert {a.kind for a in check(forged)} == {"hold-on-booked"}
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
@@ -115,57 +145,71 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def rogue_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
-    """A rogue load balancer against the broken and the real data store, both runs at once.
+def variant_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
+    """Short runs without faults, all at once: a rogue load balancer against the broken
+    and the real data store, and a lock store that forgets sold marks.
 
     They share nothing (own clusters, ports, data), and most of each run is
     waiting (start-up, holds running out), so together they cost the suite
     little more than one.
     """
-    base = tmp_path_factory.mktemp("rogue")
-    with ThreadPoolExecutor(max_workers=2) as runs:
-        broken = runs.submit(
-            run,
-            base / "broken",
-            SMALL_CATALOG,
-            pick_free_port(),
-            seconds=6,
-            broken=True,
-            faults=False,
-        )
-        real = runs.submit(
-            run,
-            base / "real",
-            SMALL_CATALOG,
-            pick_free_port(),
-            seconds=6,
-            rogue=True,
-            faults=False,
-        )
-        return {"broken": broken.result(), "real": real.result()}
+    base = tmp_path_factory.mktemp("variants")
+    variants = {
+        "broken": {"broken": True, "seconds": 6},
+        "real": {"rogue": True, "seconds": 6},
+        # Longer: bookings must outlive their holds (4 s) and then meet new holds.
+        "forget_sold": {"forget_sold": True, "seconds": 8},
+    }
+    with ThreadPoolExecutor(max_workers=len(variants)) as runs:
+        started = {
+            name: runs.submit(
+                run,
+                base / name,
+                SMALL_CATALOG,
+                pick_free_port(),
+                faults=False,
+                **options,
+            )
+            for name, options in variants.items()
+        }
+        return {name: future.result() for name, future in started.items()}
 
 
 def test_the_checker_catches_the_data_store_without_its_free_seat_check(
-    rogue_runs: dict[str, RunResult],
+    variant_runs: dict[str, RunResult],
 ) -> None:
     """The deliberately broken variant (``run/torture.py --broken``) sells seats twice.
 
     A rogue load balancer books with made-up holds, so only the data store's own
     check stands between it and a double sale.
     """
-    result = rogue_runs["broken"]
+    result = variant_runs["broken"]
     kinds = {a.kind for a in result.anomalies}
     assert kinds & {"not-linearizable", "double-booking"}, result.figures.lines()
 
 
 def test_the_real_data_store_stands_against_a_rogue_load_balancer(
-    rogue_runs: dict[str, RunResult],
+    variant_runs: dict[str, RunResult],
 ) -> None:
     """The same rogue, the real data store: no anomaly (the contract's first guarantee)."""
-    result = rogue_runs["real"]
+    result = variant_runs["real"]
     operations = result.history.operations
     held = {op.hold_id for op in operations if op.kind == HOLD and op.outcome == OK}
     rogue_books = [op for op in operations if op.kind == BOOK and op.hold_id not in held]
     assert any(op.outcome == OK for op in rogue_books), result.figures.lines()
     assert any(op.outcome == REFUSED for op in rogue_books), result.figures.lines()
     assert result.anomalies == [], result.anomalies
+
+
+def test_the_checker_catches_a_lock_store_that_forgets_sold_marks(
+    variant_runs: dict[str, RunResult],
+) -> None:
+    """The broken variant (``run/torture.py --forget-sold``) drops every settle.
+
+    Booked seats look free to the lock store once their hold expires, and
+    holds (best-available ones first, since they take the best free seats)
+    are granted on them; the data store still refuses to book them twice.
+    """
+    result = variant_runs["forget_sold"]
+    kinds = {a.kind for a in result.anomalies}
+    assert kinds == {"hold-on-booked"}, (result.anomalies, result.figures.lines())

@@ -11,7 +11,21 @@ to fire on a hand-made history. The rules:
 * the end state is consistent: booked seats are exactly the seats of live
   tickets, no seat is in two live tickets, every live ticket was made by a
   client;
-* no seat was held by two holds that were surely valid at the same time;
+* no seat was held by two holds that were surely valid at the same time
+  (best-available holds included, with the seats the system chose);
+* a granted best-available hold has as many seats as it asked for, all
+  different (one with an unknown outcome names no seats and is judged on
+  nothing: it may hold any free seats, or none);
+* no hold is granted on a seat that is surely booked: booked by an
+  acknowledged booking before the hold was asked for, and no cancel of that
+  ticket begun before the hold was granted. The lock store knows such a seat
+  by the booked hold until it expires, then by the sold mark the load
+  balancer sends after the booking (``settle``), which a hurt load balancer
+  or lock store may deliver late or lose. So past the booked hold's expiry
+  the rule covers only bookings whose mark surely arrived in time:
+  acknowledged ``SETTLE_MARGIN`` before that expiry, with no fault on a load
+  balancer, the lock store or the name server from the booking's start to
+  the expiry (and ``FAULT_SLACK`` after the component answered again);
 * every cluster's replicas reached equal digests;
 * per seat, the books, cancels and reads are linearizable against a register
   "free or booked by ticket T" (a Wing-Gong-Lowe search with memoisation), so
@@ -21,9 +35,11 @@ to fire on a hand-made history. The rules:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 
 from ticketing.faults.history import (
     BOOK,
@@ -33,11 +49,20 @@ from ticketing.faults.history import (
     READ,
     RELEASE,
     UNKNOWN,
+    Fault,
     History,
     Operation,
 )
 
 HOLD_MARGIN = 0.5  # seconds of a hold's life not counted as surely valid (clock, stamping)
+# A booking acknowledged this long before its hold expires has its sold mark in
+# place by then, unless a fault got in the way: the load balancer sends it within
+# a fraction of a second (settle_queue.LINGER and one round through the lock log).
+SETTLE_MARGIN = 2.0
+FAULT_SLACK = 5.0  # seconds after a hurt component answered again that settles may still fail
+# The components a sold mark passes through (fault targets by label prefix): the
+# load balancer that booked, the lock store, and the name server that finds it.
+SETTLE_PATH = ("load_balancer", "lock_", "nameserver")
 SEARCH_LIMIT = 2_000_000  # states one seat's linearizability search may visit
 
 Seat = tuple[str, str, str]  # theater, event, seat label
@@ -69,6 +94,8 @@ def check(history: History) -> list[Anomaly]:
     anomalies += _acknowledged_survive(history, books)
     anomalies += _end_state(history, books)
     anomalies += _holds(history.operations)
+    anomalies += _best_available(history.operations)
+    anomalies += _holds_on_booked(history)
     anomalies += _digests(history)
     anomalies += _linearizable(history, books)
     return anomalies
@@ -179,6 +206,88 @@ def _holds(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
                         "double-hold",
                         f"{'/'.join(seat)} held by {hold_a} and {hold_b} at {begin_b:.3f}",
                     )
+
+
+def _best_available(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
+    for op in operations:
+        if op.kind != HOLD or not op.count or op.outcome != OK:
+            continue
+        if len(op.seats) != op.count or len(set(op.seats)) != op.count:
+            yield Anomaly(
+                "best-available-count",
+                f"best-available hold {op.hold_id} asked for {op.count} seats, got {op.seats}",
+            )
+
+
+def _holds_on_booked(history: History) -> Iterable[Anomaly]:
+    """Holds granted on seats surely booked at the time (see the module's docstring).
+
+    Each acknowledged booking made on a hold of the history gives its seats a
+    span, from its acknowledgement to the start of the first cancel of its
+    ticket, or only to its hold's sure end when the sold mark may have come
+    late. A hold asked for after a span began and granted before it ended
+    was granted on a booked seat.
+    """
+    operations = history.operations
+    holds = {
+        op.hold_id: op
+        for op in operations
+        if op.kind == HOLD and op.outcome == OK and op.hold_id and op.expires_at is not None
+    }
+    cancels: dict[str, float] = {}
+    releases: dict[str, float] = {}
+    for op in operations:
+        # Any cancel, even a refused one: a client cancels each ticket once, so a
+        # refusal (no such ticket) is the retry of a cancel whose reply was lost.
+        if op.kind == CANCEL and op.ticket_no:
+            cancels[op.ticket_no] = min(cancels.get(op.ticket_no, op.start), op.start)
+        elif op.kind == RELEASE and op.hold_id:
+            releases[op.hold_id] = min(releases.get(op.hold_id, op.start), op.start)
+    spans: dict[Seat, list[tuple[float, float, str]]] = defaultdict(list)
+    for op in operations:
+        held = holds.get(op.hold_id) if op.kind == BOOK and op.outcome == OK else None
+        if held is None or held.expires_at is None or not op.ticket_no:
+            continue  # not surely booked, or booked on no hold (the lock store never heard)
+        end = cancels.get(op.ticket_no, float("inf"))
+        if not _settled_in_time(op, held.expires_at, history.faults):
+            end = min(end, held.expires_at - HOLD_MARGIN, releases.get(held.hold_id, end))
+        for seat in op.seats:
+            spans[(op.theater, op.event, seat)].append((op.end, end, op.ticket_no))
+    for booked in spans.values():
+        booked.sort()
+    begins = {seat: [span[0] for span in booked] for seat, booked in spans.items()}
+    latest = {seat: list(accumulate((s[1] for s in b), max)) for seat, b in spans.items()}
+    for op in operations:
+        if op.kind != HOLD or op.outcome != OK:
+            continue
+        for label in op.seats:
+            seat = (op.theater, op.event, label)
+            if seat not in spans:
+                continue
+            # Spans begun before the hold was asked for; the latest of their ends first.
+            before = bisect_left(begins[seat], op.start)
+            if not before or latest[seat][before - 1] <= op.end:
+                continue
+            ticket = next(t for _, end, t in reversed(spans[seat][:before]) if end > op.end)
+            what = f"best-available hold of {op.count}" if op.count else "hold"
+            yield Anomaly(
+                "hold-on-booked",
+                f"{what} {op.hold_id} was granted {'/'.join(seat)} at "
+                f"{op.start:.3f}-{op.end:.3f}, booked by ticket {ticket}",
+            )
+
+
+def _settled_in_time(book: Operation, expires_at: float, faults: tuple[Fault, ...]) -> bool:
+    """Whether ``book``'s sold mark surely reached the lock store before its hold expired."""
+    if book.end > expires_at - SETTLE_MARGIN:
+        return False
+    for fault in faults:
+        if not fault.target.startswith(SETTLE_PATH):
+            continue
+        answered = float("inf") if fault.recovered is None else fault.recovered
+        if fault.start < expires_at and book.start < answered + FAULT_SLACK:
+            return False
+    return True
 
 
 def _digests(history: History) -> Iterable[Anomaly]:

@@ -47,12 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the checker must report it",
     )
     parser.add_argument(
+        "--forget-sold",
+        action="store_true",
+        help="run the lock store without sold marks (booked seats look free to it once their "
+        "hold ends): the checker must report holds granted on booked seats",
+    )
+    parser.add_argument(
         "--rogue",
         action="store_true",
         help="clients also book at the data store manager with made-up holds",
     )
     parser.add_argument(
-        "--no-faults", action="store_true", help="clients only, no nemesis (with --broken)"
+        "--no-faults",
+        action="store_true",
+        help="clients only, no nemesis (with --broken or --forget-sold)",
     )
     parser.add_argument(
         "--netns",
@@ -75,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients=args.clients,
         seed=args.seed,
         broken=args.broken,
+        forget_sold=args.forget_sold,
         rogue=args.rogue,
         faults=not args.no_faults,
         netns=args.netns,

@@ -17,7 +17,7 @@ from ticketing.faults.history import BOOK, OK, History
 @dataclass(frozen=True, slots=True)
 class Figures:
     operations: int
-    by_kind_outcome: dict[str, int]
+    by_kind_outcome: dict[str, int]  # "hold-best/ok": best-available holds granted
     faults_by_kind: dict[str, int]
     longest_gap_after_fault: float  # seconds from a fault to the next acknowledged booking
     longest_gap: float  # seconds between two acknowledged bookings, anywhere in the run
@@ -38,7 +38,7 @@ class Figures:
 
 def figures(history: History) -> Figures:
     ops = history.operations
-    by = Counter(f"{op.kind}/{op.outcome}" for op in ops)
+    by = Counter(f"{op.kind}{'-best' if op.count else ''}/{op.outcome}" for op in ops)
     booked_at = sorted(op.end for op in ops if op.kind == BOOK and op.outcome == OK)
     after_fault = 0.0
     for fault in history.faults:

@@ -23,6 +23,11 @@ class Operation:
     ``seats`` are the seats the call is about (for ``read``: the seats booked
     in the answer). ``hold_id`` and ``ticket_no`` identify what it acted on or
     created; ``expires_at`` is a hold's expiry as the system reported it.
+
+    A best-available hold (``block_best_available``) has the ``count`` of seats
+    it asked for; its ``seats`` are those the system chose, known only when it
+    was acknowledged (empty otherwise). An explicit hold has ``count`` 0 and
+    the seats it asked for.
     """
 
     client: int
@@ -37,6 +42,7 @@ class Operation:
     ticket_no: str | None = None
     expires_at: float | None = None
     error: str = ""
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

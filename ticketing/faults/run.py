@@ -2,11 +2,15 @@
 
 Clients use the real client connection (``ticketing.client.connection``,
 failing over between load balancers) and run random user flows: view the
-seat map, hold one or two hot seats, then book, release or abandon the hold,
-and cancel their own tickets now and then so the seats come back. Every call
-is recorded with its start, end and outcome: ok, refused (a contract error
-other than ``Unavailable``: nothing happened) or unknown (``Unavailable``, a
-lost reply, a timeout: it may or may not have happened).
+seat map, hold one or two seats (hot seats they name, or half the time the
+best available ones, which the system picks; an explicit hold refused with
+an alternative takes it now and then), then book, release or abandon the
+hold, and cancel their own tickets now and then so the seats come back
+(each client's first ticket, and a few others, only after their hold would
+have expired: the lock store then knows their seats by sold marks alone).
+Every call is recorded with its start, end and outcome: ok, refused (a
+contract error other than ``Unavailable``: nothing happened) or unknown
+(``Unavailable``, a lost reply, a timeout: it may or may not have happened).
 
 After the last fault is healed the clients stop, holds are left to expire (so
 no booking can still be decided), and the end state is read: which tickets
@@ -50,6 +54,7 @@ from ticketing.faults.schedule import NETNS_KINDS, PARTITION, PAUSE, PlannedFaul
 from ticketing.faults.spread import SpreadTarget
 from ticketing.faults.target import LocalTarget
 from ticketing.server.datastore import UNSAFE_NO_SEAT_CHECK
+from ticketing.server.lock_server import UNSAFE_FORGET_SOLD
 from ticketing.server.proxies import ProxyPool
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,8 @@ CALL_TIMEOUT = 8.0  # seconds a client waits for one load balancer's answer
 RECOVERY_TIMEOUT = 60.0  # seconds a healed component gets to answer again
 CONVERGE_TIMEOUT = 90.0  # seconds the replicas get to reach equal digests at the end
 SPREAD_REPLICAS = 3  # with netns: replicas per cluster, the spread cluster's each on a host
+KEEP_SHARE = 0.05  # of later tickets kept past their hold's expiry before they may be cancelled
+KEEP_FOR = HOLD_TTL + 2.0  # seconds such a ticket is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +109,7 @@ class Recorder:
             result, outcome = exc, UNKNOWN
         end = time.time()
         if outcome == OK:
-            fields.update(_fields_of(kind, result))
+            fields = {**_fields_of(kind, result), **fields}  # what the caller named stays
         else:
             fields["error"] = type(result).__name__
         with self._lock:
@@ -114,7 +121,11 @@ class Recorder:
 
 def _fields_of(kind: str, result: Any) -> dict[str, Any]:
     if kind == HOLD:
-        return {"hold_id": result["hold_id"], "expires_at": float(result["expires_at"])}
+        return {
+            "hold_id": result["hold_id"],
+            "expires_at": float(result["expires_at"]),
+            "seats": tuple(result["seats"]),
+        }
     if kind == BOOK:
         return {"ticket_no": result["ticket_no"]}
     if kind == READ:
@@ -141,13 +152,23 @@ def client_loop(
     """
     rng = random.Random(seed)
     conn = Connection(ns_host, ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
-    tickets: list[tuple[tuple[str, str], str]] = []
+    tickets: list[tuple[tuple[str, str], str, float]] = []  # where, number, kept until
     who = (f"client {client}", f"c{client}@example.com")
+    booked = 0
+
+    def keep(where: tuple[str, str], ticket: str) -> None:
+        """A client's first ticket, and one in ``1 / KEEP_SHARE`` later, lives on for a while."""
+        nonlocal booked
+        kept = KEEP_FOR if booked == 0 or rng.random() < KEEP_SHARE else 0.0
+        tickets.append((where, ticket, time.time() + kept))
+        booked += 1
+
     try:
         while not stop.is_set():
             where = rng.choice(list(HOT))
-            if tickets and rng.random() < 0.35:
-                place, ticket = tickets.pop(rng.randrange(len(tickets)))
+            ready = [n for n, (_, _, kept) in enumerate(tickets) if kept <= time.time()]
+            if ready and rng.random() < 0.35:
+                place, ticket, _ = tickets.pop(rng.choice(ready))
                 cancel = partial(conn.delete_ticket, place[0], ticket)
                 recorder.call(client, CANCEL, place, cancel, ticket_no=ticket)
                 continue
@@ -160,13 +181,12 @@ def client_loop(
                     client, BOOK, where, book, seats=seats, hold_id=forged
                 )
                 if outcome == OK:
-                    tickets.append((where, made["ticket_no"]))
+                    keep(where, made["ticket_no"])
                 continue
-            block = partial(conn.block_seats, *where, list(seats))
-            outcome, hold = recorder.call(client, HOLD, where, block, seats=seats)
+            outcome, hold = _hold(conn, recorder, client, where, seats, rng)
             if outcome != OK:
                 continue
-            hold_id = hold["hold_id"]
+            hold_id, seats = hold["hold_id"], tuple(hold["seats"])
             choice = rng.random()
             if choice < 0.7:
                 book = partial(conn.book_ticket, hold_id, *who)
@@ -174,12 +194,37 @@ def client_loop(
                     client, BOOK, where, book, seats=seats, hold_id=hold_id
                 )
                 if outcome == OK:
-                    tickets.append((where, made["ticket_no"]))
+                    keep(where, made["ticket_no"])
             elif choice < 0.9:
                 release = partial(conn.release_hold, hold_id)
                 recorder.call(client, RELEASE, where, release, hold_id=hold_id)
     finally:
         conn.close()
+
+
+def _hold(
+    conn: Connection,
+    recorder: Recorder,
+    client: int,
+    where: tuple[str, str],
+    seats: tuple[str, ...],
+    rng: random.Random,
+) -> tuple[str, Any]:
+    """Half the time the ``len(seats)`` best available seats, else ``seats`` themselves.
+
+    An explicit hold refused with an alternative (the best free seats of the
+    same count) takes it half the time, as a buyer offered it would.
+    """
+    if rng.random() < 0.5:
+        best = partial(conn.call, "block_best_available", *where, len(seats))
+        return recorder.call(client, HOLD, where, best, count=len(seats))
+    block = partial(conn.block_seats, *where, list(seats))
+    outcome, hold = recorder.call(client, HOLD, where, block, seats=seats)
+    offered = tuple(getattr(hold, "alternative", ()))
+    if outcome == REFUSED and offered and rng.random() < 0.5:
+        block = partial(conn.block_seats, *where, list(offered))
+        outcome, hold = recorder.call(client, HOLD, where, block, seats=offered)
+    return outcome, hold
 
 
 def _rogue_book(
@@ -306,6 +351,7 @@ def run(
     clients: int = 8,
     seed: int = 1,
     broken: bool = False,
+    forget_sold: bool = False,
     rogue: bool = False,
     faults: bool = True,
     netns: bool = False,
@@ -316,13 +362,17 @@ def run(
     ``broken`` runs the data store without its free-seat check, a variant the
     checker must catch; a rogue load balancer (bookings with no hold) then
     makes the double sale certain rather than a matter of timing. ``rogue``
-    alone runs that rogue against the real data store.
+    alone runs that rogue against the real data store. ``forget_sold`` runs
+    the lock store without sold marks, another broken variant: booked seats
+    look free to it once their hold ends, and best-available holds get them.
 
     ``netns`` spreads the cluster over hosts (network namespaces,
     ``SpreadTarget``; needs root and iproute2, else ``HostsUnavailable``) and
     adds partitions to the faults: one replica's host cut, then healed.
     """
     env = {UNSAFE_NO_SEAT_CHECK: "1"} if broken else {}
+    if forget_sold:
+        env[UNSAFE_FORGET_SOLD] = "1"
     hosts = Hosts(1 + SPREAD_REPLICAS) if netns else None
     try:
         target: LocalTarget | SpreadTarget

@@ -11,6 +11,8 @@ longer confirms a refusal behind a read barrier first.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +35,13 @@ from ticketing.server.replica_server import ReplicaServer
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
+# Set to "1" in a lock server's environment to run the deliberately broken
+# variant that forgets sold marks (settles are dropped): booked seats look free
+# once their hold ends. Only for showing the fault checker at work.
+UNSAFE_FORGET_SOLD = "TICKETING_UNSAFE_FORGET_SOLD"
+
 
 @expose
 class LockServer(ReplicaServer):
@@ -51,9 +60,16 @@ class LockServer(ReplicaServer):
     # from its own state (see the module's docstring).
     FRESH = 1.0
 
-    def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        catalog: Catalog | None = None,
+        forget_sold: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._catalog = catalog if catalog is not None else load_catalog(None)
+        self._forget_sold = forget_sold  # the broken variant (UNSAFE_FORGET_SOLD)
         self._refused_locally = counters.Counter()  # holds refused without a log round
 
     @contract_errors
@@ -190,7 +206,7 @@ class LockServer(ReplicaServer):
                 "seats": seats,
             }
             commands.append((f"settle:{hold_id}", payload))
-        if commands:
+        if commands and not self._forget_sold:
             self._write_many(commands)
         return True
 
@@ -231,7 +247,12 @@ def main(argv: list[str] | None = None) -> None:
         name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
     )
     catalog = load_catalog(args.catalog)
-    server = LockServer(name, host, names.LOCK_COORDINATOR, pool, catalog=catalog)
+    forget_sold = os.environ.get(UNSAFE_FORGET_SOLD) == "1"
+    if forget_sold:
+        log.warning("%s=1: sold marks are dropped (a broken variant for tests)", UNSAFE_FORGET_SOLD)
+    server = LockServer(
+        name, host, names.LOCK_COORDINATOR, pool, catalog=catalog, forget_sold=forget_sold
+    )
     host.start(also_resolve=[names.LOCK_COORDINATOR])
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
