@@ -67,10 +67,14 @@ DATA_METHODS = {
     "seat_states": 2,
     "ticket": 2,
     "ticket_for_hold": 1,
+    "holds_booked_on": 3,
     "consensus": 1,
     "status": 0,
 }
-MANAGER_METHODS = {**{k: v for k, v in DATA_METHODS.items() if k != "consensus"}, "route": 1}
+MANAGER_METHODS = {
+    **{k: v for k, v in DATA_METHODS.items() if k not in ("consensus", "holds_booked_on")},
+    "route": 1,
+}
 COORDINATOR_METHODS = {"submit": 1, "commit_index": 0, "status": 0}
 
 scalars = (

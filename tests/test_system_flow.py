@@ -8,6 +8,7 @@ components run last; the hold-expiry test starts its own small cluster with a sh
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -271,6 +272,39 @@ def test_a_refused_hold_offers_the_best_free_seats_of_the_same_size(lb1: Proxy) 
     assert (clash.seats, clash.alternative) == (["A2"], ["B1", "B2"])
     taken = lb1.block_seats("TINY", "matinee", clash.alternative)
     assert lb1.release_hold(taken["hold_id"]) and lb1.release_hold(first["hold_id"])
+
+
+def test_a_lost_sold_mark_is_mended_by_the_first_booking_it_lets_through(
+    cluster: LocalCluster, lb1: Proxy
+) -> None:
+    """A booking whose settle never reached the lock store (its balancer died) is repaired.
+
+    Played here by booking at a data replica directly, then releasing the hold:
+    the lock store then sees the booked seat as free and best-available offers
+    it; the data store refuses that booking, and the balancer re-sends the sold
+    mark, so the next buyer gets another seat, not the same booked one again.
+    """
+    matinee = ("TINY", "matinee")
+    hold = lb1.block_seats(*matinee, ["A2"])
+    lock = min(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True))
+    granted = cluster.pool.call(lock, "get_hold", hold["hold_id"])
+    replica = min(cluster.pool.list(names.datastore_replica_prefix("REG"), refresh=True))
+    ticket = cluster.pool.call(
+        replica, "book", secrets.token_urlsafe(16), hold["hold_id"], *matinee, ["A2"],
+        "Rogue", "rogue@example.org", granted["fence"], granted["expires_at"],
+    )  # fmt: skip
+    assert lb1.release_hold(hold["hold_id"]) is True  # and no settle: the mark is lost
+    unlucky = lb1.block_best_available(*matinee, 1)
+    assert unlucky["seats"] == ["A2"], "the lock store believes the booked seat is free"
+    refusal = refused(SeatsUnavailable, lb1.book_ticket, unlucky["hold_id"], "Ada", "a@b.org")
+    assert refusal.seats == ["A2"]
+    assert lb1.release_hold(unlucky["hold_id"]) is True  # the buyer gives up
+    after = lb1.block_best_available(*matinee, 1)
+    assert after["seats"] == ["B2"], "A2 is marked sold again"
+    assert lb1.delete_ticket("TINY", ticket["ticket_no"]) is True
+    again = lb1.block_seats(*matinee, ["A2"])  # freed by its cancel
+    for held in (after, again):
+        assert lb1.release_hold(held["hold_id"]) is True
 
 
 def test_best_available_sells_out_cleanly(lb1: Proxy) -> None:

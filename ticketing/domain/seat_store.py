@@ -173,6 +173,19 @@ class SeatStore:
         ticket_no = self._by_hold.get(hold_id)
         return None if ticket_no is None else self._tickets[ticket_no].to_plain()
 
+    def holds_booked_on(self, theater: str, event: str, seats: list[str]) -> list[dict[str, Any]]:
+        """``{"hold_id", "seats"}`` of each live ticket of the event on any of ``seats``.
+
+        Only for repairing the lock store's sold marks after a lost settle, which
+        is rare: it looks at every ticket rather than keeping an index.
+        """
+        wanted = set(seats)
+        return [
+            {"hold_id": ticket.hold_id, "seats": list(ticket.seats)}
+            for ticket in self._tickets.values()
+            if ticket.theater == theater and ticket.event == event and wanted & set(ticket.seats)
+        ]
+
     def __len__(self) -> int:
         return len(self._tickets)
 

@@ -124,6 +124,18 @@ class DataStore(ReplicaServer):
         return self._host.read(lambda store: store.ticket(theater, ticket_no))
 
     @contract_errors
+    def holds_booked_on(self, theater: str, event: str, seats: list[str]) -> list[dict[str, Any]]:
+        """The holds whose tickets booked any of ``seats``: ``[{"hold_id", "seats"}]``.
+
+        Behind a read barrier: it answers a load balancer whose booking was just
+        refused for those seats, to re-send the lock store the sold marks it lacks.
+        """
+        found = validation.theater_event(self._catalog, theater, event)
+        seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
+        self._sync()
+        return self._host.read(lambda store: store.holds_booked_on(found.id, event, seats))
+
+    @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
         hold_id = validation.hold_id(hold_id)
         return self._read(lambda store: store.ticket_for_hold(hold_id), lambda t: t is None)

@@ -28,7 +28,7 @@ from ticketing import counters, names, settings
 from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain import seat_codes, seat_store
 from ticketing.domain.seats import SeatMap
-from ticketing.errors import HoldNotFound, Unavailable
+from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
 from ticketing.security.fairness import Admission, HoldQuota, admitted, client_address
 from ticketing.security.secret import require_secret
@@ -210,23 +210,44 @@ class LoadBalancer:
                 f"hold {hold_id} has expired, was released or never existed; "
                 "hold the seats again with block_seats"
             )
-        ticket = self.data.call(
-            hold["theater"],
-            "book",
-            secrets.token_urlsafe(TOKEN_BYTES),
-            hold_id,
-            hold["theater"],
-            hold["event"],
-            hold["seats"],
-            name,
-            email,
-            hold["fence"],
-            hold["expires_at"],
-        )
+        try:
+            ticket = self.data.call(
+                hold["theater"],
+                "book",
+                secrets.token_urlsafe(TOKEN_BYTES),
+                hold_id,
+                hold["theater"],
+                hold["event"],
+                hold["seats"],
+                name,
+                email,
+                hold["fence"],
+                hold["expires_at"],
+            )
+        except SeatsUnavailable as refusal:
+            self._mend_sold_marks(hold["theater"], hold["event"], refusal.seats)
+            raise
         # Off the booking's path: the seats become sold marks in the lock store.
         self._settles.put(hold_id, hold["theater"], hold["event"], hold["seats"])
         self._quota.ended(hold_id)
         return ticket
+
+    def _mend_sold_marks(self, theater: str, event: str, seats: list[str]) -> None:
+        """Settle again the bookings on ``seats``: the lock store granted a hold on them.
+
+        That happens only when a settle was lost (a balancer died between a
+        booking and its settle): without this, best-available would offer those
+        booked seats to buyer after buyer. The settle takes the seats from the
+        refused hold too. Best effort: the refusal stands either way.
+        """
+        try:
+            owners = self.data.call(theater, "holds_booked_on", theater, event, list(seats))
+            settlements = [[o["hold_id"], theater, event, o["seats"]] for o in owners]
+            if settlements:
+                self.locks.call("settle_all", settlements)
+                log.info("re-sent %d lost sold marks of %s %s", len(settlements), theater, event)
+        except TicketingError as exc:
+            log.warning("could not mend the sold marks of %s %s: %s", theater, event, exc)
 
     @contract_errors
     @admitted
