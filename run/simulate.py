@@ -3,7 +3,7 @@
 
 import sys
 
-from ticketing.consensus.simulator import main
+from ticketing.simulation_pool import main
 
 if __name__ == "__main__":
     sys.exit(main())

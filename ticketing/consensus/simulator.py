@@ -387,46 +387,8 @@ class Simulation:
             self.violations.append(f"progress: replicas behind slot {top} after healing: {lagging}")
 
 
-def run_many(
-    seeds: range,
-    config: SimConfig | None = None,
-    proposer_factory: ProposerFactory = Proposer,
-    persist_before_reply: bool = True,
-) -> list[SimResult]:
-    """Run one simulation per seed (shape from ``config_for`` unless given); the failures."""
-    failures = []
-    for seed in seeds:
-        cfg = config or config_for(seed)
-        result = Simulation(seed, cfg, proposer_factory, persist_before_reply).run()
-        if not result.ok:
-            failures.append(result)
-    return failures
-
-
 def config_for(seed: int) -> SimConfig:
     """Vary the cluster with the seed: 3 or 5 replicas, 1 to 3 coordinators, thrifty or not."""
     shape = random.Random(seed ^ 0x5EED)
     replicas, proposers = shape.choice([3, 3, 5]), shape.choice([1, 2, 2, 3])
     return SimConfig(replicas=replicas, proposers=proposers, thrifty=shape.random() < 0.5)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Run seeded consensus simulations.")
-    parser.add_argument("--seeds", type=int, default=1000, help="how many schedules")
-    parser.add_argument("--first", type=int, default=0, help="first seed")
-    parser.add_argument("--seed", type=int, help="replay this one seed and print its result")
-    args = parser.parse_args(argv)
-    if args.seed is not None:
-        result = Simulation(args.seed, config_for(args.seed)).run()
-        print(result.describe(), result.faults, f"chosen={result.chosen_slots}")
-        return 0 if result.ok else 1
-    failures = 0
-    for seed in range(args.first, args.first + args.seeds):
-        result = Simulation(seed, config_for(seed)).run()
-        if not result.ok:
-            failures += 1
-            print(result.describe())
-    print(f"{args.seeds} schedules, {failures} with violations")
-    return 1 if failures else 0
