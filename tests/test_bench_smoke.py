@@ -19,16 +19,9 @@ import pytest
 from conftest import ROOT
 
 from ticketing.bench.report import RUSH_COLUMNS, row_values
-from ticketing.bench.rush import (
-    BEST_AVAILABLE,
-    EXPLICIT,
-    buyer_kinds,
-    can_sell_out,
-    front_block,
-    keep_tickets,
-)
+from ticketing.bench.rush import BEST_AVAILABLE, EXPLICIT, buyer_kinds, front_block
 from ticketing.bench.stats import percentile, summary_ms
-from ticketing.bench.users import MAX_HOLD, STEPS, Target, User
+from ticketing.bench.users import MAX_HOLD, STEPS, Target, User, can_sell_out, keep_tickets
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import SeatsUnavailable
 

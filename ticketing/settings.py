@@ -24,7 +24,9 @@ PROXY_TIMEOUT = 5.0  # seconds before a call to a peer counts as failed
 
 # Fair use of a load balancer (``ticketing.security.fairness``).
 MAX_HELD_SEATS_PER_CLIENT = 10  # seats of one event one client may hold at once
-LB_MAX_CONCURRENT_CALLS = 64  # calls one balancer serves at once; the rest are refused at once
+# Calls one balancer serves at once; the rest are refused at once. On 2 cores more in
+# flight only lengthen the queues inside the cluster (README, Security).
+LB_MAX_CONCURRENT_CALLS = 24
 
 # A load balancer's connections (``ticketing.server.multiplexer``).
 LB_WORKERS = 96  # threads that run requests: the admitted calls, and room to refuse the rest

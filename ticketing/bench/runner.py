@@ -45,7 +45,7 @@ from ticketing.bench.ceiling import null_call_rate
 from ticketing.bench.crowd import run as run_crowd
 from ticketing.bench.stats import summary_ms
 from ticketing.bench.system import LocalCluster, System
-from ticketing.bench.users import STEPS, Target, User
+from ticketing.bench.users import STEPS, Target, User, can_sell_out, keep_tickets
 from ticketing.catalog import Catalog, Event, Theater, load_catalog
 from ticketing.launcher import RUN_DIR
 from ticketing.server import pyro_config
@@ -375,6 +375,7 @@ def run_level(
     if args.rush:
         crowd = rush_crowd(args, balancers, targets[0], users, seed, stop)
     else:
+        seats = sum(target.seats for target in targets)
         crowd = [
             User(
                 i,
@@ -385,6 +386,8 @@ def run_level(
                 args.cancel_share,
                 seed * 100_000 + i,
                 args.serializer,
+                keep=keep_tickets(seats, users),
+                return_at_once=can_sell_out(seats, users),
             )
             for i in range(users)
         ]
@@ -398,10 +401,9 @@ def run_level(
     for user in crowd:
         user.join()
     work = system.snapshot().minus(before)
-    not_cancelled = None
-    if args.rush:  # the next level starts on an empty venue (see rush)
-        left = [ticket for user in crowd for ticket in user.tickets_left()]
-        not_cancelled = rush_profile.cancel_all(balancers, left)
+    # The next level starts on empty venues (see users).
+    left = [ticket for user in crowd for ticket in user.tickets_left()]
+    not_cancelled = rush_profile.cancel_all(balancers, left)
     ceilings = {
         serializer: null_call_rate(users, args.ceiling_seconds, serializer)
         for serializer in pyro_config.ACCEPTED_SERIALIZERS
@@ -444,11 +446,14 @@ def run_level(
         "ratio_by_serializer": {k: round(rate / v, 4) for k, v in ceilings.items() if v},
         "ratio": round(rate / ceiling, 4) if ceiling else None,
         "load_average_1min": round(os.getloadavg()[0], 2),  # others' work skews everything
+        "keep_tickets": crowd[0].keep,
+        "returned_at_once": crowd[0].return_at_once,
+        "tickets_left_uncancelled": not_cancelled,
     }
     if args.rush:
         level["rush"] = {
             "keep_tickets": crowd[0].keep,
-            "can_sell_out": rush_profile.can_sell_out(targets[0].seats, users),
+            "can_sell_out": can_sell_out(targets[0].seats, users),
             "tickets_left_uncancelled": not_cancelled,
             "by_buyer": {
                 kind: _buyer_summary([u for u in crowd if u.buyer == kind], args.seconds, deadline)
@@ -466,7 +471,7 @@ def rush_crowd(
     seed: int,
     stop: threading.Event,
 ) -> list[rush_profile.RushUser]:
-    keep = rush_profile.keep_tickets(target.seats, users)
+    keep = keep_tickets(target.seats, users)
     kinds = rush_profile.buyer_kinds(users, args.rush_explicit)
     return [
         rush_profile.RushUser(

@@ -38,7 +38,6 @@ from ticketing.errors import SeatsUnavailable, TicketingError
 
 BEST_AVAILABLE, EXPLICIT = "best_available", "explicit"
 BUYERS = (BEST_AVAILABLE, EXPLICIT)
-KEEP_AT_MOST = 1  # tickets a user keeps: every booking after the first pays a cancel
 FRONT_CHOICES = 5  # an explicit buyer picks among this many of the best blocks
 DRAIN_THREADS = 16
 
@@ -46,23 +45,6 @@ DRAIN_THREADS = 16
 _TAKEN = bytes(
     seat_chooser.FREE if chr(code) == seat_codes.FREE else seat_chooser.TAKEN for code in range(256)
 )
-
-
-def keep_tickets(seats: int, users: int) -> int:
-    """How many tickets each of ``users`` may keep so that ``seats`` never run out.
-
-    A user holding seats owns at most ``keep + 1`` blocks of at most
-    ``MAX_HOLD`` seats (its kept tickets and the hold), so the venue cannot
-    fill while ``users * (keep + 1) * MAX_HOLD <= seats``. Capped at
-    ``KEEP_AT_MOST`` so that the venue is not near empty at a few users and
-    every level, small or large, pays a cancel per booking in its steady state.
-    """
-    return max(0, min(KEEP_AT_MOST, seats // (users * MAX_HOLD) - 1))
-
-
-def can_sell_out(seats: int, users: int) -> bool:
-    """True when even ``keep_tickets`` of 0 cannot keep ``users`` from filling ``seats``."""
-    return users * (keep_tickets(seats, users) + 1) * MAX_HOLD > seats
 
 
 def buyer_kinds(users: int, explicit_share: float) -> list[str]:
@@ -117,15 +99,12 @@ class RushUser(User):
         seed: int,
         serializer: str = "serpent",
     ) -> None:
-        super().__init__(index, uri, [target], stop, 0.0, cancel_share, seed, serializer)
+        super().__init__(index, uri, [target], stop, 0.0, cancel_share, seed, serializer, keep=keep)
         self.buyer = buyer
-        self.keep = keep
 
     def _one_booking(self) -> None:
         target = self.targets[0]
-        tickets = self._tickets[target]
-        while len(tickets) > self.keep:
-            self._cancel(target, tickets.popleft())
+        self._return_tickets_beyond(self.keep)
         lb = self._lb()
         started = time.monotonic()
         wanted = self.rng.randint(1, MAX_HOLD)

@@ -18,9 +18,16 @@ belongs to one thread), as a person's client would be. What a user does:
    refusal that offers nothing (too few free) sends it back to look again;
 3. book the hold (``book_ticket``).
 
-So that a long run does not sell every event out, a user cancels its oldest
-ticket of an event that is more than half full before booking there, and a
-share of bookings are cancelled at random (``delete_ticket``) for the mix.
+Left alone, users sell every event out within seconds and then measure
+refusals and looks at sold-out events. So that every level measures buying,
+each user keeps at most ``keep_tickets`` tickets: before it buys another it
+cancels its oldest, and when even that cannot keep the venues from filling
+(``can_sell_out``: many users, few seats) it returns each ticket as soon as it
+has it. Every booking in the steady state then pays one cancel, at every
+level. A share of bookings are also cancelled at random (``delete_ticket``)
+for the mix. A look that finds too few free seats is followed by a pause, not
+by another look at once: people do not refresh a sold-out page ten times a
+second, and a load generator that does measures its own loop.
 Every step's duration is recorded; *booking* is the granted hold + book,
 *flow* is the whole attempt of a booking that went through, from its first
 call (the first look) to the ticket, refused holds and looks again included.
@@ -54,9 +61,27 @@ PROXY_TIMEOUT = 30.0  # seconds; an overloaded cluster is slow, not down
 ERROR_PAUSE = 0.05  # seconds a user waits after an error before going on
 MAX_HOLD = 4
 COMPACT_FROM = 10_000  # seats: venues this big are always looked at compactly
-REFILL_BELOW = 0.5  # an event with fewer free seats than this share gets a cancel first
+KEEP_AT_MOST = 1  # tickets a user keeps: every booking after the first pays a cancel
+SOLD_OUT_PAUSE = 0.2  # seconds (jittered) after a look that found too few free seats
 
 STEPS = ("view", "seat_map", "hold", "book", "cancel", "booking", "flow")
+
+
+def keep_tickets(seats: int, users: int) -> int:
+    """How many tickets each of ``users`` may keep so that ``seats`` never run out.
+
+    A user holding seats owns at most ``keep + 1`` blocks of at most
+    ``MAX_HOLD`` seats (its kept tickets and the hold), so the venues cannot
+    fill while ``users * (keep + 1) * MAX_HOLD <= seats``. Capped at
+    ``KEEP_AT_MOST`` so that the venues are not near empty at a few users and
+    every level, small or large, pays a cancel per booking in its steady state.
+    """
+    return max(0, min(KEEP_AT_MOST, seats // (users * MAX_HOLD) - 1))
+
+
+def can_sell_out(seats: int, users: int) -> bool:
+    """True when even ``keep_tickets`` of 0 cannot keep ``users`` from filling ``seats``."""
+    return users * (keep_tickets(seats, users) + 1) * MAX_HOLD > seats
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +136,8 @@ class User(threading.Thread):
         cancel_share: float,
         seed: int,
         serializer: str = "serpent",
+        keep: int = KEEP_AT_MOST,
+        return_at_once: bool = False,
     ) -> None:
         super().__init__(name=f"user-{index}", daemon=True)
         self.uri = uri
@@ -121,7 +148,9 @@ class User(threading.Thread):
         self.rng = random.Random(seed)
         self.tally = Tally()
         self.person = (f"Bench User {index}", f"user{index}@bench.example")
-        self._tickets: dict[Target, deque[str]] = {t: deque() for t in targets}
+        self.keep = keep
+        self.return_at_once = return_at_once
+        self._tickets: deque[tuple[Target, str]] = deque()  # oldest first
         self.serializer = serializer
         self._proxy: Proxy | None = None
 
@@ -131,6 +160,8 @@ class User(threading.Thread):
                 try:
                     self._one_booking()
                 except (TicketingError, CommunicationError) as exc:
+                    if self.stop.is_set():
+                        return  # a call cut short by the end of the level is no error
                     self.tally.errors[type(exc).__name__] += 1
                     if isinstance(exc, CommunicationError):
                         self._drop_proxy()
@@ -142,6 +173,7 @@ class User(threading.Thread):
             self._drop_proxy()
 
     def _one_booking(self) -> None:
+        self._return_tickets_beyond(self.keep)
         target = self.rng.choice(self.targets)
         lb = self._lb()
         started = time.monotonic()
@@ -149,6 +181,12 @@ class User(threading.Thread):
         granted = self._hold_chosen(lb, target, lambda: self._look(lb, target, wanted))
         if granted is not None:
             self._book(lb, target, *granted, started)
+        else:
+            self.stop.wait(backoff.pause(SOLD_OUT_PAUSE, self.rng))
+
+    def _return_tickets_beyond(self, keep: int) -> None:
+        while len(self._tickets) > keep:
+            self._cancel(*self._tickets.popleft())
 
     def _look(self, lb: Proxy, target: Target, wanted: int) -> list[str] | None:
         """Look at ``target`` and pick ``wanted`` random free seats (None: sold out for now)."""
@@ -158,8 +196,6 @@ class User(threading.Thread):
         else:
             free = self._timed("view", lb.get_available_seats, target.theater, target.event)
         self.tally.views += 1
-        if len(free) < target.seats * REFILL_BELOW and self._tickets[target]:
-            self._cancel(target, self._tickets[target].popleft())
         if len(free) < wanted:
             return None  # someone else's turn to cancel
         return self.rng.sample(free, wanted)
@@ -209,13 +245,15 @@ class User(threading.Thread):
         self.tally.samples["flow"].append(done - started)
         self.tally.booked_at.append(done)
         self.tally.bookings += 1
-        self._tickets[target].append(ticket["ticket_no"])
-        if self.rng.random() < self.cancel_share:
-            self._cancel(target, self._tickets[target].popleft())
+        self._tickets.append((target, ticket["ticket_no"]))
+        if self.return_at_once:
+            self._return_tickets_beyond(0)
+        elif self.rng.random() < self.cancel_share:
+            self._cancel(*self._tickets.pop())
 
     def tickets_left(self) -> list[tuple[str, str]]:
         """(theater, ticket number) of every ticket this user booked and did not cancel."""
-        return [(t.theater, no) for t, numbers in self._tickets.items() for no in numbers]
+        return [(target.theater, ticket_no) for target, ticket_no in self._tickets]
 
     def _cancel(self, target: Target, ticket_no: str) -> None:
         self._timed("cancel", self._lb().delete_ticket, target.theater, ticket_no)
