@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,26 @@ from ticketing.security.fairness import RETRY_AFTER_MAX, RETRY_AFTER_MIN
 from ticketing.server import pyro_config
 
 CHILD = ROOT / "tests" / "crowd_child.py"
+
+
+@contextmanager
+def a_blocked_call(server: Child) -> Iterator[None]:
+    """Inside: one call is blocked in ``server`` (on a worker); after: it returned True."""
+    answers: list[object] = []
+
+    def blocked() -> None:
+        with server.proxy() as proxy:
+            answers.append(proxy.block())
+
+    waiter = threading.Thread(target=blocked)
+    waiter.start()
+    try:
+        server.wait_line("BLOCKED")
+        yield
+    finally:
+        server.release()
+        waiter.join()
+    assert answers == [True]
 
 
 class Child:
@@ -111,22 +132,8 @@ def test_connected_clients_hold_no_worker(child: Callable[..., Child]) -> None:
 def test_a_call_that_waits_does_not_stall_the_others(child: Callable[..., Child]) -> None:
     """Pyro5's own multiplex server would not read the echo until block() returned."""
     server = child("--workers", "2")
-    answers: list[object] = []
-
-    def blocked() -> None:
-        with server.proxy() as proxy:
-            answers.append(proxy.block())
-
-    waiter = threading.Thread(target=blocked)
-    waiter.start()
-    try:
-        server.wait_line("BLOCKED")
-        with server.proxy() as proxy:
-            assert proxy.echo("meanwhile") == "meanwhile"
-    finally:
-        server.release()
-        waiter.join()
-    assert answers == [True]
+    with a_blocked_call(server), server.proxy() as proxy:
+        assert proxy.echo("meanwhile") == "meanwhile"
 
 
 def test_silent_and_trickling_clients_are_closed_at_the_deadline_and_stall_no_one(
@@ -250,23 +257,12 @@ def test_calls_the_gate_would_refuse_are_refused_at_the_door(child: Callable[...
     callers = [server.proxy() for _ in range(3)]
     for proxy in callers:
         proxy._pyroBind()
-    answers: list[object] = []
-
-    def blocked() -> None:
-        with server.proxy() as proxy:
-            answers.append(proxy.block())
-
-    waiter = threading.Thread(target=blocked)
-    waiter.start()
     try:
-        server.wait_line("BLOCKED")
-        for proxy in callers:
-            with pytest.raises(Unavailable, match="serving 1 requests already") as refused:
-                proxy.echo("refused")
-            assert RETRY_AFTER_MIN <= refused.value.retry_after <= RETRY_AFTER_MAX
+        with a_blocked_call(server):
+            for proxy in callers:
+                with pytest.raises(Unavailable, match="serving 1 requests already") as refused:
+                    proxy.echo("refused")
+                assert RETRY_AFTER_MIN <= refused.value.retry_after <= RETRY_AFTER_MAX
     finally:
-        server.release()
-        waiter.join()
         for proxy in callers:
             proxy._pyroRelease()
-    assert answers == [True]
