@@ -20,6 +20,7 @@ buyer a refused booking, never a seat sold twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 from dataclasses import dataclass
 from typing import Any
@@ -47,14 +48,7 @@ class Hold:
     fence: int
 
     def to_plain(self) -> dict[str, Any]:
-        return {
-            "hold_id": self.hold_id,
-            "theater": self.theater,
-            "event": self.event,
-            "seats": list(self.seats),
-            "expires_at": self.expires_at,
-            "fence": self.fence,
-        }
+        return _plain(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +61,14 @@ class Sold:
     seats: tuple[str, ...]
 
     def to_plain(self) -> dict[str, Any]:
-        return {
-            "hold_id": self.hold_id,
-            "theater": self.theater,
-            "event": self.event,
-            "seats": list(self.seats),
-        }
+        return _plain(self)
+
+
+def _plain(record: Hold | Sold) -> dict[str, Any]:
+    """A record's fields as plain data (seats as a list, as the wire and snapshots carry them)."""
+    plain = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    plain["seats"] = list(record.seats)
+    return plain
 
 
 class LockTable:
