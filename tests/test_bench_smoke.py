@@ -18,7 +18,8 @@ import threading
 import pytest
 from conftest import ROOT
 
-from ticketing.bench.report import RUSH_COLUMNS, row_values
+from ticketing.bench.projection import cpu_ms_per_booking, projected_ceiling
+from ticketing.bench.report import RUSH_COLUMNS, projection_lines, row_values
 from ticketing.bench.rush import BEST_AVAILABLE, EXPLICIT, buyer_kinds, front_block
 from ticketing.bench.stats import percentile, summary_ms
 from ticketing.bench.users import MAX_HOLD, STEPS, Target, User, can_sell_out, keep_tickets
@@ -75,8 +76,15 @@ def test_a_short_run_books_and_writes_the_report(tmp_path) -> None:
     assert level["per_booking"]["cpu_seconds"] > 0
     assert level["ceiling_calls_per_s"] > 0
     assert level["ratio"] > 0
+    by_process = level["cpu_ms_per_booking_by_process"]
+    assert any(name.startswith("ticketing.loadbalancer.") for name in by_process)
+    assert level["hottest_process"] in by_process
+    hottest = level["hottest_cpu_ms_per_booking"]
+    assert hottest == by_process[level["hottest_process"]] == max(by_process.values()) > 0
+    assert level["projected_ceiling_bookings_per_s"] == pytest.approx(1000 / hottest, abs=0.1)
     assert run["replica_rss_mb"]
     assert "bookings/s" in done.stdout
+    assert "projected ceiling at 2 users, one core per process" in done.stdout
 
 
 @pytest.mark.timeout(300)
@@ -101,6 +109,8 @@ def test_a_short_rush_reports_refusals_by_kind_of_buyer(tmp_path) -> None:
         assert {"refused_per_booking", "views_per_booking", "alternative_holds"} <= level.keys()
         assert level["per_booking"]["cpu_seconds"] > 0
         assert level["calls_per_booking_by_kind"] and level["cpu_ms_per_booking_by_kind"]
+        assert level["hottest_process"] in level["cpu_ms_per_booking_by_process"]
+        assert level["projected_ceiling_bookings_per_s"] > 0
         rush = level["rush"]
         assert rush["keep_tickets"] == 1 and rush["can_sell_out"] is False
         assert rush["tickets_left_uncancelled"] == 0, "the next level would meet a fuller arena"
@@ -138,6 +148,36 @@ def test_the_rush_table_has_its_columns() -> None:
     values = row_values(level)
     assert {key for _, key, _ in RUSH_COLUMNS} <= values.keys()
     assert (values["best_refused_per_booking"], values["explicit_refused_per_booking"]) == (0, 1.5)
+
+
+def test_the_hottest_process_sets_the_projected_ceiling() -> None:
+    cpu_seconds = {"ticketing.lock.server.1": 0.5, "ticketing.loadbalancer.1": 2.0, "ns": 0.0}
+    by_process = cpu_ms_per_booking(cpu_seconds, bookings=400)
+    assert list(by_process.items()) == [
+        ("ticketing.loadbalancer.1", 5.0),
+        ("ticketing.lock.server.1", 1.25),
+        ("ns", 0.0),
+    ], "ms per booking, hottest first"
+    assert projected_ceiling(by_process) == {
+        "hottest_process": "ticketing.loadbalancer.1",
+        "hottest_cpu_ms_per_booking": 5.0,
+        "projected_ceiling_bookings_per_s": 200.0,
+    }
+    assert projected_ceiling({"b": 3.0, "a": 3.0})["hottest_process"] == "a", "ties by name"
+    nothing = dict.fromkeys(projected_ceiling({}), None)
+    assert cpu_ms_per_booking(cpu_seconds, bookings=0) == {}
+    assert projected_ceiling({}) == projected_ceiling({"idle": 0.0}) == nothing
+    line = "\n".join(
+        projection_lines(
+            {
+                "users": 8,
+                **projected_ceiling(by_process),
+                "cpu_ms_per_booking_by_process": by_process,
+            }
+        )
+    )
+    assert "at 8 users, one core per process: 200.0 bookings/s" in line
+    assert "loadbalancer.1 5.00, lock.server.1 1.25, ns 0.00" in line
 
 
 def test_users_who_keep_their_tickets_can_never_fill_the_venue() -> None:

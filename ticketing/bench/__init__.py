@@ -3,6 +3,7 @@
 ``runner`` drives it; ``users`` simulates people (``rush`` the buyers of an
 on-sale rush on one event), ``system`` starts or attaches to a cluster and
 reads its counters, ``ceiling`` measures this machine's empty-call rate,
+``projection`` the bookings/s the hottest process allows with a core each,
 ``stats``, ``report`` and ``chart`` turn the numbers into a table, JSON and a
 PNG.
 """

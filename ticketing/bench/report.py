@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ticketing.names import ROOT
+
 COLUMNS = (  # title, key of row_values, decimals
     ("users", "users", 0),
     ("bookings/s", "bookings_per_s", 1),
@@ -47,6 +49,8 @@ RUSH_LEGEND = (
     "explicit-seat buyers (best ref/bk must be 0: the venue never fills, so the system always "
     "finds the seats); views/bk: looks at the seat map per booking"
 )
+
+HOTTEST_SHOWN = 3  # processes named under the table; the JSON has them all
 
 SEAT_MAP_METHODS = (  # key of a run's latencies, the method measured
     ("seat_map_ms", "get_seat_map"),
@@ -110,6 +114,7 @@ def table(run: dict[str, Any]) -> str:
         if kinds:
             parts = ", ".join(f"{kind} {calls:.1f}" for kind, calls in kinds.items())
             lines.append(f"calls/bk served by component at {level['users']} users: {parts}")
+        lines += projection_lines(level)
         ceilings = level.get("ceiling_by_serializer")
         if ceilings:
             ratios = level["ratio_by_serializer"]
@@ -136,6 +141,20 @@ def table(run: dict[str, Any]) -> str:
         rss = run["replica_rss_mb"]
         lines.append(f"replica memory (RSS): max {max(rss.values())} MB over {len(rss)} replicas")
     return "\n".join(lines)
+
+
+def projection_lines(level: dict[str, Any]) -> list[str]:
+    """The hottest processes of one level and the ceiling they project (none: nothing)."""
+    ceiling = level.get("projected_ceiling_bookings_per_s")
+    if ceiling is None:
+        return []
+    hottest = list(level["cpu_ms_per_booking_by_process"].items())[:HOTTEST_SHOWN]
+    parts = ", ".join(f"{name.removeprefix(ROOT)} {ms:.2f}" for name, ms in hottest)
+    return [
+        f"projected ceiling at {level['users']} users, one core per process: {ceiling:.1f} "
+        f"bookings/s (1000 / {level['hottest_cpu_ms_per_booking']:.2f} cpu ms/bk of the hottest)",
+        f"  hottest processes, cpu ms/bk: {parts}",
+    ]
 
 
 def _rush_line(level: dict[str, Any]) -> str:

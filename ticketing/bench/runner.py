@@ -43,6 +43,7 @@ from ticketing.bench import rush as rush_profile
 from ticketing.bench.catalogs import for_benchmark, regrouped, write_toml
 from ticketing.bench.ceiling import null_call_rate
 from ticketing.bench.crowd import run as run_crowd
+from ticketing.bench.projection import cpu_ms_per_booking, projected_ceiling
 from ticketing.bench.stats import summary_ms
 from ticketing.bench.system import LocalCluster, System
 from ticketing.bench.users import STEPS, Target, User, can_sell_out, keep_tickets
@@ -420,6 +421,8 @@ def run_level(
     def per_booking(key: str) -> float | None:
         return None if work[key] is None or not booked else round(work[key] / booked, 4)
 
+    by_process = cpu_ms_per_booking(work["cpu_by_process"], booked)
+
     level = {
         "users": users,
         "seconds": args.seconds,
@@ -441,6 +444,8 @@ def run_level(
             for kind, seconds in sorted(work["cpu_by_kind"].items())
             if booked
         },
+        "cpu_ms_per_booking_by_process": by_process,  # hottest first
+        **projected_ceiling(by_process),
         "ceiling_calls_per_s": round(ceiling, 1),
         "ceiling_by_serializer": {k: round(v, 1) for k, v in ceilings.items()},
         "ratio_by_serializer": {k: round(rate / v, 4) for k, v in ceilings.items() if v},

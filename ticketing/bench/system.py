@@ -44,6 +44,7 @@ class Snapshot:
     rss_mb: dict[str, float] = field(default_factory=dict)  # replica name -> resident MB
     cpu_by_kind: dict[str, float] = field(default_factory=dict)  # component kind -> CPU s
     calls_by_kind: dict[str, int] = field(default_factory=dict)  # component kind -> calls
+    cpu_by_process: dict[str, float] = field(default_factory=dict)  # process name -> CPU s
 
     def minus(self, earlier: Snapshot) -> dict[str, Any]:
         """Work between ``earlier`` and this one; the status() calls of ``earlier`` excluded."""
@@ -65,6 +66,12 @@ class Snapshot:
             "calls_by_kind": {
                 kind: calls - earlier.calls_by_kind.get(kind, 0) - own.get(kind, 0)
                 for kind, calls in self.calls_by_kind.items()
+            },
+            # only processes seen both times: one restarted in between is a different process
+            "cpu_by_process": {
+                name: seconds - earlier.cpu_by_process[name]
+                for name, seconds in self.cpu_by_process.items()
+                if name in earlier.cpu_by_process
             },
         }
 
@@ -103,6 +110,14 @@ class System:
             count[kind] = count.get(kind, 0) + 1
             calls_by_kind[kind] = calls_by_kind.get(kind, 0) + status.get("calls_served", 0)
             cpu_by_kind[kind] = cpu_by_kind.get(kind, 0.0) + (cpu[status["pid"]] or 0.0)
+        by_pid = {status["pid"]: name for name, status in statuses.items()}
+        for pid in self._extra_pids:
+            by_pid.setdefault(pid, process_name(pid))
+        cpu_by_process = {
+            by_pid[pid]: seconds
+            for pid, seconds in cpu.items()
+            if seconds is not None and pid in by_pid
+        }
         rss = {
             name: rss_mb(s["pid"])
             for name, s in statuses.items()
@@ -117,6 +132,7 @@ class System:
             rss_mb={name: mb for name, mb in rss.items() if mb is not None},
             cpu_by_kind=cpu_by_kind,
             calls_by_kind=calls_by_kind,
+            cpu_by_process=cpu_by_process,
         )
 
     def close(self) -> None:
@@ -144,6 +160,17 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+
+
+def process_name(pid: int) -> str:
+    """A process that is no component, by its script: ``nameserver (pid 41)``."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            argv = cmdline.read().split(b"\0")
+    except OSError:
+        argv = []
+    scripts = [Path(a.decode(errors="replace")).stem for a in argv[1:] if a.endswith(b".py")]
+    return f"{scripts[0] if scripts else 'process'} (pid {pid})"
 
 
 def rss_mb(pid: int) -> float | None:
