@@ -342,6 +342,35 @@ def test_every_replica_shows_a_booking_as_soon_as_it_is_acknowledged(
             assert all(states[index[seat]] == seat_store.BOOKED for seat in seats), replica
 
 
+def test_views_and_lookups_spread_over_the_replicas_and_still_see_every_write(
+    cluster: LocalCluster, lb1: Proxy, lb2: Proxy
+) -> None:
+    """Seat views and ticket lookups go round the replicas; bookings stay on one.
+
+    Each replica counts the reads it served behind its read barrier. A view
+    taken right after a booking, through the other balancer, shows it booked
+    whichever replica serves it, and so does a lookup of its ticket.
+    """
+    replicas = sorted(cluster.pool.list(names.datastore_replica_prefix("AMC"), refresh=True))
+
+    def served() -> dict[str, int]:
+        return {r: cluster.pool.call(r, "status")["barrier_reads"] for r in replicas}
+
+    before = served()
+    for seat in ("C5", "C6", "C7", "C8"):
+        ticket = lb1.book_ticket(lb1.block_seats(*DUNE, [seat])["hold_id"], "Ada", "a@b.org")
+        for balancer in (lb2, lb1, lb2):  # a view on each replica in turn
+            assert states(balancer, *DUNE)[seat] == "booked"
+            assert balancer.get_ticket_details("AMC", ticket["ticket_no"]) == ticket
+        assert lb2.delete_ticket("AMC", ticket["ticket_no"]) is True
+        assert states(lb1, *DUNE)[seat] == "free"
+        refused(TicketNotFound, lb2.get_ticket_details, "AMC", ticket["ticket_no"])
+    gained = {r: n - before[r] for r, n in served().items()}
+    # 4 x (3 views + 3 lookups + a view + a lookup): 32 reads, about 10 each.
+    assert sum(gained.values()) >= 32
+    assert all(n >= 5 for n in gained.values()), gained
+
+
 def test_every_refusal_arrives_as_its_class_and_changes_nothing(lb1: Proxy) -> None:
     before = states(lb1, *DUNE)
     refused(UnknownTheater, lb1.get_available_seats, "XYZ", "dune-1900")

@@ -5,7 +5,8 @@ every call doubles the calls of the data path. So a load balancer asks the
 manager once per theater which replicas host it (``DataStoreManager.route``),
 keeps the answer for the life of the process (the catalog, hence the routing,
 does not change while it runs) and calls those replicas itself, with the same
-sticky-favourite failover the manager uses. Once a theater's route is known,
+sticky-favourite failover the manager uses (and its views and lookups spread
+over the replicas, ``ReplicaGroup.read``). Once a theater's route is known,
 its bookings go on while the manager is down.
 """
 
@@ -30,6 +31,13 @@ class DataRoutes:
     def call(self, theater: str, method: str, *args: Any) -> Any:
         """``method(*args)`` on a replica of the cluster hosting ``theater``."""
         return self._group(theater).call(method, *args)
+
+    def read(self, theater: str, method: str, *args: Any) -> Any:
+        """``method(*args)`` on the next replica in turn of ``theater``'s cluster.
+
+        Only for the replicas' reads behind a read barrier (see ``ReplicaGroup.read``).
+        """
+        return self._group(theater).read(method, *args)
 
     def _group(self, theater: str) -> ReplicaGroup:
         with self._lock:

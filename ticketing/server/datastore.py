@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from Pyro5.api import expose
 
-from ticketing import names
+from ticketing import counters, names
 from ticketing.catalog import Catalog, load_catalog
 from ticketing.domain.seat_store import SeatStore
 from ticketing.security.secret import require_secret
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 # that books seats already booked: only for showing the fault checker at work.
 UNSAFE_NO_SEAT_CHECK = "TICKETING_UNSAFE_NO_SEAT_CHECK"
 
+T = TypeVar("T")
+
 
 @expose
 class DataStore(ReplicaServer):
@@ -39,6 +42,9 @@ class DataStore(ReplicaServer):
         super().__init__(*args, **kwargs)
         # Only this cluster's theaters: others are UnknownTheater here.
         self._catalog = catalog if catalog is not None else load_catalog(None)
+        # Views and lookups served behind the read barrier: callers spread them
+        # over the replicas (``ReplicaGroup.read``), and ``status`` shows how.
+        self._barrier_reads = counters.Counter()
 
     @contract_errors
     def book(
@@ -97,22 +103,31 @@ class DataStore(ReplicaServer):
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
         return self._write(f"cancel:{theater}:{ticket_no}", payload)["hold_id"]
 
-    # Seat views pass a read barrier: the load balancers and the manager each
-    # keep their own favourite replica, which may differ after a failover, and a
-    # replica that did not make a write learns it a little later. The barrier's
-    # answer carries the chosen values this replica lacks, so it rarely waits.
+    # Seat views pass a read barrier: callers spread them over every replica
+    # (and keep their own favourite for writes, which may differ after a
+    # failover), and a replica that did not make a write learns it a little
+    # later. The barrier's answer carries the chosen values this replica lacks,
+    # so it rarely waits.
+
+    @contract_errors
+    def status(self) -> dict[str, Any]:
+        return {**super().status(), "barrier_reads": self._barrier_reads.value}
+
+    def _fresh_read(self, query: Callable[[SeatStore], T]) -> T:
+        """``query`` on the state once everything acknowledged so far is applied here."""
+        self._sync()
+        self._barrier_reads.add()
+        return self._host.read(query)
 
     @contract_errors
     def free_seats(self, theater: str, event: str) -> list[str]:
         theater = validation.theater_event(self._catalog, theater, event).id
-        self._sync()
-        return self._host.read(lambda store: store.free_seats(theater, event))
+        return self._fresh_read(lambda store: store.free_seats(theater, event))
 
     @contract_errors
     def seat_states(self, theater: str, event: str) -> str:
         theater = validation.theater_event(self._catalog, theater, event).id
-        self._sync()
-        return self._host.read(lambda store: store.seat_states(theater, event))
+        return self._fresh_read(lambda store: store.seat_states(theater, event))
 
     @contract_errors
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
@@ -120,8 +135,7 @@ class DataStore(ReplicaServer):
         ticket_no = validation.ticket_no(ticket_no)
         # Always behind a read barrier: a replica that restarted a little behind
         # must not show a cancelled ticket as live, nor a booked one as missing.
-        self._sync()
-        return self._host.read(lambda store: store.ticket(theater, ticket_no))
+        return self._fresh_read(lambda store: store.ticket(theater, ticket_no))
 
     @contract_errors
     def holds_booked_on(self, theater: str, event: str, seats: list[str]) -> list[dict[str, Any]]:
@@ -132,8 +146,7 @@ class DataStore(ReplicaServer):
         """
         found = validation.theater_event(self._catalog, theater, event)
         seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
-        self._sync()
-        return self._host.read(lambda store: store.holds_booked_on(found.id, event, seats))
+        return self._fresh_read(lambda store: store.holds_booked_on(found.id, event, seats))
 
     @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:

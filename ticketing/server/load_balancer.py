@@ -106,7 +106,7 @@ class LoadBalancer:
 
     def _codes(self, theater: Theater, event: str) -> str:
         """The event's compact seat states, which every seat view is made from."""
-        booked = self.data.call(theater.id, "seat_states", theater.id, event)
+        booked = self.data.read(theater.id, "seat_states", theater.id, event)
         held = self.locks.call("held_seats", theater.id, event)
         return compact_states(theater.seat_map, booked, held)
 
@@ -241,7 +241,7 @@ class LoadBalancer:
         refused hold too. Best effort: the refusal stands either way.
         """
         try:
-            owners = self.data.call(theater, "holds_booked_on", theater, event, list(seats))
+            owners = self.data.read(theater, "holds_booked_on", theater, event, list(seats))
             settlements = [[o["hold_id"], theater, event, o["seats"]] for o in owners]
             if settlements:
                 self.locks.call("settle_all", settlements)
@@ -253,7 +253,7 @@ class LoadBalancer:
     @admitted
     def get_ticket_details(self, theater: str, ticket_no: str) -> dict[str, Any]:
         found = validation.theater(self.catalog, theater)
-        return self.data.call(found.id, "ticket", found.id, validation.ticket_no(ticket_no))
+        return self.data.read(found.id, "ticket", found.id, validation.ticket_no(ticket_no))
 
     @contract_errors
     @admitted

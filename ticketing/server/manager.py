@@ -3,7 +3,8 @@
 Theaters are partitioned among data clusters (``Catalog.clusters()``); the
 manager sends each call to the cluster that owns the theater and, inside it,
 to any live replica (``ReplicaGroup``: a sticky favourite, failover on
-``Unavailable``). Load balancers ask it for a theater's ``route`` once and then
+``Unavailable``; views and ticket lookups, behind a read barrier on the
+replica, spread over all of them). Load balancers ask it for a theater's ``route`` once and then
 call the replicas themselves (``data_routes``), which saves a hop per call; the
 routed methods stay for every other caller. Replicas replicate every write
 through their cluster's log before answering, so whichever replica answers,
@@ -83,15 +84,15 @@ class DataStoreManager:
 
     @contract_errors
     def free_seats(self, theater: str, event: str) -> list[str]:
-        return self._group(theater).call("free_seats", theater, event)
+        return self._group(theater).read("free_seats", theater, event)
 
     @contract_errors
     def seat_states(self, theater: str, event: str) -> str:
-        return self._group(theater).call("seat_states", theater, event)
+        return self._group(theater).read("seat_states", theater, event)
 
     @contract_errors
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
-        return self._group(theater).call("ticket", theater, ticket_no)
+        return self._group(theater).read("ticket", theater, ticket_no)
 
     @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
@@ -105,6 +106,8 @@ class DataStoreManager:
         unreachable: list[str] = []
         for cluster, group in self._groups.items():
             try:
+                # On the favourite, not spread: a hit is answered without a
+                # read barrier, so only where the writes went is it fresh.
                 found = group.call("ticket_for_hold", hold_id)
             except Unavailable:
                 unreachable.append(cluster)
