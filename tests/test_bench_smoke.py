@@ -88,6 +88,7 @@ def test_a_short_run_books_and_writes_the_report(tmp_path) -> None:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow  # ~10 s: the default suite's 5-minute budget is nearly spent
 def test_a_short_rush_reports_refusals_by_kind_of_buyer(tmp_path) -> None:
     """Best-available buyers are never refused while the arena cannot fill, at either level."""
     out = tmp_path / "rush.json"
