@@ -114,6 +114,22 @@ def test_admission_tells_refused_callers_the_hint() -> None:
     assert f"retry in {refused.value.retry_after:.2f} s" in str(refused.value)
 
 
+def test_a_flow_is_let_in_for_its_length_and_a_full_house_refuses_newcomers() -> None:
+    clock = Clock()
+    admission = Admission(limit=2, hint=RetryHint(window=1.0, clock=clock), flow_seconds=1.0)
+    assert admission.admits("ada") and admission.admits("bob")
+    assert not admission.admits("cyd"), "two flows on: a third person waits"
+    clock.now += 0.5
+    assert admission.admits("ada"), "between hold and book, a flow is never turned away"
+    refused = admission.refusal()
+    assert RETRY_AFTER_MIN <= refused.retry_after <= RETRY_AFTER_MAX
+    assert "serving 2 people already" in str(refused)
+    admission.ended("bob")  # bob's connection closed: his place is free at once
+    assert admission.admits("cyd")
+    clock.now += 0.5  # ada's flow has run its length, however busy it was
+    assert admission.admits("dan") and not admission.admits("ada")
+
+
 # --- the hold quota -------------------------------------------------------------------
 
 

@@ -260,7 +260,7 @@ def test_calls_the_gate_would_refuse_are_refused_at_the_door(child: Callable[...
     try:
         with a_blocked_call(server):
             for proxy in callers:
-                with pytest.raises(Unavailable, match="serving 1 requests already") as refused:
+                with pytest.raises(Unavailable, match="serving 1 people already") as refused:
                     proxy.echo("refused")
                 assert RETRY_AFTER_MIN <= refused.value.retry_after <= RETRY_AFTER_MAX
     finally:

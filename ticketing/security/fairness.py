@@ -1,11 +1,17 @@
 """Fair use of a load balancer: bounded work at once, bounded seats on hold per client.
 
-* ``Admission``: a load balancer serves at most ``limit`` calls at once. A
-  call beyond that is refused at once with ``Unavailable`` (safe to retry)
-  carrying a retry hint (``RetryHint``), so a burst costs the balancer one
-  cheap refusal per excess call instead of a queue in which every call waits
-  longer than the last, and the refused come back spread out, when there is
-  room for them, instead of all at once.
+* ``Admission``: a load balancer serves at most ``limit`` *flows* at once: a
+  flow is a connection let in for ``FLOW_SECONDS`` (or until it closes),
+  long enough for a person's look, hold and booking, so that nobody is turned
+  away between holding seats and booking them (a hold left waiting keeps its
+  seats from everyone). A connection beyond that is refused at once with
+  ``Unavailable`` (safe to retry) carrying a retry hint (``RetryHint``), so a
+  burst costs the balancer one cheap refusal per excess flow instead of a
+  queue in which every call waits longer than the last, and the refused come
+  back spread out, when there is room for them, instead of all at once. A
+  flow ends after ``FLOW_SECONDS`` however busy it is, so the admitted cannot
+  keep their places for good. Calls that come without a connection to tell
+  (not through the multiplexer) are bounded by ``limit`` calls at once.
 * ``HoldQuota``: one client keeps at most ``limit`` seats of one event on
   hold at once. A client is identified by the IP address its connection comes
   from (Pyro5's ``current_context.client_sock_addr``): ports change with each
@@ -22,7 +28,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,23 +41,33 @@ from ticketing.errors import InvalidRequest, Unavailable
 RETRY_AFTER_MIN = 0.05  # seconds: the shortest retry hint (never "at once")
 RETRY_AFTER_MAX = 5.0  # seconds: the longest (a person should not give up)
 USUAL_WEIGHT = 0.05  # of each completed call in the moving average of how long calls take
+FLOW_SECONDS = 1.0  # how long a connection let in keeps its place (unless it closes first)
 
 
 class Admission:
-    """At most ``limit`` calls at once; the others are refused at once, with a retry hint."""
+    """At most ``limit`` flows (and calls) at once; the others are refused at once, with a hint."""
 
-    def __init__(self, limit: int, hint: RetryHint | None = None) -> None:
+    def __init__(
+        self, limit: int, hint: RetryHint | None = None, flow_seconds: float = FLOW_SECONDS
+    ) -> None:
         self.limit = limit
-        self._hint = hint or RetryHint()
+        self.flow_seconds = flow_seconds
+        self._hint = hint or RetryHint()  # paced by calls completed
+        # Paced by flows ended; a flow lasts flow_seconds at most, known before any ends.
+        self._flow_hint = RetryHint(clock=self._hint.now, usual=flow_seconds)
         self._lock = threading.Lock()
         self._in_flight = 0
+        # Each flow under way and when it was let in, oldest first.
+        self._flows: OrderedDict[Hashable, float] = OrderedDict()
 
     @contextmanager
     def admitted(self) -> Iterator[None]:
         with self._lock:
-            if self._in_flight >= self.limit:
-                raise self.refusal()
-            self._in_flight += 1
+            full = self._in_flight >= self.limit
+            if not full:
+                self._in_flight += 1
+        if full:
+            raise self._refusal("requests", self._hint.refused(self.limit))
         started = self._hint.now()
         try:
             yield
@@ -59,19 +76,42 @@ class Admission:
                 self._in_flight -= 1
             self._hint.completed(started)
 
-    def room(self) -> int:
-        """How many more calls would be admitted now (a glance, without the lock)."""
-        return self.limit - self._in_flight
+    def admits(self, flow: Hashable) -> bool:
+        """Whether a call of ``flow`` (a connection) goes in: its flow is on, or starts now."""
+        with self._lock:
+            now = self._hint.now()
+            while self._flows:
+                oldest, began = next(iter(self._flows.items()))
+                if began + self.flow_seconds > now:
+                    break
+                del self._flows[oldest]
+                self._flow_hint.completed(began)
+            if flow in self._flows:
+                return True
+            if len(self._flows) >= self.limit:
+                return False
+            self._flows[flow] = now
+            return True
+
+    def ended(self, flow: Hashable) -> None:
+        """``flow``'s connection closed: its place is free at once."""
+        with self._lock:
+            began = self._flows.pop(flow, None)
+        if began is not None:
+            self._flow_hint.completed(began)
 
     def refusal(self) -> Unavailable:
-        """The answer to a call refused now, counted in the retry hint of the next ones.
+        """The answer to a flow refused now, counted in the retry hint of the next ones.
 
-        The multiplexer gives it at the door to calls beyond ``room()``, before
-        they are read: they would be refused here after waiting for a worker.
+        The multiplexer gives it at the door, before the call is read.
         """
-        wait = self._hint.refused(self._in_flight)
+        with self._lock:
+            serving = len(self._flows)
+        return self._refusal("people", self._flow_hint.refused(serving))
+
+    def _refusal(self, what: str, wait: float) -> Unavailable:
         return Unavailable(
-            f"this load balancer is serving {self.limit} requests already; "
+            f"this load balancer is serving {self.limit} {what} already; "
             f"retry in {wait:.2f} s or use another one",
             retry_after=wait,
         )
@@ -92,12 +132,17 @@ class RetryHint:
     that a person gives up; before any call has completed it is the longest.
     """
 
-    def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        window: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        usual: float | None = None,
+    ) -> None:
         self.now = clock
         self._lock = threading.Lock()
         self._completed = _Recent(window)
         self._refused = _Recent(window)
-        self._usual: float | None = None  # seconds a call takes, a moving average
+        self._usual = usual  # seconds a call takes, a moving average (None: not known yet)
 
     def completed(self, started: float) -> None:
         """A call that began at ``started`` (by ``now()``) has completed."""

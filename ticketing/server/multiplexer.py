@@ -52,7 +52,7 @@ import ssl
 import threading
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -83,8 +83,11 @@ _LISTENER, _WAKER = "listener", "waker"  # selector tags of the two sockets that
 class Gate(Protocol):
     """What admits calls further in (``fairness.Admission``): the door asks it first."""
 
-    def room(self) -> int:
-        """How many more calls would be admitted now."""
+    def admits(self, flow: Hashable) -> bool:
+        """Whether a call of ``flow`` (here: a connection) goes in now."""
+
+    def ended(self, flow: Hashable) -> None:
+        """``flow``'s connection closed."""
 
     def refusal(self) -> Unavailable:
         """The answer to a call refused now."""
@@ -477,7 +480,7 @@ class Multiplexer:
 
     def _worth_queueing(self, link: Link, header: protocol.ReceivingMessage) -> bool:
         """Hellos, pings and one-way calls always wait for a worker; calls only while the
-        queue is short and, with a gate, holds fewer calls than the gate would admit."""
+        queue is short and, with a gate, when the gate lets the connection's flow in."""
         if not link.greeted or header.type != protocol.MSG_INVOKE:
             return True
         if header.flags & protocol.FLAGS_ONEWAY:
@@ -485,7 +488,7 @@ class Multiplexer:
         waiting = self._work.qsize()
         if waiting >= self.limits.max_queued:
             return False
-        return self._gate is None or waiting < self._gate.room()
+        return self._gate is None or self._gate.admits(link)
 
     def _shed(self, link: Link, header: protocol.ReceivingMessage, size: int) -> None:
         """Answer a call ``Unavailable`` unread, rather than after a wait for a worker."""
@@ -564,6 +567,8 @@ class Multiplexer:
         if link not in self._links:
             return
         self._links.discard(link)
+        if self._gate is not None:
+            self._gate.ended(link)
         self._idle.pop(link, None)
         self._due.pop(link, None)
         if link.events:
