@@ -53,8 +53,9 @@ LOCK_METHODS = {
     "acquire_best": 5,
     "release": 1,
     "release_all": 1,
-    "settle_all": 1,
-    "free_all": 1,
+    # Not settle_all and free_all: they are writes that take any well-formed hold id (a free
+    # is remembered for a while), so "nothing changed" cannot hold for them; the lock table's
+    # model-based and never-raises tests feed them arbitrary payloads instead.
     "get_hold": 1,
     "held_seats": 2,
     "consensus": 1,
