@@ -229,6 +229,23 @@ def test_a_sold_mark_late_or_lost_in_a_fault_is_not_blamed() -> None:
     assert check(History((hold, late, hold_a1(6.0)), live)) == []
 
 
+def test_a_hold_taken_back_by_a_late_sold_mark_is_no_double_hold() -> None:
+    """After a fault, h2 is granted the booked A1; the late mark takes it back, by design.
+
+    Once t1 is cancelled, h3 may hold A1 while h2's client still counts h2 valid:
+    not a double hold (h2 never held a free seat). A hold granted on a free seat
+    that overlaps another still is one.
+    """
+    fault = Fault("kill", "load_balancer-1", 1.2, 2.0, 2.5)
+    cancel = op(CANCEL, 6.5, 7, ticket_no="t1")
+    taken_back = hold_a1(6.0)  # granted while t1 still held A1: h2 sure until 10.5
+    later = op(HOLD, 7.5, 8, client=3, seats=("A1",), hold_id="h3", expires_at=12)
+    history = History((*booked_a1(), taken_back, cancel, later), final(), (fault,))
+    assert check(history) == []
+    free_seat = replace(taken_back, start=7.2, end=7.4)  # after the cancel: A1 was free
+    assert kinds(History((*booked_a1(), cancel, free_seat, later), final())) == {"double-hold"}
+
+
 def test_a_booking_on_no_hold_of_ours_marks_no_seat_sold() -> None:
     """A rogue's booking skips the lock store, which then rightly grants holds on its seats."""
     rogue = op(BOOK, 0, 1, seats=("A1",), hold_id="forged", ticket_no="t1")

@@ -183,7 +183,22 @@ def _holds(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
     earliest of: its expiry (less a margin), the start of any release or book
     of it. Two acknowledged holds whose sure intervals both cover
     ``max(ends)`` were both valid when the later of them was granted.
+
+    A hold granted on a seat that an acknowledged booking held at that moment
+    is not counted: the lock store takes such seats back when the booking's
+    sold mark arrives late (after a balancer died), by design, since that hold
+    can never be booked. ``hold-on-booked`` judges those holds instead.
     """
+    booked: dict[Seat, list[tuple[float, float]]] = defaultdict(list)
+    cancels: dict[str, float] = {}
+    for op in operations:
+        if op.kind == CANCEL and op.ticket_no:
+            cancels[op.ticket_no] = min(cancels.get(op.ticket_no, op.start), op.start)
+    for op in operations:
+        if op.kind == BOOK and op.outcome == OK and op.ticket_no:
+            for seat in op.seats:
+                span = (op.end, cancels.get(op.ticket_no, float("inf")))
+                booked[(op.theater, op.event, seat)].append(span)
     ends: dict[str, float] = {}
     for op in operations:
         if op.kind in (RELEASE, BOOK) and op.hold_id:
@@ -191,6 +206,13 @@ def _holds(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
     intervals: dict[Seat, list[tuple[float, float, str]]] = defaultdict(list)
     for op in operations:
         if op.kind != HOLD or op.outcome != OK or op.hold_id is None or op.expires_at is None:
+            continue
+        on_booked = any(
+            begin < op.end and end > op.start
+            for seat in op.seats
+            for begin, end in booked.get((op.theater, op.event, seat), ())
+        )
+        if on_booked:
             continue
         sure_end = min(op.expires_at - HOLD_MARGIN, ends.get(op.hold_id, float("inf")))
         for seat in op.seats:
