@@ -97,10 +97,9 @@ class LockServer(ReplicaServer):
             "ttl": ttl,
         }
         try:
-            result = self._write(f"acquire:{hold_id}", payload)
+            return self._grant(payload)
         except SeatsUnavailable as exc:
             raise self._with_alternative(exc, found, event, len(seats)) from None
-        return {k: v for k, v in result.items() if k != "ok"}
 
     @contract_errors
     def acquire_best(
@@ -132,7 +131,11 @@ class LockServer(ReplicaServer):
             "seats_per_row": seat_map.seats_per_row,
             "ttl": ttl,
         }
-        result = self._write(f"acquire:{hold_id}", payload)
+        return self._grant(payload)
+
+    def _grant(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The hold the log grants for ``payload`` (an acquire of either kind), as plain data."""
+        result = self._write(f"acquire:{payload['hold_id']}", payload)
         return {k: v for k, v in result.items() if k != "ok"}
 
     def _ttl(self, ttl: Any) -> float:
