@@ -40,6 +40,7 @@ class LocalCluster:
         lock_replicas: int = 3,
         data_replicas: int = 3,
         load_balancers: int = 2,
+        lock_groups: int = 1,
     ) -> None:
         self.data_dir = data_dir
         self.catalog = catalog
@@ -53,6 +54,7 @@ class LocalCluster:
             lock_replicas=lock_replicas,
             data_replicas=data_replicas,
             load_balancers=load_balancers,
+            lock_groups=lock_groups,
         )
         self.clusters = list(load_catalog(catalog).clusters())
         self.components = {c.label: c for c in plan(self.options, self.clusters)}
@@ -71,6 +73,7 @@ class LocalCluster:
             *("--lock-replicas", str(self.options.lock_replicas)),
             *("--data-replicas", str(self.options.data_replicas)),
             *("--load-balancers", str(self.options.load_balancers)),
+            *("--lock-groups", str(self.options.lock_groups)),
         ]
         if self.catalog is not None:
             command += ["--catalog", str(self.catalog)]

@@ -38,10 +38,10 @@ class Fake:
         raise InvalidRequest(message)
 
 
-def contract_name(script: str, replica_id: int, cluster: str) -> str:
+def contract_name(script: str, replica_id: int, cluster: str, group: int | None) -> str:
     return {
-        "lock_server": lambda: names.lock_server(replica_id),
-        "lock_coordinator": lambda: names.LOCK_COORDINATOR,
+        "lock_server": lambda: names.lock_server(replica_id, group),
+        "lock_coordinator": lambda: names.lock_coordinator(group),
         "datastore": lambda: names.datastore_replica(cluster, replica_id),
         "datastore_coordinator": lambda: names.datastore_coordinator(cluster),
         "datastore_manager": lambda: names.DATASTORE_MANAGER,
@@ -56,8 +56,10 @@ def main() -> None:
     parser.add_argument("--cluster", default="none")
     parser.add_argument("--recover-from", nargs="+", default=[])
     parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--lock-groups", type=int, default=1)
+    parser.add_argument("--group", type=int, default=None)
     args = parser.parse_args()
-    name = contract_name(Path(sys.argv[0]).stem, args.id, args.cluster)
+    name = contract_name(Path(sys.argv[0]).stem, args.id, args.cluster, args.group)
     if os.environ.get("FAKE_COMPONENT_CRASH") == name:
         sys.exit(f"fake component {name}: crashing at start as asked")
     pids = Path(args.data_dir) / "fake-pids"

@@ -124,6 +124,7 @@ BAD = [
     (GOOD.replace('name = "Regal"', 'name = ""'), "theater[1].name", "non-empty"),
     (GOOD.replace('city = "Dallas"', ""), "theater[2].city", "missing"),
     (GOOD.replace('cluster = "east"', 'cluster = "e/st"', 1), "theater[0].cluster", "letters"),
+    (GOOD.replace('cluster = "east"', "lock_group = 0", 1), "theater[0].lock_group", ">= 1"),
     ("hold_ttl = 3\n", "theater", "at least one"),
     (GOOD.replace('id = "AMC"', 'id = "AMC'), "<string>", "not valid TOML"),
 ]

@@ -46,7 +46,7 @@ def test_an_operator_with_the_secret_sees_roles_states_and_applied_indexes(
     for name in (names.lock_server(1), names.datastore_replica("east", 2)):
         (row,) = [line for line in lines if line.startswith(name + " ")]
         assert "serving" in row and "unreachable" not in row, row
-    (coordinator,) = [line for line in lines if line.startswith(names.LOCK_COORDINATOR + " ")]
+    (coordinator,) = [line for line in lines if line.startswith(names.lock_coordinator() + " ")]
     assert "leading" in coordinator, coordinator
 
 
@@ -70,7 +70,7 @@ def test_booked_seats_are_refused_with_the_best_free_ones_offered_instead(
         assert hold["seats"] == ["A3", "A4"]
         ticket = balancer.book_ticket(hold["hold_id"], "Ada", "ada@example.org")
         # Booked seats stay refused once the hold is settled into sold marks (holds here last 4 s).
-        lock = min(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True))
+        lock = min(cluster.pool.list(names.lock_server_prefix(), refresh=True))
         poll(lambda: cluster.pool.call(lock, "get_hold", hold["hold_id"]) is None, message="settle")
         env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
         script = "hold AMC alien A3 A4\nhold AMC alien 3\n"

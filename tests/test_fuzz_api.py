@@ -159,7 +159,7 @@ def targets(cluster: LocalCluster) -> list[tuple[str, dict[str, int]]]:
         (names.lock_server(1), LOCK_METHODS),
         (east, DATA_METHODS),
         (names.DATASTORE_MANAGER, MANAGER_METHODS),
-        (names.LOCK_COORDINATOR, COORDINATOR_METHODS),
+        (names.lock_coordinator(), COORDINATOR_METHODS),
         (names.datastore_coordinator(cluster.clusters[0]), COORDINATOR_METHODS),
     ]
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, pick_free_port, poll
 
 from ticketing import launcher
+from ticketing.server.cli import LockGroupsChanged, pin_lock_groups
 from ticketing.server.proxies import ProxyPool
 
 SCRIPTS = [
@@ -139,6 +140,35 @@ def test_plan_follows_the_contract_defaults() -> None:
     assert ("--id", "2") in zip(replica.args, replica.args[1:], strict=False)
     assert ("--replicas", "3") in zip(replica.args, replica.args[1:], strict=False)
     assert "--catalog" not in replica.args  # components read the built-in catalog themselves
+
+
+def test_plan_with_lock_groups_names_every_group_and_tells_every_balancer() -> None:
+    options = launcher.parse_args(["--lock-groups", "3"])
+    components = launcher.plan(options, ["AMC"])
+    named = {c.name: c for c in components[1:]}
+    for group in (1, 2, 3):
+        assert f"ticketing.lock.{group}.coordinator" in named
+        server = named[f"ticketing.lock.{group}.server.2"]
+        pairs = set(zip(server.args, server.args[1:], strict=False))
+        assert {("--group", str(group)), ("--lock-groups", "3"), ("--id", "2")} <= pairs
+    assert not [n for n in named if n.startswith("ticketing.lock.server.")]
+    balancer = named["ticketing.loadbalancer.1"]
+    assert ("--lock-groups", "3") in zip(balancer.args, balancer.args[1:], strict=False)
+
+
+def test_a_data_dir_keeps_the_lock_groups_it_first_ran_with(tmp_path: Path) -> None:
+    pin_lock_groups(tmp_path, 3)
+    pin_lock_groups(tmp_path, 3)  # the same K again is fine
+    with pytest.raises(LockGroupsChanged, match="--lock-groups 3 again"):
+        pin_lock_groups(tmp_path, 1)
+    code = subprocess.run(
+        [sys.executable, str(ROOT / "run" / "cluster.py"), "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert code.returncode == 2
+    assert "first started with --lock-groups 3" in code.stderr
 
 
 def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path) -> None:

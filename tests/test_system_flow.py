@@ -213,7 +213,7 @@ def test_a_held_seat_is_refused_without_a_round_through_the_log(
     cluster: LocalCluster, lb1: Proxy, lb2: Proxy
 ) -> None:
     def refused_locally() -> int:
-        found = cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True)
+        found = cluster.pool.list(names.lock_server_prefix(), refresh=True)
         return sum(cluster.pool.call(n, "status")["holds_refused_locally"] for n in found)
 
     hold = lb1.block_seats(*DUNE, ["D1", "D2"])
@@ -256,7 +256,7 @@ def test_a_booked_seat_is_refused_by_the_lock_store_until_its_ticket_is_cancelle
     hold = lb1.block_best_available(*arrival, 2)
     assert hold["seats"] == ["A4", "A5"]
     ticket = lb1.book_ticket(hold["hold_id"], "Ada", "ada@example.org")
-    lock = min(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True))
+    lock = min(cluster.pool.list(names.lock_server_prefix(), refresh=True))
     poll(lambda: cluster.pool.call(lock, "get_hold", hold["hold_id"]) is None, message="a settle")
     assert refused(SeatsUnavailable, lb2.block_seats, *arrival, ["A5", "A6"]).seats == ["A5"]
     behind = lb2.block_best_available(*arrival, 2)
@@ -286,7 +286,7 @@ def test_a_lost_sold_mark_is_mended_by_the_first_booking_it_lets_through(
     """
     matinee = ("TINY", "matinee")
     hold = lb1.block_seats(*matinee, ["A2"])
-    lock = min(cluster.pool.list(names.LOCK_SERVER_PREFIX, refresh=True))
+    lock = min(cluster.pool.list(names.lock_server_prefix(), refresh=True))
     granted = cluster.pool.call(lock, "get_hold", hold["hold_id"])
     replica = min(cluster.pool.list(names.datastore_replica_prefix("REG"), refresh=True))
     ticket = cluster.pool.call(
@@ -438,10 +438,10 @@ def test_seat_states_refuse_as_the_seat_map_does(
 def test_the_flow_survives_a_crashed_lock_server_data_replica_and_name_server(
     cluster: LocalCluster, lb1: Proxy
 ) -> None:
-    preferred = lb1.status()["preferred_lock_server"]
+    (preferred,) = lb1.status()["preferred_lock_servers"]
     cluster.kill(cluster.label(preferred))
     hold = lb1.block_seats(*DUNE, ["C1", "C2"])
-    assert lb1.status()["preferred_lock_server"] != preferred
+    assert lb1.status()["preferred_lock_servers"] != [preferred]
 
     manager = cluster.pool.call(names.DATASTORE_MANAGER, "status")
     cluster.kill(cluster.label(manager["clusters"]["AMC"]["preferred"]))
@@ -459,7 +459,7 @@ def test_the_flow_survives_a_crashed_lock_server_data_replica_and_name_server(
 
 def test_without_a_lock_quorum_holding_is_unavailable(cluster: LocalCluster, lb1: Proxy) -> None:
     known = cluster.pool.list(names.ROOT)  # cached: the name server is down by now
-    for name in sorted(n for n in known if n.startswith(names.LOCK_SERVER_PREFIX)):
+    for name in sorted(n for n in known if n.startswith(names.lock_server_prefix())):
         try:
             cluster.pool.call(name, "status")
         except Unavailable:

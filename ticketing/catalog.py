@@ -60,6 +60,7 @@ class Theater:
     seats_per_row: int
     cluster: str = ""  # empty means "its own cluster", named after the theater
     events: tuple[Event, ...] = ()
+    lock_group: int | None = None  # None: each event placed by a stable hash (lock_placement)
     seat_map: SeatMap = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,7 +181,7 @@ class _Reader:
     def theater(self, table: Any, where: str) -> Theater:
         if not isinstance(table, dict):
             raise self.fail(where, "must be a table ([[theater]])")
-        allowed = {"id", "name", "city", "rows", "seats_per_row", "cluster", "event"}
+        allowed = {"id", "name", "city", "rows", "seats_per_row", "cluster", "lock_group", "event"}
         self.only_keys(table, allowed, where)
         theater_id = self.ident(table, "id", where)
         name = self.text(table, "name", where)
@@ -193,6 +194,9 @@ class _Reader:
                 f"{rows}x{seats_per_row} seats is more than {MAX_SEATS_PER_THEATER}",
             )
         cluster = self.ident(table, "cluster", where) if "cluster" in table else theater_id
+        lock_group = None
+        if "lock_group" in table:
+            lock_group = self.positive_int(table, "lock_group", where)
         tables = table.get("event", [])
         if not isinstance(tables, list):
             raise self.fail(_join(where, "event"), "must be an array of tables ([[theater.event]])")
@@ -202,7 +206,7 @@ class _Reader:
             if event.id in seen:
                 raise self.fail(f"{where}.event[{i}].id", f"duplicate event id {event.id!r}")
             seen.add(event.id)
-        return Theater(theater_id, name, city, rows, seats_per_row, cluster, events)
+        return Theater(theater_id, name, city, rows, seats_per_row, cluster, events, lock_group)
 
     def event(self, table: Any, where: str) -> Event:
         if not isinstance(table, dict):

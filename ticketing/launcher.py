@@ -34,9 +34,10 @@ from Pyro5.errors import CommunicationError
 
 from ticketing import names
 from ticketing.catalog import CatalogError, load_catalog
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError
 from ticketing.security.secret import SecretError, ensure_secret, load_secret
-from ticketing.server.cli import common_parser, positive_int
+from ticketing.server.cli import LockGroupsChanged, common_parser, pin_lock_groups, positive_int
 from ticketing.server.logs import LOG_DIR
 from ticketing.server.proxies import ProxyPool
 
@@ -78,6 +79,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--load-balancers", type=positive_int, default=2, metavar="N", help="load balancers (2)"
     )
     parser.add_argument(
+        "--lock-groups",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="independent lock stores, each event's holds in one of them (1)",
+    )
+    parser.add_argument(
         "--client",
         action="store_true",
         help="after READY, run the interactive client here; stop the cluster when it exits",
@@ -101,13 +109,22 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
     def add(label: str, script: str, args: tuple[str, ...], name: str) -> None:
         components.append(Component(label, script, args, name))
 
-    # Replicas and their coordinator must agree on the group's size (its quorum).
-    lock_group = (*common, "--replicas", str(options.lock_replicas))
-    for i in range(1, options.lock_replicas + 1):
-        server = names.lock_server(i)
-        args = (*lock_group, *catalog, "--id", str(i))  # the catalog: to check seat labels
-        add(f"lock_server-{i}", "lock_server.py", args, server)
-    add("lock_coordinator", "lock_coordinator.py", lock_group, names.LOCK_COORDINATOR)
+    # Every lock server and balancer must be told K (it places the events);
+    # one group is every script's default.
+    groups = ("--lock-groups", str(options.lock_groups)) if options.lock_groups > 1 else ()
+    for number in range(1, options.lock_groups + 1):
+        group = None if options.lock_groups == 1 else number
+        # Replicas and their coordinator must agree on the group's size (its quorum).
+        lock_group = (*common, *groups, "--replicas", str(options.lock_replicas))
+        if group is not None:
+            lock_group = (*lock_group, "--group", str(group))
+        suffix = "" if group is None else f"-{group}"
+        for i in range(1, options.lock_replicas + 1):
+            server = names.lock_server(i, group)
+            args = (*lock_group, *catalog, "--id", str(i))  # the catalog: to check seat labels
+            add(f"lock_server{suffix}-{i}", "lock_server.py", args, server)
+        coordinator = names.lock_coordinator(group)
+        add(f"lock_coordinator{suffix}", "lock_coordinator.py", lock_group, coordinator)
     for cluster in clusters:
         group = (*common, *catalog, "--cluster", cluster, "--replicas", str(options.data_replicas))
         for i in range(1, options.data_replicas + 1):
@@ -118,7 +135,8 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
     add("datastore_manager", "datastore_manager.py", (*common, *catalog), names.DATASTORE_MANAGER)
     for i in range(1, options.load_balancers + 1):
         balancer = names.load_balancer(i)
-        add(f"load_balancer-{i}", "load_balancer.py", (*common, *catalog, "--id", str(i)), balancer)
+        args = (*common, *catalog, *groups, "--id", str(i))
+        add(f"load_balancer-{i}", "load_balancer.py", args, balancer)
     return components
 
 
@@ -275,10 +293,13 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
     if options.catalog:
         options.catalog = Path(options.catalog).resolve()
     try:
-        clusters = load_catalog(options.catalog).clusters()
-    except CatalogError as exc:
+        catalog = load_catalog(options.catalog)
+        LockPlacement(catalog, options.lock_groups)
+        pin_lock_groups(options.data_dir, options.lock_groups)
+    except (CatalogError, PlacementError, LockGroupsChanged) as exc:
         print(f"cluster: {exc}", file=sys.stderr)
         return 2
+    clusters = catalog.clusters()
     if port_in_use(options.ns_host, options.ns_port):
         print(
             f"cluster: {options.ns_host}:{options.ns_port} is already in use "

@@ -10,16 +10,35 @@ from __future__ import annotations
 
 ROOT = "ticketing."
 
-LOCK_SERVER_PREFIX = "ticketing.lock.server."
-LOCK_COORDINATOR = "ticketing.lock.coordinator"
+LOCK_PREFIX = "ticketing.lock."
 DATASTORE_PREFIX = "ticketing.datastore."
 DATASTORE_MANAGER = "ticketing.datastore.manager"
 LOAD_BALANCER_PREFIX = "ticketing.loadbalancer."
 
 
-def lock_server(server_id: int | str) -> str:
-    """Name of lock-store replica ``server_id``."""
-    return f"{LOCK_SERVER_PREFIX}{_part(server_id)}"
+def lock_group_prefix(group: int | None = None) -> str:
+    """Prefix of lock group ``group``'s names; ``None`` is the only group of a one-group store.
+
+    With one group the names keep the contract's first form
+    (``ticketing.lock.server.<id>``), with several each carries its group
+    (``ticketing.lock.<group>.server.<id>``).
+    """
+    return LOCK_PREFIX if group is None else f"{LOCK_PREFIX}{_part(group)}."
+
+
+def lock_server_prefix(group: int | None = None) -> str:
+    """Prefix that lists exactly the lock servers of ``group``."""
+    return f"{lock_group_prefix(group)}server."
+
+
+def lock_server(server_id: int | str, group: int | None = None) -> str:
+    """Name of lock server ``server_id`` of ``group``."""
+    return f"{lock_server_prefix(group)}{_part(server_id)}"
+
+
+def lock_coordinator(group: int | None = None) -> str:
+    """Name of the coordinator of lock group ``group``."""
+    return f"{lock_group_prefix(group)}coordinator"
 
 
 def datastore_cluster_prefix(cluster: str) -> str:

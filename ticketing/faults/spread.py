@@ -79,6 +79,7 @@ class SpreadTarget(LocalTarget):
             lock_replicas=3,
             data_replicas=replicas,
             load_balancers=2,
+            lock_groups=1,
         )
         os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}

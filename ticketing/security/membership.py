@@ -27,8 +27,9 @@ from ticketing.security.handshake import (
 log = logging.getLogger(__name__)
 
 # Everything under these names serves members only: lock servers and their
-# coordinator, data store replicas, coordinators and the manager.
-INTERNAL_PREFIXES = (names.LOCK_SERVER_PREFIX, names.LOCK_COORDINATOR, names.DATASTORE_PREFIX)
+# coordinators (of every lock group), data store replicas, coordinators and
+# the manager.
+INTERNAL_PREFIXES = (names.LOCK_PREFIX, names.DATASTORE_PREFIX)
 
 
 def is_internal(name: str) -> bool:

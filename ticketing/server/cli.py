@@ -8,6 +8,8 @@ keeps the launcher's command lines in step with what the scripts accept.
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 DEFAULT_NS_HOST = "127.0.0.1"
 DEFAULT_NS_PORT = 9090
@@ -68,6 +70,78 @@ def replica_parser(
         help="name-server names of running replicas to copy state from",
     )
     return parser
+
+
+def lock_groups_flag(parser: argparse.ArgumentParser, group: bool = False) -> None:
+    """``--lock-groups K`` (default 1) and, with ``group``, ``--group G`` (1..K).
+
+    Every load balancer and lock server must be given the same K: it decides
+    which group keeps each event's holds (``lock_placement``).
+    """
+    parser.add_argument(
+        "--lock-groups",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="lock groups the cluster runs, the same for every process (default 1)",
+    )
+    if group:
+        parser.add_argument(
+            "--group",
+            type=positive_int,
+            default=None,
+            metavar="G",
+            help="the lock group this process belongs to, 1..K (only with --lock-groups > 1)",
+        )
+
+
+def lock_group_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
+    """The checked ``--group``: ``None`` for the one group of a one-group store."""
+    if args.lock_groups == 1:
+        if args.group not in (None, 1):
+            parser.error(f"--group {args.group}: the store has one lock group (--lock-groups 1)")
+        return None
+    if args.group is None or args.group > args.lock_groups:
+        parser.error(f"--group must be 1..{args.lock_groups} with --lock-groups {args.lock_groups}")
+    return args.group
+
+
+def lock_data_dir(data_dir: Path, group: int | None) -> Path:
+    """Where a lock group keeps its files: ``lock/`` for the only group, else ``lock/<group>/``."""
+    return data_dir / "lock" if group is None else data_dir / "lock" / str(group)
+
+
+LOCK_GROUPS_FILE = "lock-groups"
+
+
+class LockGroupsChanged(ValueError):
+    """A data directory is started with another ``--lock-groups`` than it first was."""
+
+
+def pin_lock_groups(data_dir: Path, groups: int) -> None:
+    """Record ``groups`` in ``data_dir`` on its first start; refuse another K later.
+
+    The number of lock groups decides where every event's holds and sold
+    marks live (``lock_placement``): started with another K, a data directory
+    would look for them in the wrong group. The file is created atomically
+    (a hard link of a finished file), so processes starting at once agree.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_GROUPS_FILE
+    draft = data_dir / f".{LOCK_GROUPS_FILE}.{os.getpid()}"
+    draft.write_text(f"{groups}\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    pinned = path.read_text().strip()
+    if pinned != str(groups):
+        raise LockGroupsChanged(
+            f"{data_dir} was first started with --lock-groups {pinned}, which placed every "
+            f"event's holds; start it with --lock-groups {pinned} again, or use a new --data-dir"
+        )
 
 
 def port_number(text: str) -> int:

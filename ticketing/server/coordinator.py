@@ -33,7 +33,15 @@ from ticketing.consensus.values import Command
 from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.secret import require_secret
 from ticketing.server.boundary import contract_errors
-from ticketing.server.cli import common_parser, positive_int
+from ticketing.server.cli import (
+    LockGroupsChanged,
+    common_parser,
+    lock_data_dir,
+    lock_group_of,
+    lock_groups_flag,
+    pin_lock_groups,
+    positive_int,
+)
 from ticketing.server.hosting import serve
 from ticketing.server.peer_link import PeerLink
 from ticketing.server.proxies import ProxyPool
@@ -291,11 +299,18 @@ def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args:
 def lock_main(argv: list[str] | None = None) -> None:
     parser = common_parser("The lock coordinator: leads consensus among the lock servers.")
     parser.add_argument("--replicas", type=positive_int, default=3, help="lock servers (3)")
+    lock_groups_flag(parser, group=True)
     _standby_flag(parser)
     args = parser.parse_args(argv)
-    replicas = [names.lock_server(i) for i in range(1, args.replicas + 1)]
-    data_dir = Path(args.data_dir) / "lock" / "coordinator"
-    _serve("lock coordinator", names.LOCK_COORDINATOR, replicas, data_dir, args)
+    group = lock_group_of(parser, args)
+    try:
+        pin_lock_groups(Path(args.data_dir), args.lock_groups)
+    except LockGroupsChanged as exc:
+        raise SystemExit(str(exc)) from None
+    replicas = [names.lock_server(i, group) for i in range(1, args.replicas + 1)]
+    data_dir = lock_data_dir(Path(args.data_dir), group) / "coordinator"
+    role = "lock coordinator" if group is None else f"lock coordinator of group {group}"
+    _serve(role, names.lock_coordinator(group), replicas, data_dir, args)
 
 
 def datastore_main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from Pyro5.api import expose
@@ -27,6 +28,7 @@ from Pyro5.api import expose
 from ticketing import counters, names, settings
 from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
 from ticketing.domain import seat_codes, seat_store
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
@@ -34,16 +36,22 @@ from ticketing.security.fairness import Admission, HoldQuota, admitted, client_a
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
-from ticketing.server.cli import common_parser, positive_int
+from ticketing.server.cli import (
+    LockGroupsChanged,
+    common_parser,
+    lock_groups_flag,
+    pin_lock_groups,
+    positive_int,
+)
 from ticketing.server.data_routes import DataRoutes
 from ticketing.server.hosting import serve
+from ticketing.server.lock_routes import LockRoutes
 from ticketing.server.proxies import ProxyPool
-from ticketing.server.replica_group import ReplicaGroup
 from ticketing.server.settle_queue import SettleQueue
 
 log = logging.getLogger(__name__)
 
-TOKEN_BYTES = 16  # hold ids and ticket numbers: 128 random bits (the contract asks >= 96)
+TOKEN_BYTES = 16  # ticket numbers: 128 random bits (the contract asks >= 96)
 
 _FROM_STORE = str.maketrans(
     {seat_store.FREE: seat_codes.FREE, seat_store.BOOKED: seat_codes.BOOKED}
@@ -91,23 +99,29 @@ def seat_rows(seat_map: SeatMap, codes: str) -> dict[str, list[list[dict[str, st
 class LoadBalancer:
     """The contract's API (section 2), served as ``ticketing.loadbalancer.<id>``."""
 
-    def __init__(self, balancer_id: int | str, catalog: Catalog, pool: ProxyPool) -> None:
+    def __init__(
+        self,
+        balancer_id: int | str,
+        catalog: Catalog,
+        pool: ProxyPool,
+        placement: LockPlacement | None = None,
+    ) -> None:
         self.name = names.load_balancer(balancer_id)
         self.catalog = catalog
         self.pool = pool
-        self.locks = ReplicaGroup(pool, names.LOCK_SERVER_PREFIX, "lock server")
+        self.locks = LockRoutes(pool, placement or LockPlacement(catalog))
         self.data = DataRoutes(pool)
         self._settles = SettleQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS)
         self._quota = HoldQuota(catalog.max_held_seats_per_client)
 
     def _hold_live(self, hold_id: str) -> bool:
-        return self.locks.call("get_hold", hold_id) is not None
+        return self.locks.for_hold(hold_id).call("get_hold", hold_id) is not None
 
     def _codes(self, theater: Theater, event: str) -> str:
         """The event's compact seat states, which every seat view is made from."""
         booked = self.data.read(theater.id, "seat_states", theater.id, event)
-        held = self.locks.call("held_seats", theater.id, event)
+        held = self.locks.for_event(theater.id, event).call("held_seats", theater.id, event)
         return compact_states(theater.seat_map, booked, held)
 
     # -- the contract's API ------------------------------------------------
@@ -177,8 +191,9 @@ class LoadBalancer:
         """Hold through the lock store's ``method`` within this client's quota."""
         client = client_address()
         self._quota.check(client, found.id, event, count, time.time(), self._hold_live)
-        hold_id = secrets.token_urlsafe(TOKEN_BYTES)
-        hold = self.locks.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
+        hold_id = self.locks.new_hold_id(found.id, event)
+        group = self.locks.for_event(found.id, event)
+        hold = group.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
         self._quota.granted(client, found.id, event, hold_id, count, hold["expires_at"])
         return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
 
@@ -186,7 +201,8 @@ class LoadBalancer:
     @admitted
     def release_hold(self, hold_id: str) -> bool:
         """Give the seats back; an unknown or already released hold is fine (idempotent)."""
-        self.locks.call("release", validation.hold_id(hold_id))
+        hold_id = validation.hold_id(hold_id)
+        self.locks.for_hold(hold_id).call("release", hold_id)
         self._quota.ended(hold_id)
         return True
 
@@ -197,7 +213,7 @@ class LoadBalancer:
         hold_id = validation.hold_id(hold_id)
         name = validation.person_name(name)
         email = validation.email(email)
-        hold = self.locks.call("get_hold", hold_id)
+        hold = self.locks.for_hold(hold_id).call("get_hold", hold_id)
         if hold is None:
             # Which theater the hold was for is gone with it: the manager asks every cluster.
             earlier = self.pool.call(names.DATASTORE_MANAGER, "ticket_for_hold", hold_id)
@@ -244,7 +260,7 @@ class LoadBalancer:
             owners = self.data.read(theater, "holds_booked_on", theater, event, list(seats))
             settlements = [[o["hold_id"], theater, event, o["seats"]] for o in owners]
             if settlements:
-                self.locks.call("settle_all", settlements)
+                self.locks.for_event(theater, event).call("settle_all", settlements)
                 log.info("re-sent %d lost sold marks of %s %s", len(settlements), theater, event)
         except TicketingError as exc:
             log.warning("could not mend the sold marks of %s %s: %s", theater, event, exc)
@@ -263,7 +279,7 @@ class LoadBalancer:
         hold_id = self.data.call(found.id, "cancel", found.id, validation.ticket_no(ticket_no))
         # The seats' sold mark (or the hold, if its settle is still queued) goes
         # now, so they can be held again as soon as this returns.
-        self.locks.call("free_all", [hold_id])
+        self.locks.for_hold(hold_id).call("free_all", [hold_id])
         return True
 
     @contract_errors
@@ -274,8 +290,7 @@ class LoadBalancer:
             "name": self.name,
             "role": "loadbalancer",
             "pid": os.getpid(),
-            "lock_servers": self.locks.known(),
-            "preferred_lock_server": self.locks.preferred,
+            **self.locks.status(),
             "preferred_data_replicas": self.data.known(),
             **counters.snapshot(),
         }
@@ -287,17 +302,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         "Serve a load balancer: the ticketing API that clients call.", catalog=True
     )
     parser.add_argument("--id", type=positive_int, required=True, help="balancer id (1, 2, ...)")
+    lock_groups_flag(parser)
     args = parser.parse_args(argv)
     try:
         catalog = load_catalog(args.catalog)
-    except CatalogError as exc:
+        placement = LockPlacement(catalog, args.lock_groups)
+        pin_lock_groups(Path(args.data_dir), args.lock_groups)
+    except (CatalogError, PlacementError, LockGroupsChanged) as exc:
         raise SystemExit(str(exc)) from None
     # A member towards the lock servers and the manager; public itself (served
     # without the secret, and over TLS without asking for a client certificate).
     tls.serve_public()
     pool = ProxyPool(args.ns_host, args.ns_port, secret=require_secret(args.data_dir))
     try:
-        balancer = LoadBalancer(args.id, catalog, pool)
+        balancer = LoadBalancer(args.id, catalog, pool, placement)
         serve(balancer, balancer.name, args.host, args.ns_host, args.ns_port, args.data_dir)
     finally:
         pool.close()

@@ -7,6 +7,11 @@ consensus round. Such a refusal may be that much out of date (a seat freed a
 moment ago may still be refused once); it never grants anything, so the lock
 table's guarantees do not depend on it. A replica that heard nothing for
 longer confirms a refusal behind a read barrier first.
+
+With several lock groups (``lock_placement``), a server refuses any event or
+hold id placed in another group: two groups granting holds on one seat would
+break mutual exclusion, so a load balancer started with another
+``--lock-groups`` gets a clear error instead.
 """
 
 from __future__ import annotations
@@ -21,13 +26,21 @@ from typing import Any, TypeVar
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import Catalog, Theater, load_catalog
+from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.domain.lock_table import LockTable, seats_taken, too_few_free
 from ticketing.errors import InvalidRequest, SeatsUnavailable
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
-from ticketing.server.cli import replica_parser
+from ticketing.server.cli import (
+    LockGroupsChanged,
+    lock_data_dir,
+    lock_group_of,
+    lock_groups_flag,
+    pin_lock_groups,
+    replica_parser,
+)
 from ticketing.server.hosting import serve
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
@@ -64,11 +77,15 @@ class LockServer(ReplicaServer):
         self,
         *args: Any,
         catalog: Catalog | None = None,
+        placement: LockPlacement | None = None,
+        group: int = 1,
         forget_sold: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._catalog = catalog if catalog is not None else load_catalog(None)
+        self._placement = placement or LockPlacement(self._catalog)
+        self._group = group
         self._forget_sold = forget_sold  # the broken variant (UNSAFE_FORGET_SOLD)
         self._refused_locally = counters.Counter()  # holds refused without a log round
 
@@ -77,8 +94,8 @@ class LockServer(ReplicaServer):
         self, hold_id: str, theater: str, event: str, seats: list[str], ttl: float
     ) -> dict[str, Any]:
         """All-or-nothing hold of ``seats`` for ``ttl`` seconds; SeatsUnavailable if taken."""
-        hold_id = validation.hold_id(hold_id)
-        found = validation.theater_event(self._catalog, theater, event)
+        hold_id = self._own_hold(hold_id)
+        found = self._own_event(theater, event)
         seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
         ttl = self._ttl(ttl)
         taken = self._refusal(
@@ -106,8 +123,8 @@ class LockServer(ReplicaServer):
         self, hold_id: str, theater: str, event: str, count: int, ttl: float
     ) -> dict[str, Any]:
         """Hold the ``count`` best free seats, chosen by the log; SeatsUnavailable if too few."""
-        hold_id = validation.hold_id(hold_id)
-        found = validation.theater_event(self._catalog, theater, event)
+        hold_id = self._own_hold(hold_id)
+        found = self._own_event(theater, event)
         count = validation.seat_count(count, self._catalog.max_seats_per_booking)
         ttl = self._ttl(ttl)
         seat_map = found.seat_map
@@ -137,6 +154,29 @@ class LockServer(ReplicaServer):
         """The hold the log grants for ``payload`` (an acquire of either kind), as plain data."""
         result = self._write(f"acquire:{payload['hold_id']}", payload)
         return {k: v for k, v in result.items() if k != "ok"}
+
+    def _own_event(self, theater: Any, event: Any) -> Theater:
+        """The checked theater of ``event``, which must be placed in this server's group."""
+        found = validation.theater_event(self._catalog, theater, event)
+        group = self._placement.event_group(found.id, event)
+        if group != self._group:
+            raise self._elsewhere(f"event {event} at {found.id}", group)
+        return found
+
+    def _own_hold(self, hold_id: Any) -> str:
+        """The checked ``hold_id``, which must belong to this server's group."""
+        hold_id = validation.hold_id(hold_id)
+        group = self._placement.hold_group(hold_id)
+        if group != self._group:
+            raise self._elsewhere(f"hold {hold_id}", group)
+        return hold_id
+
+    def _elsewhere(self, what: str, group: int) -> InvalidRequest:
+        return InvalidRequest(
+            f"{what} is kept by lock group {group}, not by this server's group {self._group}; "
+            f"are the load balancers and lock servers started with the same --lock-groups "
+            f"({self._placement.groups} here) and catalog?"
+        )
 
     def _ttl(self, ttl: Any) -> float:
         ttl = validation.seconds(ttl, "ttl", positive=True)
@@ -171,7 +211,11 @@ class LockServer(ReplicaServer):
 
     @contract_errors
     def status(self) -> dict[str, Any]:
-        return {**super().status(), "holds_refused_locally": self._refused_locally.value}
+        return {
+            **super().status(),
+            "lock_group": self._group,
+            "holds_refused_locally": self._refused_locally.value,
+        }
 
     @contract_errors
     def release(self, hold_id: str) -> bool:
@@ -180,7 +224,7 @@ class LockServer(ReplicaServer):
     @contract_errors
     def release_all(self, hold_ids: list[str]) -> bool:
         """Release many holds in one round through the log (idempotent)."""
-        hold_ids = validation.hold_ids(hold_ids)
+        hold_ids = [self._own_hold(h) for h in validation.hold_ids(hold_ids)]
         commands = [(f"release:{h}", {"op": "release", "hold_id": h}) for h in hold_ids]
         if commands:
             self._write_many(commands)
@@ -198,8 +242,8 @@ class LockServer(ReplicaServer):
         for item in settlements:
             if not isinstance(item, list | tuple) or len(item) != 4:
                 raise InvalidRequest(f"not a settlement [hold_id, theater, event, seats]: {item!r}")
-            hold_id = validation.hold_id(item[0])
-            found = validation.theater_event(self._catalog, item[1], item[2])
+            hold_id = self._own_hold(item[0])
+            found = self._own_event(item[1], item[2])
             seats = validation.seat_list(found, item[3], self._catalog.max_seats_per_booking)
             payload = {
                 "op": "settle",
@@ -216,7 +260,7 @@ class LockServer(ReplicaServer):
     @contract_errors
     def free_all(self, hold_ids: list[str]) -> bool:
         """The tickets booked with ``hold_ids`` were cancelled: their seats can be held again."""
-        hold_ids = validation.hold_ids(hold_ids)
+        hold_ids = [self._own_hold(h) for h in validation.hold_ids(hold_ids)]
         commands = [(f"free:{h}", {"op": "free", "hold_id": h}) for h in hold_ids]
         if commands:
             self._write_many(commands)
@@ -224,13 +268,13 @@ class LockServer(ReplicaServer):
 
     @contract_errors
     def get_hold(self, hold_id: str) -> dict[str, Any] | None:
-        hold_id = validation.hold_id(hold_id)
+        hold_id = self._own_hold(hold_id)
         return self._read(lambda table: table.hold(hold_id, time.time()), lambda h: h is None)
 
     @contract_errors
     def held_seats(self, theater: str, event: str) -> list[str]:
         """Seats on hold now; read locally (the lock table is the guard, not this view)."""
-        theater = validation.theater_event(self._catalog, theater, event).id
+        theater = self._own_event(theater, event).id
         return sorted(self._host.read(lambda table: table.held_seats(theater, event, time.time())))
 
 
@@ -239,24 +283,39 @@ def main(argv: list[str] | None = None) -> None:
         "A lock server: one replica of the replicated lock table.", catalog=True
     )
     parser.add_argument("--replicas", type=int, default=3, help="lock servers in all (3)")
+    lock_groups_flag(parser, group=True)
     args = parser.parse_args(argv)
-    name = names.lock_server(args.id)
-    peers = [names.lock_server(i) for i in range(1, args.replicas + 1)]
-    data_dir = Path(args.data_dir) / "lock"
+    group = lock_group_of(parser, args)
+    try:
+        catalog = load_catalog(args.catalog)
+        placement = LockPlacement(catalog, args.lock_groups)
+        pin_lock_groups(Path(args.data_dir), args.lock_groups)
+    except (CatalogError, PlacementError, LockGroupsChanged) as exc:
+        raise SystemExit(str(exc)) from None
+    name = names.lock_server(args.id, group)
+    peers = [names.lock_server(i, group) for i in range(1, args.replicas + 1)]
+    coordinator = names.lock_coordinator(group)
+    data_dir = lock_data_dir(Path(args.data_dir), group)
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = require_secret(args.data_dir)
     pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
     host = ReplicaHost(
         name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
     )
-    catalog = load_catalog(args.catalog)
     forget_sold = os.environ.get(UNSAFE_FORGET_SOLD) == "1"
     if forget_sold:
         log.warning("%s=1: sold marks are dropped (a broken variant for tests)", UNSAFE_FORGET_SOLD)
     server = LockServer(
-        name, host, names.LOCK_COORDINATOR, pool, catalog=catalog, forget_sold=forget_sold
+        name,
+        host,
+        coordinator,
+        pool,
+        catalog=catalog,
+        placement=placement,
+        group=group or 1,
+        forget_sold=forget_sold,
     )
-    host.start(also_resolve=[names.LOCK_COORDINATOR])
+    host.start(also_resolve=[coordinator])
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:

@@ -3,10 +3,10 @@
 Once the data store has booked a hold, the lock table turns it into a sold
 mark (``settle``), so that later holds see those seats as taken without
 asking the data store. ``book_ticket`` need not wait for that: a background
-thread gathers settlements for up to ``LINGER`` seconds and sends them as one
-``settle_all`` call, which the lock store decides as one batch: under load,
-one round through the lock store's log for every few dozen bookings rather
-than one each.
+thread gathers settlements for up to ``LINGER`` seconds and sends each lock
+group its share as one ``settle_all`` call, which its log decides as one
+batch: under load, one round through a group's log for every few dozen
+bookings rather than one each.
 
 A settlement that cannot be delivered is tried again (``ATTEMPTS`` times in
 all, ``RETRY_PAUSE`` apart), since a lost one leaves booked seats looking free
@@ -22,6 +22,7 @@ import threading
 import time
 
 from ticketing.errors import TicketingError
+from ticketing.server.lock_routes import LockRoutes
 from ticketing.server.replica_group import ReplicaGroup
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ Settlement = list[str | list[str]]
 
 
 class SettleQueue:
-    def __init__(self, locks: ReplicaGroup) -> None:
+    def __init__(self, locks: LockRoutes) -> None:
         self._locks = locks
         self._queue: queue.SimpleQueue[Settlement] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="settler", daemon=True)
@@ -54,12 +55,17 @@ class SettleQueue:
                     batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
-            self._send(batch)
+            for group, share in self._locks.by_group(batch, self._group_of):
+                self._send(group, share)
 
-    def _send(self, batch: list[Settlement]) -> None:
+    def _group_of(self, settlement: Settlement) -> int:
+        _, theater, event, _ = settlement
+        return self._locks.placement.event_group(str(theater), str(event))
+
+    def _send(self, group: ReplicaGroup, batch: list[Settlement]) -> None:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                self._locks.call("settle_all", batch)
+                group.call("settle_all", batch)
                 return
             except TicketingError as exc:
                 if attempt == ATTEMPTS:

@@ -1,0 +1,66 @@
+"""The load balancer's way to the lock store's groups: one ``ReplicaGroup`` each.
+
+An event's holds are decided by the group ``LockPlacement`` names for it,
+and a hold id is drawn so that it names the same group; so a call about an
+event or a hold goes to exactly one group, and many holds or settlements
+sent at once are split by group (each group's log decides its own share).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ticketing import names
+from ticketing.domain.lock_placement import LockPlacement
+from ticketing.server.proxies import ProxyPool
+from ticketing.server.replica_group import ReplicaGroup
+
+TOKEN_BYTES = 16  # hold ids: 128 random bits (the contract asks >= 96)
+
+T = TypeVar("T")
+
+
+class LockRoutes:
+    def __init__(self, pool: ProxyPool, placement: LockPlacement) -> None:
+        self.placement = placement
+        self._groups = {
+            number: ReplicaGroup(
+                pool,
+                names.lock_server_prefix(placement.label(number)),
+                "lock server" if placement.groups == 1 else f"lock server of group {number}",
+            )
+            for number in placement.numbers()
+        }
+
+    def for_event(self, theater: str, event: str) -> ReplicaGroup:
+        """The group deciding the holds of ``event`` (ids already checked against the catalog)."""
+        return self._groups[self.placement.event_group(theater, event)]
+
+    def for_hold(self, hold_id: str) -> ReplicaGroup:
+        """The group keeping ``hold_id``."""
+        return self._groups[self.placement.hold_group(hold_id)]
+
+    def new_hold_id(self, theater: str, event: str) -> str:
+        """A fresh unguessable hold id that routes to ``event``'s group."""
+        group = self.placement.event_group(theater, event)
+        return self.placement.new_hold_id(group, lambda: secrets.token_urlsafe(TOKEN_BYTES))
+
+    def by_group(
+        self, items: Iterable[T], group_of: Callable[[T], int]
+    ) -> list[tuple[ReplicaGroup, list[T]]]:
+        """``items`` split by the group ``group_of`` names, each share with its group."""
+        shares: dict[int, list[T]] = defaultdict(list)
+        for item in items:
+            shares[group_of(item)].append(item)
+        return [(self._groups[number], share) for number, share in sorted(shares.items())]
+
+    def status(self) -> dict[str, Any]:
+        """Known and preferred lock servers of every group (no remote call)."""
+        return {
+            "lock_groups": self.placement.groups,
+            "lock_servers": [name for g in self._groups.values() for name in g.known()],
+            "preferred_lock_servers": [g.preferred for g in self._groups.values()],
+        }
