@@ -140,7 +140,7 @@ def test_cancel_frees_and_keeps_the_fence() -> None:
     store.apply(book("t1", "h1", ["A1"], fence=5), 1, 10.0)
     assert error(store.apply(cancel("t1", "REG"), 2, 10.0)) == "TicketNotFound"
     assert error(store.apply(cancel("t1", "FAR"), 2, 10.0)) == "UnknownTheater"
-    assert store.apply(cancel("t1"), 2, 10.0) == {"ok": True, "hold_id": "h1"}
+    assert store.apply(cancel("t1"), 2, 10.0) == {"ok": True, "hold_id": "h1", "event": "e1"}
     assert error(store.apply(cancel("t1"), 3, 10.0)) == "TicketNotFound"
     assert store.free_seats("AMC", "e1")[0] == "A1"
     assert error(store.apply(book("t2", "h2", ["A1"], fence=4), 4, 10.0)) == "HoldExpired"

@@ -238,7 +238,7 @@ class SeatStore:
         del self._tickets[ticket_no]
         del self._by_hold[ticket.hold_id]
         self._digest = None
-        return {"ok": True, "hold_id": ticket.hold_id}
+        return {"ok": True, "hold_id": ticket.hold_id, "event": ticket.event}
 
     # -- helpers of the state ------------------------------------------------
 

@@ -52,6 +52,7 @@ class LocalTarget:
             lock_replicas=3,
             data_replicas=3,
             load_balancers=2,
+            lock_groups=1,
         )
         self.clusters = list(load_catalog(catalog).clusters())
         # Internal components serve cluster members only: the launcher, its

@@ -92,16 +92,17 @@ class DataStore(ReplicaServer):
         return self._write(f"book:{hold_id}:{ticket_no}", payload)["ticket"]
 
     @contract_errors
-    def cancel(self, theater: str, ticket_no: str) -> str:
-        """Free the ticket's seats; the id of the hold it was booked with.
+    def cancel(self, theater: str, ticket_no: str) -> dict[str, str]:
+        """Free the ticket's seats; ``{"hold_id", "event"}`` of the hold it was booked with.
 
-        The load balancer releases that hold at once, in case its release after
-        booking has not landed yet: a cancelled seat must show free, not held.
+        The load balancer frees that hold's sold mark at once, in the lock group
+        of the event, so the seats can be held again as soon as the cancel returns.
         """
         theater = validation.theater(self._catalog, theater).id
         ticket_no = validation.ticket_no(ticket_no)
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
-        return self._write(f"cancel:{theater}:{ticket_no}", payload)["hold_id"]
+        result = self._write(f"cancel:{theater}:{ticket_no}", payload)
+        return {key: result[key] for key in ("hold_id", "event") if key in result}
 
     # Seat views pass a read barrier: callers spread them over every replica
     # (and keep their own favourite for writes, which may differ after a

@@ -276,10 +276,17 @@ class LoadBalancer:
     def delete_ticket(self, theater: str, ticket_no: str) -> bool:
         """Cancel a ticket; its seats are free at once."""
         found = validation.theater(self.catalog, theater)
-        hold_id = self.data.call(found.id, "cancel", found.id, validation.ticket_no(ticket_no))
+        booked = self.data.call(found.id, "cancel", found.id, validation.ticket_no(ticket_no))
         # The seats' sold mark (or the hold, if its settle is still queued) goes
-        # now, so they can be held again as soon as this returns.
-        self.locks.for_hold(hold_id).call("free_all", [hold_id])
+        # now, so they can be held again as soon as this returns. It lives in the
+        # event's lock group; a cancel decided before this version did not say
+        # the event, and its hold id names the group.
+        hold_id = booked["hold_id"]
+        if "event" in booked:
+            group = self.locks.for_event(found.id, booked["event"])
+        else:
+            group = self.locks.for_hold(hold_id)
+        group.call("free_all", [hold_id])
         return True
 
     @contract_errors

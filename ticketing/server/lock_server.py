@@ -8,10 +8,14 @@ moment ago may still be refused once); it never grants anything, so the lock
 table's guarantees do not depend on it. A replica that heard nothing for
 longer confirms a refusal behind a read barrier first.
 
-With several lock groups (``lock_placement``), a server refuses any event or
-hold id placed in another group: two groups granting holds on one seat would
+With several lock groups (``lock_placement``), a server refuses any event
+placed in another group, and any hold id drawn for another group when it is
+acquired, looked up or released: two groups granting holds on one seat would
 break mutual exclusion, so a load balancer started with another
-``--lock-groups`` gets a clear error instead.
+``--lock-groups`` gets a clear error instead. Settles and frees are sent to
+the event's group and take any hold id: a booking made without a hold of ours
+(by a rogue member) still needs its sold mark where holds on its seats are
+decided.
 """
 
 from __future__ import annotations
@@ -242,7 +246,9 @@ class LockServer(ReplicaServer):
         for item in settlements:
             if not isinstance(item, list | tuple) or len(item) != 4:
                 raise InvalidRequest(f"not a settlement [hold_id, theater, event, seats]: {item!r}")
-            hold_id = self._own_hold(item[0])
+            # The hold id is not checked against the group: a booking made
+            # without a hold of ours (a rogue member's) still needs its mark here.
+            hold_id = validation.hold_id(item[0])
             found = self._own_event(item[1], item[2])
             seats = validation.seat_list(found, item[3], self._catalog.max_seats_per_booking)
             payload = {
@@ -260,7 +266,7 @@ class LockServer(ReplicaServer):
     @contract_errors
     def free_all(self, hold_ids: list[str]) -> bool:
         """The tickets booked with ``hold_ids`` were cancelled: their seats can be held again."""
-        hold_ids = [self._own_hold(h) for h in validation.hold_ids(hold_ids)]
+        hold_ids = validation.hold_ids(hold_ids)  # sent to the event's group: any id may be here
         commands = [(f"free:{h}", {"op": "free", "hold_id": h}) for h in hold_ids]
         if commands:
             self._write_many(commands)

@@ -78,8 +78,8 @@ class DataStoreManager:
         )
 
     @contract_errors
-    def cancel(self, theater: str, ticket_no: str) -> str:
-        """Cancel; the hold id the ticket was booked with (see ``DataStore.cancel``)."""
+    def cancel(self, theater: str, ticket_no: str) -> dict[str, str]:
+        """Cancel; the hold the ticket was booked with (see ``DataStore.cancel``)."""
         return self._group(theater).call("cancel", theater, ticket_no)
 
     @contract_errors
