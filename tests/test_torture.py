@@ -91,7 +91,7 @@ def test_the_hot_events_reach_every_lock_group() -> None:
         hot_events(small, 3)  # alien and arrival are in groups 1 and 2
 
 
-def test_the_target_compares_digests_within_each_lock_group() -> None:
+def test_the_target_tells_each_lock_group_apart() -> None:
     one = LocalTarget(Path("data"), SMALL_CATALOG, 1)
     assert one.replica_groups()["lock"] == [names.lock_server(i) for i in (1, 2, 3)]
     three = LocalTarget(Path("data"), GROUPS_CATALOG, 1, lock_groups=3)
@@ -100,6 +100,11 @@ def test_the_target_compares_digests_within_each_lock_group() -> None:
     for g in (1, 2, 3):
         assert groups[f"lock-{g}"] == [names.lock_server(i, g) for i in (1, 2, 3)]
     assert groups["east"] == [names.datastore_replica("east", i) for i in (1, 2, 3)]
+    # The fault targets that may delay an event's sold marks: its own group's.
+    group_2 = ("lock_server-2-1", "lock_server-2-2", "lock_server-2-3", "lock_coordinator-2")
+    assert three.lock_labels(2) == group_2
+    every_lock = ("lock_server-1", "lock_server-2", "lock_server-3", "lock_coordinator")
+    assert one.lock_labels(1) == every_lock
 
 
 @pytest.fixture(scope="module")

@@ -489,5 +489,7 @@ def _run_against(
     time.sleep(HOLD_TTL + 1.0)  # no hold left that could still book
     operations = list(recorder.operations)
     final = final_state(target, operations, hot)
-    history = History(tuple(operations), final, tuple(nemesis.faults))
+    placement = target.placement
+    lock_labels = {w: target.lock_labels(placement.event_group(*w)) for w in hot}
+    history = History(tuple(operations), final, tuple(nemesis.faults), lock_labels)
     return RunResult(history, check(history), figures(history), plan)

@@ -191,6 +191,14 @@ class LocalTarget:
             groups[cluster] = [n for n in self._names() if n.startswith(prefix)]
         return groups
 
+    def lock_labels(self, group: int) -> tuple[str, ...]:
+        """The labels of lock group ``group``'s servers and coordinator (every lock label
+        when there is one group)."""
+        prefix = names.lock_group_prefix(self.placement.label(group))
+        return tuple(
+            c.label for c in self.components.values() if c.name and c.name.startswith(prefix)
+        )
+
     def _names(self) -> list[str]:
         return [c.name for c in self.components.values() if c.name is not None]
 
