@@ -73,8 +73,9 @@ def test_the_schedule_reaches_every_lock_group() -> None:
     # Each kind's targets come once before any comes twice: a long enough run
     # kills every coordinator, of every lock group and data cluster.
     faults = plan_faults(3, 600, labels)
-    killed = {f.target for f in faults if f.kind == KILL_COORDINATOR}
-    assert killed == coordinators
+    kills = [f.target for f in faults if f.kind == KILL_COORDINATOR]
+    assert len(kills) > len(coordinators)
+    assert set(kills[: len(coordinators)]) == coordinators
     # One fault at a time: never two replicas of one group down together.
     assert all(a.at + a.hold < b.at for a, b in pairwise(faults))
 
