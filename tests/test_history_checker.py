@@ -229,6 +229,23 @@ def test_a_sold_mark_late_or_lost_in_a_fault_is_not_blamed() -> None:
     assert check(History((hold, late, hold_a1(6.0)), live)) == []
 
 
+def test_with_lock_groups_only_the_events_own_group_excuses_a_late_sold_mark() -> None:
+    """Another group's trouble must not delay a sold mark: it excuses nothing."""
+    live = final({"t1": ["A1"]}, {"A1"})
+    group_2 = ("lock_server-2-1", "lock_server-2-2", "lock_server-2-3", "lock_coordinator-2")
+    for target, excused in (
+        ("lock_server-2-3", True),
+        ("lock_coordinator-2", True),
+        ("load_balancer-1", True),
+        ("nameserver", True),
+        ("lock_server-1-2", False),
+        ("lock_coordinator-3", False),
+    ):
+        fault = Fault("kill", target, 1.2, 2.0, 2.5)
+        history = History((*booked_a1(), hold_a1(6.0)), live, (fault,), {(T, E): group_2})
+        assert kinds(history) == (set() if excused else {"hold-on-booked"}), target
+
+
 def test_a_hold_taken_back_by_a_late_sold_mark_is_no_double_hold() -> None:
     """After a fault, h2 is granted the booked A1; the late mark takes it back, by design.
 

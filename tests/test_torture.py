@@ -1,25 +1,36 @@
-"""A short fault run in the default suite, a long one behind ``slow``.
+"""A short fault run in the default suite, a long one and one on lock groups behind ``slow``.
 
 The short run (45 s of faults) meets every kind of fault at least once and
 must end with zero anomalies. The checker is then shown to be awake on that
 same real history: each way of breaking it (a booking lost, a seat sold twice,
-a stale read, a hold granted on a booked seat) is reported.
+a stale read, a hold granted on a booked seat) is reported. The lock-groups
+run does the same with the lock store split in three groups.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import re
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from cluster_fixture import SMALL_CATALOG
 from conftest import pick_free_port
 
+from ticketing import names
+from ticketing.catalog import load_catalog
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.faults.checker import check
 from ticketing.faults.history import BOOK, CANCEL, HOLD, OK, READ, REFUSED, History, Operation
-from ticketing.faults.run import RunResult, run
-from ticketing.faults.schedule import KINDS, plan_faults
+from ticketing.faults.run import HOT, RunResult, hot_events, run
+from ticketing.faults.schedule import KILL_COORDINATOR, KILL_REPLICA, KINDS, plan_faults, targets
+from ticketing.faults.target import LocalTarget
+from ticketing.launcher import plan
+
+GROUPS_CATALOG = SMALL_CATALOG.with_name("groups.toml")
 
 
 def test_the_schedule_is_seeded_and_meets_every_kind() -> None:
@@ -29,6 +40,72 @@ def test_the_schedule_is_seeded_and_meets_every_kind() -> None:
     assert first == plan_faults(7, 60, labels)
     assert {f.kind for f in first} == set(KINDS)
     assert all(f.at + f.hold <= 60 for f in first)
+
+
+def _labels(lock_groups: int) -> list[str]:
+    """The labels of a fault run's cluster with ``lock_groups`` lock groups."""
+    options = argparse.Namespace(
+        ns_host="127.0.0.1",
+        ns_port=1,
+        host="127.0.0.1",
+        data_dir="data",
+        catalog=None,
+        lock_replicas=3,
+        data_replicas=3,
+        load_balancers=2,
+        lock_groups=lock_groups,
+    )
+    return [c.label for c in plan(options, ["east", "west"])]
+
+
+def _lock_group(label: str) -> int | None:
+    """The lock group a label of a 3-group cluster belongs to (None: not the lock store)."""
+    found = re.fullmatch(r"lock_(?:server-(\d+)-\d+|coordinator-(\d+))", label)
+    return None if found is None else int(found[1] or found[2])
+
+
+def test_the_schedule_reaches_every_lock_group() -> None:
+    labels = _labels(3)
+    coordinators = set(targets(KILL_COORDINATOR, labels))
+    assert {f"lock_coordinator-{g}" for g in (1, 2, 3)} <= coordinators
+    servers = {x for x in targets(KILL_REPLICA, labels) if x.startswith("lock_")}
+    assert servers == {f"lock_server-{g}-{i}" for g in (1, 2, 3) for i in (1, 2, 3)}
+    # Each kind's targets come once before any comes twice: a long enough run
+    # kills every coordinator, of every lock group and data cluster.
+    faults = plan_faults(3, 600, labels)
+    kills = [f.target for f in faults if f.kind == KILL_COORDINATOR]
+    assert len(kills) > len(coordinators)
+    assert set(kills[: len(coordinators)]) == coordinators
+    # One fault at a time: never two replicas of one group down together.
+    assert all(a.at + a.hold < b.at for a, b in pairwise(faults))
+
+
+def test_the_hot_events_reach_every_lock_group() -> None:
+    small = load_catalog(SMALL_CATALOG)
+    assert hot_events(small) == {w: HOT[w] for w in [("AMC", "alien"), ("REG", "arrival")]}
+    groups = load_catalog(GROUPS_CATALOG)
+    for count in (1, 2, 3, 4):
+        placement = LockPlacement(groups, count)
+        reached = {placement.event_group(*where) for where in hot_events(groups, count)}
+        assert reached == set(placement.numbers())
+    with pytest.raises(PlacementError, match=r"lock group\(s\) 3 decide none"):
+        hot_events(small, 3)  # alien and arrival are in groups 1 and 2
+
+
+def test_the_target_tells_each_lock_group_apart() -> None:
+    one = LocalTarget(Path("data"), SMALL_CATALOG, 1)
+    assert one.replica_groups()["lock"] == [names.lock_server(i) for i in (1, 2, 3)]
+    three = LocalTarget(Path("data"), GROUPS_CATALOG, 1, lock_groups=3)
+    groups = three.replica_groups()
+    assert sorted(groups) == ["east", "lock-1", "lock-2", "lock-3", "west"]
+    for g in (1, 2, 3):
+        assert groups[f"lock-{g}"] == [names.lock_server(i, g) for i in (1, 2, 3)]
+    assert groups["east"] == [names.datastore_replica("east", i) for i in (1, 2, 3)]
+    # The fault targets that may delay an event's sold marks: its own group's.
+    group_2 = ("lock_server-2-1", "lock_server-2-2", "lock_server-2-3", "lock_coordinator-2")
+    assert three.lock_labels(2) == group_2
+    every_lock = ("lock_server-1", "lock_server-2", "lock_server-3", "lock_coordinator")
+    assert one.lock_labels(1) == every_lock
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +219,29 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
     print("\n".join(result.figures.lines()))
     assert result.figures.operations >= 10_000
     assert result.anomalies == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_fault_run_on_three_lock_groups(tmp_path: Path) -> None:
+    """``python run/torture.py --lock-groups 3 --seconds 90 --seed 6`` does the same.
+
+    Seed 6 hurts a component of every lock group (two lock coordinators
+    among them); the clients book in each group's events.
+    """
+    result = run(
+        tmp_path / "data", GROUPS_CATALOG, pick_free_port(), seconds=90, seed=6, lock_groups=3
+    )
+    print("\n".join(result.figures.lines()))
+    history = result.history
+    assert {f.kind for f in history.faults} == set(KINDS), result.plan
+    assert all(f.recovered is not None for f in history.faults), history.faults
+    assert {_lock_group(f.target) for f in history.faults} >= {1, 2, 3}, history.faults
+    placement = LockPlacement(load_catalog(GROUPS_CATALOG), 3)
+    booked = [op for op in history.operations if op.kind == BOOK and op.outcome == OK]
+    assert {placement.event_group(op.theater, op.event) for op in booked} == {1, 2, 3}
+    assert sorted(history.final.digests) == ["east", "lock-1", "lock-2", "lock-3", "west"]
+    assert result.anomalies == [], result.anomalies
 
 
 @pytest.fixture(scope="module")

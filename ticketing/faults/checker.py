@@ -25,7 +25,9 @@ to fire on a hand-made history. The rules:
   the rule covers only bookings whose mark surely arrived in time:
   acknowledged ``SETTLE_MARGIN`` before that expiry, with no fault on a load
   balancer, the lock store or the name server from the booking's start to
-  the expiry (and ``FAULT_SLACK`` after the component answered again);
+  the expiry (and ``FAULT_SLACK`` after the component answered again). With
+  several lock groups only the booked event's own group counts
+  (``History.lock_labels``): another group's trouble must not delay its mark;
 * every cluster's replicas reached equal digests;
 * per seat, the books, cancels and reads are linearizable against a register
   "free or booked by ticket T" (a Wing-Gong-Lowe search with memoisation), so
@@ -49,7 +51,6 @@ from ticketing.faults.history import (
     READ,
     RELEASE,
     UNKNOWN,
-    Fault,
     History,
     Operation,
 )
@@ -63,6 +64,7 @@ FAULT_SLACK = 5.0  # seconds after a hurt component answered again that settles 
 # The components a sold mark passes through (fault targets by label prefix): the
 # load balancer that booked, the lock store, and the name server that finds it.
 SETTLE_PATH = ("load_balancer", "lock_", "nameserver")
+SHARED_SETTLE_PATH = ("load_balancer", "nameserver")  # and the event's own lock group
 SEARCH_LIMIT = 2_000_000  # states one seat's linearizability search may visit
 
 Seat = tuple[str, str, str]  # theater, event, seat label
@@ -271,7 +273,7 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
         if held is None or held.expires_at is None or not op.ticket_no:
             continue  # not surely booked, or booked on no hold (the lock store never heard)
         end = cancels.get(op.ticket_no, float("inf"))
-        if not _settled_in_time(op, held.expires_at, history.faults):
+        if not _settled_in_time(op, held.expires_at, history):
             end = min(end, held.expires_at - HOLD_MARGIN, releases.get(held.hold_id, end))
         for seat in op.seats:
             spans[(op.theater, op.event, seat)].append((op.end, end, op.ticket_no))
@@ -299,17 +301,25 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
             )
 
 
-def _settled_in_time(book: Operation, expires_at: float, faults: tuple[Fault, ...]) -> bool:
+def _settled_in_time(book: Operation, expires_at: float, history: History) -> bool:
     """Whether ``book``'s sold mark surely reached the lock store before its hold expired."""
     if book.end > expires_at - SETTLE_MARGIN:
         return False
-    for fault in faults:
-        if not fault.target.startswith(SETTLE_PATH):
+    own = history.lock_labels.get((book.theater, book.event))
+    for fault in history.faults:
+        if not _on_settle_path(fault.target, own):
             continue
         answered = float("inf") if fault.recovered is None else fault.recovered
         if fault.start < expires_at and book.start < answered + FAULT_SLACK:
             return False
     return True
+
+
+def _on_settle_path(target: str, own_lock: tuple[str, ...] | None) -> bool:
+    """Whether a fault on ``target`` may delay a sold mark decided by ``own_lock``'s labels."""
+    if own_lock is None:
+        return target.startswith(SETTLE_PATH)
+    return target.startswith(SHARED_SETTLE_PATH) or target in own_lock
 
 
 def _digests(history: History) -> Iterable[Anomaly]:

@@ -13,9 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from ticketing.domain.lock_placement import PlacementError
 from ticketing.faults.run import run
+from ticketing.server.cli import positive_int
 
-SMALL_CATALOG = Path(__file__).resolve().parent.parent.parent / "tests" / "catalogs" / "small.toml"
+CATALOGS = Path(__file__).resolve().parent.parent.parent / "tests" / "catalogs"
+SMALL_CATALOG = CATALOGS / "small.toml"
+# The small catalog's events and two more: its hot events reach every one of 2-4 lock groups.
+GROUPS_CATALOG = CATALOGS / "groups.toml"
 
 
 def _free_port() -> int:
@@ -35,7 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     length.add_argument("--seconds", type=float, help="length of the fault phase (default 60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the nemesis and clients (1)")
-    parser.add_argument("--catalog", type=Path, default=SMALL_CATALOG, help="catalog TOML")
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        help=f"catalog TOML ({SMALL_CATALOG.name}; with --lock-groups above 1, "
+        f"{GROUPS_CATALOG.name}, whose hot events reach every group)",
+    )
+    parser.add_argument(
+        "--lock-groups",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="run the lock store as K independent groups (1)",
+    )
     parser.add_argument(
         "--data-dir", type=Path, help="where the cluster keeps its state (a temp dir)"
     )
@@ -73,24 +90,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # so the cluster is stopped on the way out
     seconds = args.minutes * 60 if args.minutes else args.seconds or 60.0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    catalog = args.catalog or (GROUPS_CATALOG if args.lock_groups > 1 else SMALL_CATALOG)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="torture-")) / "data"
     began = time.time()
-    result = run(
-        data_dir,
-        args.catalog.resolve(),
-        args.ns_port or _free_port(),
-        seconds=seconds,
-        clients=args.clients,
-        seed=args.seed,
-        broken=args.broken,
-        forget_sold=args.forget_sold,
-        rogue=args.rogue,
-        faults=not args.no_faults,
-        netns=args.netns,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
-    )
-    print(f"torture: seed {args.seed}, {args.clients} clients, {seconds:.0f}s of faults, "
-          f"{time.time() - began:.0f}s in all; data in {data_dir}")  # fmt: skip
+    try:
+        result = run(
+            data_dir,
+            catalog.resolve(),
+            args.ns_port or _free_port(),
+            seconds=seconds,
+            clients=args.clients,
+            seed=args.seed,
+            broken=args.broken,
+            forget_sold=args.forget_sold,
+            rogue=args.rogue,
+            faults=not args.no_faults,
+            netns=args.netns,
+            lock_groups=args.lock_groups,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except PlacementError as exc:
+        print(f"torture: {exc}", file=sys.stderr)
+        return 2
+    print(f"torture: seed {args.seed}, {args.clients} clients, {args.lock_groups} lock "
+          f"group(s), {seconds:.0f}s of faults, {time.time() - began:.0f}s in all; "
+          f"catalog {catalog}; data in {data_dir}")  # fmt: skip
     for line in result.figures.lines():
         print(f"  {line}")
     for fault in result.history.faults:

@@ -76,6 +76,12 @@ class FinalState:
 
 @dataclass(frozen=True, slots=True)
 class History:
+    """``lock_labels`` names, for each ``(theater, event)``, the fault targets of
+    the lock group that decides its holds (every lock component with one group).
+    An event not in it is judged as if every lock component were its own.
+    """
+
     operations: tuple[Operation, ...]
     final: FinalState
     faults: tuple[Fault, ...] = ()
+    lock_labels: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)

@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from ticketing import names
+from ticketing.catalog import Catalog, load_catalog
 from ticketing.client.connection import Connection
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError, TicketNotFound, Unavailable
 from ticketing.faults.checker import Anomaly, check
 from ticketing.faults.figures import Figures, figures
@@ -59,10 +61,14 @@ from ticketing.server.proxies import ProxyPool
 
 log = logging.getLogger(__name__)
 
-# The small catalog's events, and the seats everybody fights over.
+# The seats everybody fights over, of each event a catalog may have: the small
+# catalog has the first two; tests/catalogs/groups.toml all four, which gives
+# every lock group some of them with 2, 3 or 4 groups.
 HOT = {
     ("AMC", "alien"): ("A1", "A2", "A3", "B1", "B2", "B3"),
     ("REG", "arrival"): ("A1", "A2", "A3", "A4"),
+    ("AMC", "gravity"): ("A1", "A2", "A3", "B1", "B2", "B3"),
+    ("REG", "casablanca"): ("A1", "A2", "A3", "A4"),
 }
 HOLD_TTL = 4.0  # the small catalog's hold_ttl
 CALL_TIMEOUT = 8.0  # seconds a client waits for one load balancer's answer
@@ -71,6 +77,35 @@ CONVERGE_TIMEOUT = 90.0  # seconds the replicas get to reach equal digests at th
 SPREAD_REPLICAS = 3  # with netns: replicas per cluster, the spread cluster's each on a host
 KEEP_SHARE = 0.05  # of later tickets kept past their hold's expiry before they may be cancelled
 KEEP_FOR = HOLD_TTL + 2.0  # seconds such a ticket is kept
+
+
+Hot = dict[tuple[str, str], tuple[str, ...]]  # (theater, event) -> its hot seats
+
+
+def hot_events(catalog: Catalog, lock_groups: int = 1) -> Hot:
+    """The ``HOT`` events ``catalog`` has, checked to reach every one of ``lock_groups``.
+
+    A lock group that decides none of them would see no client and no fault
+    that matters to one, and the run would vouch for it untested: such a
+    catalog is refused (``PlacementError``, naming the groups left out).
+    """
+    placement = LockPlacement(catalog, lock_groups)
+    hot = {}
+    for (theater, event), seats in HOT.items():
+        try:
+            catalog.theater(theater).event(event)
+        except TicketingError:
+            continue
+        hot[(theater, event)] = seats
+    reached = {placement.event_group(theater, event) for theater, event in hot}
+    missing = [str(n) for n in placement.numbers() if n not in reached]
+    if missing:
+        raise PlacementError(
+            f"with --lock-groups {lock_groups}, lock group(s) {', '.join(missing)} decide none "
+            f"of the fault run's hot events ({', '.join('/'.join(w) for w in HOT)}) in this "
+            f"catalog; use tests/catalogs/groups.toml (2 to 4 groups) or another --lock-groups"
+        )
+    return hot
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +176,10 @@ def client_loop(
     recorder: Recorder,
     stop: threading.Event,
     seed: int,
+    hot: Hot,
     rogue: ProxyPool | None = None,
 ) -> None:
-    """One user's random flows until ``stop`` is set.
+    """One user's random flows on the ``hot`` seats until ``stop`` is set.
 
     With ``rogue`` (a members' proxy pool) the user also books now and then
     straight at the data store manager with no hold at all, as a misbehaving
@@ -165,7 +201,7 @@ def client_loop(
 
     try:
         while not stop.is_set():
-            where = rng.choice(list(HOT))
+            where = rng.choice(list(hot))
             ready = [n for n, (_, _, kept) in enumerate(tickets) if kept <= time.time()]
             if ready and rng.random() < 0.35:
                 place, ticket, _ = tickets.pop(rng.choice(ready))
@@ -173,7 +209,7 @@ def client_loop(
                 recorder.call(client, CANCEL, place, cancel, ticket_no=ticket)
                 continue
             recorder.call(client, READ, where, partial(conn.get_seat_map, *where))
-            seats = tuple(rng.sample(HOT[where], rng.choice((1, 1, 2))))
+            seats = tuple(rng.sample(hot[where], rng.choice((1, 1, 2))))
             if rogue is not None and rng.random() < 0.3:
                 forged = secrets.token_urlsafe(16)
                 book = partial(_rogue_book, rogue, where, seats, forged)
@@ -293,7 +329,9 @@ class Nemesis:
         return Fault(planned.kind, label, start, healed, recovered)
 
 
-def final_state(target: LocalTarget | SpreadTarget, operations: list[Operation]) -> FinalState:
+def final_state(
+    target: LocalTarget | SpreadTarget, operations: list[Operation], hot: Hot
+) -> FinalState:
     """The end state, once holds expired and the replicas agree (or the bound passed)."""
     deadline = time.time() + CONVERGE_TIMEOUT
     digests: dict[str, list[tuple[int, str]]] = {}
@@ -323,7 +361,7 @@ def final_state(target: LocalTarget | SpreadTarget, operations: list[Operation])
             continue
         live[ticket_no] = (ticket["theater"], ticket["event"], tuple(ticket["seats"]))
     booked = {}
-    for theater, event in HOT:
+    for theater, event in hot:
         rows = _settled(target, balancer, "get_seat_map", theater, event)["rows"]
         seats = {s["seat"] for row in rows for s in row if s["state"] == "booked"}
         booked[(theater, event)] = frozenset(seats)
@@ -355,6 +393,7 @@ def run(
     rogue: bool = False,
     faults: bool = True,
     netns: bool = False,
+    lock_groups: int = 1,
     progress: Callable[[str], None] = lambda line: None,
 ) -> RunResult:
     """Start a cluster, run clients and the nemesis for ``seconds``, check the history.
@@ -369,7 +408,11 @@ def run(
     ``netns`` spreads the cluster over hosts (network namespaces,
     ``SpreadTarget``; needs root and iproute2, else ``HostsUnavailable``) and
     adds partitions to the faults: one replica's host cut, then healed.
+
+    ``lock_groups`` runs the lock store as that many groups; the clients'
+    events (``hot_events``) must reach each of them.
     """
+    hot = hot_events(load_catalog(catalog), lock_groups)
     env = {UNSAFE_NO_SEAT_CHECK: "1"} if broken else {}
     if forget_sold:
         env[UNSAFE_FORGET_SOLD] = "1"
@@ -377,12 +420,22 @@ def run(
     try:
         target: LocalTarget | SpreadTarget
         if hosts is not None:
-            target = SpreadTarget(hosts, data_dir, catalog, ns_port, env, replicas=SPREAD_REPLICAS)
+            target = SpreadTarget(
+                hosts,
+                data_dir,
+                catalog,
+                ns_port,
+                env,
+                replicas=SPREAD_REPLICAS,
+                lock_groups=lock_groups,
+            )
         else:
-            target = LocalTarget(data_dir, catalog, ns_port, env)
+            target = LocalTarget(data_dir, catalog, ns_port, env, lock_groups=lock_groups)
         target.start()
         try:
-            return _run_against(target, seconds, clients, seed, broken or rogue, faults, progress)
+            return _run_against(
+                target, hot, seconds, clients, seed, broken or rogue, faults, progress
+            )
         finally:
             target.stop()
     finally:
@@ -392,6 +445,7 @@ def run(
 
 def _run_against(
     target: LocalTarget | SpreadTarget,
+    hot: Hot,
     seconds: float,
     clients: int,
     seed: int,
@@ -413,7 +467,7 @@ def _run_against(
     threads = [
         threading.Thread(
             target=client_loop,
-            args=(n, target.ns_host, target.ns_port, recorder, stop, seed * 1000 + n, rogues),
+            args=(n, target.ns_host, target.ns_port, recorder, stop, seed * 1000 + n, hot, rogues),
             daemon=True,
         )
         for n in range(clients)
@@ -434,6 +488,8 @@ def _run_against(
         thread.join(timeout=4 * CALL_TIMEOUT)
     time.sleep(HOLD_TTL + 1.0)  # no hold left that could still book
     operations = list(recorder.operations)
-    final = final_state(target, operations)
-    history = History(tuple(operations), final, tuple(nemesis.faults))
+    final = final_state(target, operations, hot)
+    placement = target.placement
+    lock_labels = {w: target.lock_labels(placement.event_group(*w)) for w in hot}
+    history = History(tuple(operations), final, tuple(nemesis.faults), lock_labels)
     return RunResult(history, check(history), figures(history), plan)

@@ -1,9 +1,13 @@
 """The nemesis's plan: which fault, on which component, when, for how long (pure, seeded).
 
 One fault at a time, so at most one replica of a group is down or paused and
-every group keeps its majority: the contract promises survival of a minority's
-crash, not of a majority's. Every kind comes once, in a shuffled order, before
-any comes twice, so a short run still tries each of them.
+every group keeps its majority (each data cluster, and each lock group when
+the lock store runs as several): the contract promises survival of a
+minority's crash, not of a majority's. Every kind comes once, in a shuffled
+order, before any comes twice, so a short run still tries each of them; and
+within a kind every target comes once before any comes twice, so a longer run
+reaches every coordinator and replica (of every lock group too), not those a
+draw happened to favour.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ def targets(kind: str, labels: list[str], cuttable: Sequence[str] = ()) -> list[
     """The component labels a fault of ``kind`` may hit (a partition: ``cuttable`` ones)."""
     if kind == PARTITION:
         return list(cuttable)
+    # Lock labels: lock_server-<i> and lock_coordinator with one lock group,
+    # lock_server-<g>-<i> and lock_coordinator-<g> with several (``launcher.plan``).
     if kind == KILL_REPLICA:
         return [x for x in labels if x.startswith(("datastore-", "lock_server-"))]
     if kind == KILL_COORDINATOR:
@@ -73,7 +79,7 @@ def plan_faults(
 
     A pause lasts ``pause_hold`` (longer than the calls' 4-5 s timeouts), other
     faults ``hold``; both drawn from the seeded generator, as are the order of
-    kinds and the targets. A partition cuts one of ``cuttable`` (the labels
+    kinds and the order of each kind's targets. A partition cuts one of ``cuttable`` (the labels
     running on a host of their own), so it needs some.
     """
     if PARTITION in kinds and not cuttable:
@@ -82,6 +88,7 @@ def plan_faults(
     faults: list[PlannedFault] = []
     at = warmup
     bag: list[str] = []
+    victims: dict[str, list[str]] = {}  # kind -> its targets not hit in this round
     while True:
         if not bag:
             bag = list(kinds)
@@ -91,6 +98,9 @@ def plan_faults(
         lasts = round(rng.uniform(low, high), 2)
         if at + lasts > duration:
             return faults
-        target = rng.choice(targets(kind, labels, cuttable))
+        if not victims.get(kind):
+            victims[kind] = targets(kind, labels, cuttable)
+            rng.shuffle(victims[kind])
+        target = victims[kind].pop()
         faults.append(PlannedFault(round(at, 2), kind, target, lasts))
         at += lasts + gap

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from ticketing.catalog import load_catalog
+from ticketing.domain.lock_placement import LockPlacement
 from ticketing.faults.netns import Hosts
 from ticketing.faults.target import ClusterFailed, LocalTarget
 from ticketing.launcher import RUN_DIR, Component, plan
@@ -46,6 +47,8 @@ def _with_host(args: tuple[str, ...], address: str) -> tuple[str, ...]:
 class SpreadTarget(LocalTarget):
     """A cluster on ``hosts``: ``spread``'s replicas on hosts 1..replicas, the rest on host 0.
 
+    Every lock group (``lock_groups``) runs on host 0: partitions cut data replicas only.
+
     ``hosts`` must hold ``1 + replicas`` hosts; it stays the caller's to tear down.
     """
 
@@ -59,6 +62,7 @@ class SpreadTarget(LocalTarget):
         *,
         spread: str = SPREAD,
         replicas: int = 3,
+        lock_groups: int = 1,
     ) -> None:
         # Not LocalTarget.__init__: that one places everything on 127.0.0.1.
         self.hosts = hosts
@@ -67,7 +71,10 @@ class SpreadTarget(LocalTarget):
         self.ns_port = ns_port
         self.ns_host = hosts.address(0)
         self.spread = spread
-        self.clusters = list(load_catalog(catalog).clusters())
+        self.lock_groups = lock_groups
+        loaded = load_catalog(catalog)
+        self.placement = LockPlacement(loaded, lock_groups)
+        self.clusters = list(loaded.clusters())
         if spread not in self.clusters:
             raise ValueError(f"cluster {spread!r} is not in {catalog} ({self.clusters})")
         options = argparse.Namespace(
@@ -79,7 +86,7 @@ class SpreadTarget(LocalTarget):
             lock_replicas=3,
             data_replicas=replicas,
             load_balancers=2,
-            lock_groups=1,
+            lock_groups=lock_groups,
         )
         os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ticketing import names
 from ticketing.catalog import load_catalog
+from ticketing.domain.lock_placement import LockPlacement
 from ticketing.errors import TicketingError
 from ticketing.launcher import RUN_DIR, Component, plan
 from ticketing.security.secret import ENV_VAR
@@ -36,13 +37,23 @@ class ClusterFailed(Exception):
 
 class LocalTarget:
     def __init__(
-        self, data_dir: Path, catalog: Path, ns_port: int, env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        catalog: Path,
+        ns_port: int,
+        env: dict[str, str] | None = None,
+        *,
+        lock_groups: int = 1,
     ) -> None:
-        """``env`` is added to the environment of every process of the cluster."""
+        """``env`` is added to the environment of every process of the cluster.
+
+        ``lock_groups`` independent lock stores run (``run/cluster.py --lock-groups``).
+        """
         self.data_dir = data_dir
         self.ns_host = "127.0.0.1"
         self.ns_port = ns_port
         self.catalog = catalog
+        self.lock_groups = lock_groups
         options = argparse.Namespace(
             ns_host=self.ns_host,
             ns_port=ns_port,
@@ -52,9 +63,11 @@ class LocalTarget:
             lock_replicas=3,
             data_replicas=3,
             load_balancers=2,
-            lock_groups=1,
+            lock_groups=lock_groups,
         )
-        self.clusters = list(load_catalog(catalog).clusters())
+        loaded = load_catalog(catalog)
+        self.placement = LockPlacement(loaded, lock_groups)  # refuses a catalog K cannot place
+        self.clusters = list(loaded.clusters())
         # Internal components serve cluster members only: the launcher, its
         # children and this process share the secret through the environment.
         os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
@@ -72,6 +85,7 @@ class LocalTarget:
                 str(RUN_DIR / "cluster.py"),
                 *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
                 *("--catalog", str(self.catalog)),
+                *("--lock-groups", str(self.lock_groups)),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -149,23 +163,44 @@ class LocalTarget:
         return True
 
     def digests(self) -> dict[str, list[tuple[int, str]]]:
-        """Every replica group's ``(applied_index, digest)`` (lock store as ``lock``)."""
-        groups = {
-            "lock": [c.name for c in self.components.values() if c.label.startswith("lock_s")]
-        }
-        for cluster in self.clusters:
-            prefix = f"datastore-{cluster}-"
-            groups[cluster] = [
-                c.name for c in self.components.values() if c.label.startswith(prefix)
-            ]
+        """Every replica group's ``(applied_index, digest)``, by ``replica_groups``."""
         out = {}
-        for group, members in groups.items():
+        for group, members in self.replica_groups().items():
             states = []
             for name in members:
                 status = self.pool.call(name, "status")
                 states.append((int(status["applied_index"]), str(status["digest"])))
             out[group] = states
         return out
+
+    def replica_groups(self) -> dict[str, list[str]]:
+        """The names of each group of replicas that must end with equal digests.
+
+        Each lock group is one (``lock`` with one group, else ``lock-<g>``):
+        lock groups keep different logs, so their digests never compare.
+        Each data cluster is one, by its name.
+        """
+        groups = {}
+        for number in self.placement.numbers():
+            group = self.placement.label(number)
+            prefix = names.lock_server_prefix(group)
+            key = "lock" if group is None else f"lock-{group}"
+            groups[key] = [n for n in self._names() if n.startswith(prefix)]
+        for cluster in self.clusters:
+            prefix = names.datastore_replica_prefix(cluster)
+            groups[cluster] = [n for n in self._names() if n.startswith(prefix)]
+        return groups
+
+    def lock_labels(self, group: int) -> tuple[str, ...]:
+        """The labels of lock group ``group``'s servers and coordinator (every lock label
+        when there is one group)."""
+        prefix = names.lock_group_prefix(self.placement.label(group))
+        return tuple(
+            c.label for c in self.components.values() if c.name and c.name.startswith(prefix)
+        )
+
+    def _names(self) -> list[str]:
+        return [c.name for c in self.components.values() if c.name is not None]
 
     def _name_server_pid(self) -> int:
         return name_server_pid(self.ns_port)

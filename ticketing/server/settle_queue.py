@@ -3,10 +3,16 @@
 Once the data store has booked a hold, the lock table turns it into a sold
 mark (``settle``), so that later holds see those seats as taken without
 asking the data store. ``book_ticket`` need not wait for that: a background
-thread gathers settlements for up to ``LINGER`` seconds and sends each lock
-group its share as one ``settle_all`` call, which its log decides as one
+thread gathers settlements for up to ``LINGER`` seconds and sends them to
+the lock group as one ``settle_all`` call, which its log decides as one
 batch: under load, one round through a group's log for every few dozen
 bookings rather than one each.
+
+Each lock group has its own queue and thread. A group that cannot take its
+settlements (its quorum or its coordinator gone) keeps its thread busy with
+retries for half a minute; had the groups shared one thread, every other
+group's sold marks would wait behind it, and booked seats of healthy groups
+would look free once their holds expired.
 
 A settlement that cannot be delivered is tried again (``ATTEMPTS`` times in
 all, ``RETRY_PAUSE`` apart), since a lost one leaves booked seats looking free
@@ -39,20 +45,25 @@ Settlement = list[str | list[str]]
 class SettleQueue:
     def __init__(self, locks: LockRoutes) -> None:
         self._locks = locks
-        self._queue: queue.SimpleQueue[Settlement] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="settler", daemon=True)
-        self._thread.start()
+        self._queues: dict[int, queue.SimpleQueue[Settlement]] = {}
+        for number in locks.placement.numbers():
+            pending: queue.SimpleQueue[Settlement] = queue.SimpleQueue()
+            self._queues[number] = pending
+            name = f"settler-{number}"
+            threading.Thread(target=self._run, args=(pending,), name=name, daemon=True).start()
 
     def put(self, hold_id: str, theater: str, event: str, seats: list[str]) -> None:
-        self._queue.put([hold_id, theater, event, list(seats)])
+        settlement: Settlement = [hold_id, theater, event, list(seats)]
+        self._queues[self._group_of(settlement)].put(settlement)
 
-    def _run(self) -> None:
+    def _run(self, pending: queue.SimpleQueue[Settlement]) -> None:
+        """Send one group's settlements, ``pending``, in batches, for ever."""
         while True:
-            batch = [self._queue.get()]
+            batch = [pending.get()]
             deadline = time.monotonic() + LINGER
             while len(batch) < MAX_BATCH:
                 try:
-                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    batch.append(pending.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             for group, share in self._locks.by_group(batch, self._group_of):
