@@ -2,16 +2,13 @@
 
 An event's holds are decided by the group ``LockPlacement`` names for it,
 and a hold id is drawn so that it names the same group; so a call about an
-event or a hold goes to exactly one group, and many holds or settlements
-sent at once are split by group (each group's log decides its own share).
+event or a hold goes to exactly one group.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from ticketing import names
 from ticketing.domain.lock_placement import LockPlacement
@@ -19,8 +16,6 @@ from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_group import ReplicaGroup
 
 TOKEN_BYTES = 16  # hold ids: 128 random bits (the contract asks >= 96)
-
-T = TypeVar("T")
 
 
 class LockRoutes:
@@ -48,14 +43,9 @@ class LockRoutes:
         group = self.placement.event_group(theater, event)
         return self.placement.new_hold_id(group, lambda: secrets.token_urlsafe(TOKEN_BYTES))
 
-    def by_group(
-        self, items: Iterable[T], group_of: Callable[[T], int]
-    ) -> list[tuple[ReplicaGroup, list[T]]]:
-        """``items`` split by the group ``group_of`` names, each share with its group."""
-        shares: dict[int, list[T]] = defaultdict(list)
-        for item in items:
-            shares[group_of(item)].append(item)
-        return [(self._groups[number], share) for number, share in sorted(shares.items())]
+    def group(self, number: int) -> ReplicaGroup:
+        """Group ``number``'s replicas (1..K)."""
+        return self._groups[number]
 
     def status(self) -> dict[str, Any]:
         """Known and preferred lock servers of every group (no remote call)."""

@@ -50,14 +50,15 @@ class SettleQueue:
             pending: queue.SimpleQueue[Settlement] = queue.SimpleQueue()
             self._queues[number] = pending
             name = f"settler-{number}"
-            threading.Thread(target=self._run, args=(pending,), name=name, daemon=True).start()
+            args = (locks.group(number), pending)
+            threading.Thread(target=self._run, args=args, name=name, daemon=True).start()
 
     def put(self, hold_id: str, theater: str, event: str, seats: list[str]) -> None:
         settlement: Settlement = [hold_id, theater, event, list(seats)]
         self._queues[self._group_of(settlement)].put(settlement)
 
-    def _run(self, pending: queue.SimpleQueue[Settlement]) -> None:
-        """Send one group's settlements, ``pending``, in batches, for ever."""
+    def _run(self, group: ReplicaGroup, pending: queue.SimpleQueue[Settlement]) -> None:
+        """Send ``group``'s settlements, ``pending``, in batches, for ever."""
         while True:
             batch = [pending.get()]
             deadline = time.monotonic() + LINGER
@@ -66,8 +67,7 @@ class SettleQueue:
                     batch.append(pending.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
-            for group, share in self._locks.by_group(batch, self._group_of):
-                self._send(group, share)
+            self._send(group, batch)
 
     def _group_of(self, settlement: Settlement) -> int:
         _, theater, event, _ = settlement
