@@ -56,7 +56,8 @@ def test_a_short_run_on_two_scale_levels_books_and_writes_the_report(tmp_path) -
         sys.executable,
         str(ROOT / "run" / "bench.py"),
         *("--users", "2", "--seconds", "1", "--ceiling-seconds", "0.2"),
-        *("--lock-groups", "1,2", "--load-balancers", "1"),  # fewer processes to start
+        # one data cluster and one balancer: fewer processes to start, twice
+        *("--clusters", "1", "--lock-groups", "1,2", "--load-balancers", "1"),
         *("--catalog", str(SMALL_CATALOG), "--out", str(out)),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=280, cwd=tmp_path)
@@ -65,9 +66,8 @@ def test_a_short_run_on_two_scale_levels_books_and_writes_the_report(tmp_path) -
     results = json.loads(out.read_text())
     assert {"command", "machine", "settings", "runs", "scale"} <= results.keys()
     run, grouped = results["runs"]
-    # The catalog's own two data clusters on 1 then 2 lock groups.
-    assert (run["clusters"], run["lock_groups"], run["load_balancers"]) == (2, 1, 1)
-    assert (grouped["clusters"], grouped["lock_groups"], grouped["load_balancers"]) == (2, 2, 1)
+    assert (run["clusters"], run["lock_groups"], run["load_balancers"]) == (1, 1, 1)
+    assert (grouped["clusters"], grouped["lock_groups"], grouped["load_balancers"]) == (1, 2, 1)
     assert run["events_per_lock_group"] == {"1": 3}
     assert grouped["events_per_lock_group"] == {"1": 2, "2": 1}, "AMC's two events, REG's one"
     (level_2,) = grouped["levels"]
@@ -81,10 +81,10 @@ def test_a_short_run_on_two_scale_levels_books_and_writes_the_report(tmp_path) -
     assert [(r["lock_groups"], r["users"]) for r in rows] == [(1, 2), (2, 2)]
     assert all(r["lock_side_cpu_ms_per_booking"] > 0 for r in rows)
     (verdict,) = results["scale"]["verdicts"]
-    assert verdict["level"] == {"clusters": 2, "lock_groups": 2}
-    assert verdict["baseline"] == {"clusters": 2, "lock_groups": 1}
+    assert verdict["level"] == {"clusters": 1, "lock_groups": 2}
+    assert verdict["baseline"] == {"clusters": 1, "lock_groups": 1}
     assert "== scale: data clusters and lock groups" in done.stdout
-    assert "verdict at 2 users, 2 clusters and 2 lock groups against 2 and 1" in done.stdout
+    assert "verdict at 2 users, 1 data cluster and 2 lock groups against 1 and 1" in done.stdout
     assert "bookings/s (#) and projected ceiling (=) against the lock groups" in done.stdout
     assert run["probe"]["bookings"] > 0
     assert run["probe"]["calls_per_booking"] > 0  # the components report calls_served

@@ -201,7 +201,11 @@ def _rush_line(level: dict[str, Any]) -> str:
 
 
 def _tickets(count: int) -> str:
-    return f"{count} ticket{'' if count == 1 else 's'}"
+    return _count(count, "ticket")
+
+
+def _count(count: int | None, noun: str) -> str:
+    return f"{'?' if count is None else count} {noun}{'' if count == 1 else 's'}"
 
 
 def _width(title: str) -> int:
@@ -275,8 +279,8 @@ def verdict_line(verdict: dict[str, Any]) -> str:
 
     hottest = (verdict["hottest_process"] or "no process").removeprefix(ROOT)
     return (
-        f"verdict at {verdict['users']} users, {level['clusters']} clusters and "
-        f"{level['lock_groups']} lock groups against {base['clusters']} and "
+        f"verdict at {verdict['users']} users, {_count(level['clusters'], 'data cluster')} and "
+        f"{_count(level['lock_groups'], 'lock group')} against {base['clusters']} and "
         f"{base['lock_groups']}: hottest ({hottest}) / lock side "
         f"{ratio(verdict['hottest_share_of_lock_side'], 3)} (needs <= "
         f"{verdict['hottest_share_limit']:.3f}): {said(checks['hottest_share'])}; projected "
