@@ -1,8 +1,9 @@
 """run/bench.py runs end to end against a real cluster and writes its JSON (never timed).
 
-A few seconds with 2 users on the small catalog, and a rush of 4 then 8 users
-on a 96-seat arena: the point is that the benchmark cannot rot (flags, counters
-in status(), the report's keys) and that the rush's best-available buyers are
+A second with 2 users on the small catalog, on one lock group and then on two
+(two clusters started), and a rush of 4 then 8 users on a 96-seat arena: the
+point is that the benchmark cannot rot (flags, counters in status(), the
+report's keys, the scale table) and that the rush's best-available buyers are
 never refused, not any speed, which no test asserts. The simulated users'
 choices (alternatives, the rush's mix and picks) are checked without a cluster.
 """
@@ -49,20 +50,42 @@ starts_at = "2026-12-05T20:00:00"
 
 
 @pytest.mark.timeout(300)
-def test_a_short_run_books_and_writes_the_report(tmp_path) -> None:
+def test_a_short_run_on_two_scale_levels_books_and_writes_the_report(tmp_path) -> None:
     out = tmp_path / "bench.json"
     command = [
         sys.executable,
         str(ROOT / "run" / "bench.py"),
-        *("--users", "2", "--seconds", "2", "--ceiling-seconds", "0.5"),
+        *("--users", "2", "--seconds", "1", "--ceiling-seconds", "0.2"),
+        # one data cluster and one balancer: fewer processes to start, twice
+        *("--clusters", "1", "--lock-groups", "1,2", "--load-balancers", "1"),
         *("--catalog", str(SMALL_CATALOG), "--out", str(out)),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=280, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
 
     results = json.loads(out.read_text())
-    assert {"command", "machine", "settings", "runs"} <= results.keys()
-    (run,) = results["runs"]
+    assert {"command", "machine", "settings", "runs", "scale"} <= results.keys()
+    run, grouped = results["runs"]
+    assert (run["clusters"], run["lock_groups"], run["load_balancers"]) == (1, 1, 1)
+    assert (grouped["clusters"], grouped["lock_groups"], grouped["load_balancers"]) == (1, 2, 1)
+    assert run["events_per_lock_group"] == {"1": 3}
+    assert grouped["events_per_lock_group"] == {"1": 2, "2": 1}, "AMC's two events, REG's one"
+    (level_2,) = grouped["levels"]
+    assert level_2["bookings"] > 0
+    processes = level_2["cpu_ms_per_booking_by_process"]
+    assert {n.rpartition(".server.")[0] for n in processes if ".server." in n} == {
+        "ticketing.lock.1",
+        "ticketing.lock.2",
+    }, "the second cluster runs two lock groups"
+    rows = results["scale"]["rows"]
+    assert [(r["lock_groups"], r["users"]) for r in rows] == [(1, 2), (2, 2)]
+    assert all(r["lock_side_cpu_ms_per_booking"] > 0 for r in rows)
+    (verdict,) = results["scale"]["verdicts"]
+    assert verdict["level"] == {"clusters": 1, "lock_groups": 2}
+    assert verdict["baseline"] == {"clusters": 1, "lock_groups": 1}
+    assert "== scale: data clusters and lock groups" in done.stdout
+    assert "verdict at 2 users, 1 data cluster and 2 lock groups against 1 and 1" in done.stdout
+    assert "bookings/s (#) and projected ceiling (=) against the lock groups" in done.stdout
     assert run["probe"]["bookings"] > 0
     assert run["probe"]["calls_per_booking"] > 0  # the components report calls_served
     assert run["probe"]["syncs_per_booking"] > 0  # and disk_syncs
@@ -85,6 +108,8 @@ def test_a_short_run_books_and_writes_the_report(tmp_path) -> None:
     assert run["replica_rss_mb"]
     assert "bookings/s" in done.stdout
     assert "projected ceiling at 2 users, one core per process" in done.stdout
+    assert level["calls_per_booking_by_process"]["ticketing.lock.server.1"] > 0
+    assert "what they served per booking:" in done.stdout
 
 
 @pytest.mark.timeout(300)

@@ -1,12 +1,14 @@
-"""Catalogs for the benchmark: the same theaters spread over 1, 2 or 3 data clusters."""
+"""Catalogs for the benchmark: the same theaters spread over N data clusters and K lock groups."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from ticketing.catalog import Catalog, Theater
+from ticketing.domain.lock_placement import LockPlacement
 
 
 def regrouped(catalog: Catalog, clusters: int) -> Catalog:
@@ -16,6 +18,42 @@ def regrouped(catalog: Catalog, clusters: int) -> Catalog:
         for i, theater in enumerate(catalog.theaters)
     )
     return replace(catalog, theaters=theaters)
+
+
+def placed(catalog: Catalog, groups: int, first: Collection[str] = ()) -> Catalog:
+    """``catalog`` with its theaters dealt round-robin into ``groups`` lock groups.
+
+    The hash placement of ``lock_placement`` is stable, not even: the default
+    catalog's six events fall 4/0/2 into three groups, which would measure one
+    idle group and one doing two thirds of the work. Dealing whole theaters
+    (``lock_group``) spreads them evenly when their count is a multiple of K;
+    the theaters named in ``first`` (those the users book) are dealt first so
+    that the others do not take their turns. One group: no ``lock_group``, the
+    catalog as before.
+    """
+    order = [t.id for t in catalog.theaters if t.id in first]
+    order += [t.id for t in catalog.theaters if t.id not in first]
+    group_of = {theater: i % groups + 1 for i, theater in enumerate(order)}
+    theaters = tuple(
+        replace(theater, lock_group=group_of[theater.id] if groups > 1 else None)
+        for theater in catalog.theaters
+    )
+    return replace(catalog, theaters=theaters)
+
+
+def events_per_group(
+    catalog: Catalog, groups: int, events: Iterable[tuple[str, str]]
+) -> dict[int, int]:
+    """How many of ``events`` (theater, event) each of ``groups`` lock groups decides.
+
+    Computed with ``LockPlacement``, as the load balancers and lock servers
+    place them; every group is listed, an idle one with 0.
+    """
+    placement = LockPlacement(catalog, groups)
+    counts = dict.fromkeys(placement.numbers(), 0)
+    for theater, event in events:
+        counts[placement.event_group(theater, event)] += 1
+    return counts
 
 
 # The benchmark's simulated users all reach the load balancers from 127.0.0.1, which
@@ -57,6 +95,7 @@ def _theater_keys(theater: Theater) -> list[str]:
         f"rows = {theater.rows}",
         f"seats_per_row = {theater.seats_per_row}",
         f"cluster = {_text(theater.cluster)}",
+        *([] if theater.lock_group is None else [f"lock_group = {theater.lock_group}"]),
     ]
 
 

@@ -150,11 +150,21 @@ def projection_lines(level: dict[str, Any]) -> list[str]:
         return []
     hottest = list(level["cpu_ms_per_booking_by_process"].items())[:HOTTEST_SHOWN]
     parts = ", ".join(f"{name.removeprefix(ROOT)} {ms:.2f}" for name, ms in hottest)
-    return [
+    lines = [
         f"projected ceiling at {level['users']} users, one core per process: {ceiling:.1f} "
         f"bookings/s (1000 / {level['hottest_cpu_ms_per_booking']:.2f} cpu ms/bk of the hottest)",
         f"  hottest processes, cpu ms/bk: {parts}",
     ]
+    calls = level.get("calls_per_booking_by_process", {})
+    syncs = level.get("syncs_per_booking_by_process", {})
+    served = [
+        f"{name.removeprefix(ROOT)} {calls[name]:.1f} calls, {syncs.get(name, 0):.1f} syncs"
+        for name, _ in hottest
+        if name in calls
+    ]
+    if served:
+        lines.append(f"  what they served per booking: {', '.join(served)}")
+    return lines
 
 
 def _rush_line(level: dict[str, Any]) -> str:
@@ -191,7 +201,11 @@ def _rush_line(level: dict[str, Any]) -> str:
 
 
 def _tickets(count: int) -> str:
-    return f"{count} ticket{'' if count == 1 else 's'}"
+    return _count(count, "ticket")
+
+
+def _count(count: int | None, noun: str) -> str:
+    return f"{'?' if count is None else count} {noun}{'' if count == 1 else 's'}"
 
 
 def _width(title: str) -> int:
@@ -213,3 +227,66 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
     tmp.replace(path)
+
+
+SCALE_COLUMNS = (  # title, key of a scale row, decimals; the hottest process's name comes last
+    ("clusters", "clusters", 0),
+    ("groups", "lock_groups", 0),
+    ("balancers", "load_balancers", 0),
+    ("users", "users", 0),
+    ("bookings/s", "bookings_per_s", 1),
+    ("book p99", "booking_p99_ms", 1),
+    ("lock ms/bk", "lock_side_cpu_ms_per_booking", 2),
+    ("hot ms/bk", "hottest_cpu_ms_per_booking", 2),
+    ("hot/lock", "hottest_share_of_lock_side", 2),
+    ("ceiling/s", "projected_ceiling_bookings_per_s", 1),
+)
+
+SCALE_LEGEND = (
+    "lock ms/bk: CPU ms per booking of every lock server and lock coordinator together; "
+    "hot ms/bk: the hottest process's (named on the right); hot/lock: the one over the other; "
+    "ceiling/s: projected bookings/s with a core per process, 1000 / hot ms/bk; "
+    "events/group: the booked events each lock group decides"
+)
+
+
+def scale_table(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> str:
+    """The scale levels side by side, a row per cluster layout and users, and the verdicts."""
+    header = "  ".join(f"{title:>{_width(title)}}" for title, _, _ in SCALE_COLUMNS)
+    lines = ["== scale: data clusters and lock groups", f"{header}  {'events/group':>12}  hottest"]
+    for values in rows:
+        cells = "  ".join(
+            _cell(values[key], places, _width(title)) for title, key, places in SCALE_COLUMNS
+        )
+        spread = values.get("events_per_lock_group") or {}
+        events = "/".join(str(count) for count in spread.values()) or "-"
+        hottest = (values["hottest_process"] or "-").removeprefix(ROOT)
+        lines.append(f"{cells}  {events:>12}  {hottest}")
+    lines.append(SCALE_LEGEND)
+    lines += [verdict_line(v) for v in verdicts]
+    return "\n".join(lines)
+
+
+def verdict_line(verdict: dict[str, Any]) -> str:
+    """Issue 13's Done-when for one number of users, each criterion with its figures."""
+    level, base, checks = verdict["level"], verdict["baseline"], verdict["checks"]
+
+    def said(ok: bool) -> str:
+        return "yes" if ok else "NO"
+
+    def ratio(value: float | None, places: int) -> str:
+        return "unknown" if value is None else f"{value:.{places}f}"
+
+    hottest = (verdict["hottest_process"] or "no process").removeprefix(ROOT)
+    return (
+        f"verdict at {verdict['users']} users, {_count(level['clusters'], 'data cluster')} and "
+        f"{_count(level['lock_groups'], 'lock group')} against {base['clusters']} and "
+        f"{base['lock_groups']}: hottest ({hottest}) / lock side "
+        f"{ratio(verdict['hottest_share_of_lock_side'], 3)} (needs <= "
+        f"{verdict['hottest_share_limit']:.3f}): {said(checks['hottest_share'])}; projected "
+        f"ceiling x{ratio(verdict['ceiling_gain'], 2)} (needs >= "
+        f"x{verdict['ceiling_gain_needed']:.2f}): {said(checks['ceiling_gain'])}; bookings/s "
+        f"{verdict['bookings_per_s']:.1f} against {verdict['baseline_bookings_per_s']:.1f} "
+        f"(needs not lower): {said(checks['bookings_per_s'])} => "
+        f"{'MET' if verdict['met'] else 'NOT MET'}"
+    )

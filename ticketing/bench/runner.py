@@ -1,8 +1,9 @@
 """``run/bench.py``: drive simulated users against a cluster, level by level, and report.
 
-For each data-cluster layout (``--clusters``, or the catalog's own), a fresh
-local cluster is started on a temporary data directory and a free port (or
-``--attach`` reuses a running one), then:
+For each scale level (``--clusters`` data clusters, or the catalog's own, with
+``--lock-groups`` lock groups: every combination, see ``scale``), a fresh local
+cluster is started on a temporary data directory and a free port (or ``--attach``
+reuses a running one), then:
 
 * a probe books a few tickets one at a time, so the remote calls and disk
   syncs of one booking are counted exactly (idle traffic such as heartbeats,
@@ -15,8 +16,10 @@ local cluster is started on a temporary data directory and a free port (or
 * right after each level, this machine's ceiling is measured: empty Pyro5
   calls to an echo process from as many client threads.
 
-The JSON (``--out``) is rewritten after every level, so an interrupted run
-keeps what it measured.
+With several scale levels, a table of them follows (``scale``: bookings/s,
+the lock side's CPU, the hottest process and the projected ceiling of each),
+with a text chart and issue 13's verdict. The JSON (``--out``) is rewritten
+after every level, so an interrupted run keeps what it measured.
 """
 
 from __future__ import annotations
@@ -38,9 +41,15 @@ from typing import Any
 
 from Pyro5.api import Proxy
 
-from ticketing.bench import chart, report
+from ticketing.bench import chart, report, scale
 from ticketing.bench import rush as rush_profile
-from ticketing.bench.catalogs import for_benchmark, regrouped, write_toml
+from ticketing.bench.catalogs import (
+    events_per_group,
+    for_benchmark,
+    placed,
+    regrouped,
+    write_toml,
+)
 from ticketing.bench.ceiling import null_call_rate
 from ticketing.bench.crowd import run as run_crowd
 from ticketing.bench.projection import cpu_ms_per_booking, projected_ceiling
@@ -59,6 +68,9 @@ IDLE_WINDOW = 1.0  # seconds of idle counters before the probe
 SEAT_MAP_SAMPLES = 20
 BIG_VENUE = 10_000  # seats; without --big, users book only the smaller theaters
 PROGRESS_INTERVAL = 0.5
+# Load balancers per data cluster or lock group of the widest level, with --lock-groups: see
+# load_balancer_count.
+BALANCERS_PER_STEP = 2
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -90,7 +102,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         metavar="K,K,...",
         help="run the whole benchmark with the theaters dealt into K data "
-        "clusters, for each K (default: the catalog's own layout)",
+        "clusters, for each K (default: the catalog's own layout); with "
+        "--lock-groups, for every combination",
+    )
+    parser.add_argument(
+        "--lock-groups",
+        type=_int_list,
+        default=None,
+        metavar="K,K,...",
+        help="run the whole benchmark on a cluster of K lock groups, for each K, the booked "
+        "theaters dealt evenly into them, with every level of --clusters (--clusters 1,3 "
+        "--lock-groups 1,3 starts four clusters, 1+1, 1+3, 3+1 and 3+3: every combination, "
+        "not pairs, so that the verdict compares K groups with 1 at the same data clusters, "
+        "only the groups changed), then a table of the levels, a chart and issue 13's "
+        "verdict (default: 1 group)",
+    )
+    parser.add_argument(
+        "--load-balancers",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"load balancers of every started cluster (default: run/cluster.py's 2; with "
+        f"--lock-groups {BALANCERS_PER_STEP} per data cluster or lock group of the widest "
+        "level, the same at every level, so that balancers are not what limits it)",
     )
     parser.add_argument(
         "--big",
@@ -174,8 +208,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep the temporary data directories (logs) of started clusters",
     )
     args = parser.parse_args(argv)
-    if args.attach and args.clusters:
-        parser.error("--clusters starts its own clusters; it cannot be used with --attach")
+    if args.attach and (args.clusters or args.lock_groups or args.load_balancers):
+        parser.error(
+            "--clusters, --lock-groups and --load-balancers shape the clusters the bench "
+            "starts; they cannot be used with --attach"
+        )
+    if args.load_balancers is not None and args.load_balancers < 1:
+        parser.error("--load-balancers wants a positive number")
+    args.levels = scale.combined(args.clusters, args.lock_groups)
     if args.attach and args.attach.rpartition(":")[0] == "":
         parser.error("--attach wants HOST:PORT of the name server, e.g. 127.0.0.1:9090")
     if args.rush and args.big:
@@ -188,6 +228,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--rush-explicit {args.rush_explicit}: expected a share from 0 to 1")
     if args.crowd is not None and args.crowd < 1:
         parser.error("--crowd wants a positive number of people")
+    if args.crowd and (args.clusters or args.lock_groups or args.load_balancers):
+        parser.error(
+            "--crowd starts one default cluster; --clusters, --lock-groups and "
+            "--load-balancers shape the levels' clusters"
+        )
     if args.ceiling_seconds is None:
         args.ceiling_seconds = min(args.seconds, 3.0)
     return args
@@ -224,12 +269,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started_at": time.time(),
         "source": _source_version(),
         "load_average_at_start": os.getloadavg(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k != "levels"  # the runs say theirs
+        },
         "runs": [],
     }
-    for clusters in args.clusters or [None]:
-        run = run_layout(args, clusters, results)
-        print(report.table(run), flush=True)
+    if args.attach:
+        print(report.table(run_attached(args, results)), flush=True)
+    else:
+        catalogs = [level_catalog(args, level) for level in args.levels]
+        balancers = load_balancer_count(args, catalogs)
+        for level, catalog in zip(args.levels, catalogs, strict=True):
+            run = run_layout(args, catalog, level.groups, balancers, results)
+            print(report.table(run), flush=True)
+    if args.clusters or args.lock_groups:
+        rows = scale.rows(results["runs"])
+        verdicts = scale.verdicts(rows)
+        results["scale"] = {"rows": rows, "verdicts": verdicts}
+        report.write_json(results, args.out)
+        print(report.scale_table(rows, verdicts), flush=True)
+        print(chart.scale_text(rows), flush=True)
     chart_path = args.chart or args.out.with_suffix(".png")
     if chart.available():
         chart.write_chart(results, chart_path)
@@ -243,27 +304,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def run_layout(args: argparse.Namespace, clusters: int | None, results: dict) -> dict[str, Any]:
-    """Every level on one cluster layout; appended to ``results`` and saved as it goes."""
-    if args.attach:
-        host, _, port = args.attach.rpartition(":")
-        system = System(host.strip("[]"), int(port))
+def run_attached(args: argparse.Namespace, results: dict) -> dict[str, Any]:
+    """Every level on the cluster of ``--attach``; appended to ``results``, saved as it goes."""
+    host, _, port = args.attach.rpartition(":")
+    system = System(host.strip("[]"), int(port))
+    try:
         catalog = _catalog_of(system)
-        label = f"attached to {args.attach}"
-        return _measure(args, system, catalog, label, clusters, results)
+        return _measure(args, system, catalog, f"attached to {args.attach}", None, None, results)
+    finally:
+        system.close()
+
+
+def level_catalog(args: argparse.Namespace, level: scale.Level) -> Catalog:
+    """The catalog of one scale level: theaters dealt into its data clusters and lock groups."""
     default = BIG_CATALOG if args.big else RUSH_CATALOG if args.rush else None
     base = load_catalog(args.catalog or default)
-    catalog = for_benchmark(base if clusters is None else regrouped(base, clusters))
+    if level.clusters is not None:
+        base = regrouped(base, level.clusters)
+    booked = {target.theater for target in _targets(args, base)}
+    return for_benchmark(placed(base, level.groups, booked))
+
+
+def load_balancer_count(args: argparse.Namespace, catalogs: Sequence[Catalog]) -> int | None:
+    """How many load balancers every level runs; None leaves run/cluster.py's default.
+
+    Balancers share no state, so a deployment adds them as it adds machines;
+    with too few, one becomes the hottest process by construction and the
+    projected ceiling measures the bench's choice, not the lock groups. A scale
+    run (``--lock-groups``) therefore sizes them for its widest level,
+    ``BALANCERS_PER_STEP`` per data cluster or lock group, and keeps that number
+    at every level, so that levels differ only in clusters and groups.
+    """
+    if args.load_balancers is not None:
+        return args.load_balancers
+    if not args.lock_groups:
+        return None
+    widest = max(
+        max(len(catalog.clusters()), level.groups)
+        for catalog, level in zip(catalogs, args.levels, strict=True)
+    )
+    return BALANCERS_PER_STEP * widest
+
+
+def run_layout(
+    args: argparse.Namespace,
+    catalog: Catalog,
+    groups: int,
+    balancers: int | None,
+    results: dict,
+) -> dict[str, Any]:
+    """Every users level on a fresh cluster of ``catalog`` and ``groups`` lock groups.
+
+    Appended to ``results`` and saved as it goes.
+    """
     count = len(catalog.clusters())
     label = f"{count} data cluster{'s' if count > 1 else ''}"
+    if args.lock_groups:
+        label += f", {groups} lock group{'s' if groups > 1 else ''}"
     data_dir = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
     catalog_file = write_toml(catalog, data_dir / "catalog.toml")
-    cluster = LocalCluster(data_dir / "cluster", catalog_file)
+    cluster = LocalCluster(data_dir / "cluster", catalog_file, groups, balancers)
     print(f"starting a local cluster ({label}) in {data_dir} ...", file=sys.stderr, flush=True)
     try:
         system = cluster.start()
         try:
-            return _measure(args, system, catalog, label, count, results)
+            return _measure(args, system, catalog, label, count, groups, results)
         finally:
             system.close()
     finally:
@@ -272,24 +377,36 @@ def run_layout(args: argparse.Namespace, clusters: int | None, results: dict) ->
             _remove_tree(data_dir)
 
 
+def _targets(args: argparse.Namespace, catalog: Catalog) -> list[Target]:
+    """The events the users book: the small theaters', the big venue's, or the rush's one."""
+    big = max(catalog.theaters, key=lambda t: t.seat_count)
+    if args.rush:
+        return [Target(big.id, big.events[0].id, big.seat_count)]
+    small = [t for t in catalog.theaters if t.seat_count < BIG_VENUE] or [big]
+    theaters = [big] if args.big else small
+    return [Target(t.id, e.id, t.seat_count) for t in theaters for e in t.events]
+
+
 def _measure(
     args: argparse.Namespace,
     system: System,
     catalog: Catalog,
     label: str,
     clusters: int | None,
+    groups: int | None,
     results: dict,
 ) -> dict[str, Any]:
+    """Probe, then each users level; ``groups`` None: an attached cluster's, not known here."""
     balancers = system.load_balancers()
     big = max(catalog.theaters, key=lambda t: t.seat_count)
-    small = [t for t in catalog.theaters if t.seat_count < BIG_VENUE] or [big]
-    theaters = [big] if args.big else small
-    targets = [Target(t.id, e.id, t.seat_count) for t in theaters for e in t.events]
-    if args.rush:
-        targets = [Target(big.id, big.events[0].id, big.seat_count)]
+    targets = _targets(args, catalog)
     run: dict[str, Any] = {
         "label": label,
         "clusters": clusters,
+        "lock_groups": groups,
+        "events_per_lock_group": None
+        if groups is None
+        else events_per_group(catalog, groups, [(t.theater, t.event) for t in targets]),
         "big": args.big,
         "rush": args.rush,
         "load_balancers": len(balancers),
@@ -445,6 +562,8 @@ def run_level(
             if booked
         },
         "cpu_ms_per_booking_by_process": by_process,  # hottest first
+        "calls_per_booking_by_process": _per_booking_by_process(work["calls_by_process"], booked),
+        "syncs_per_booking_by_process": _per_booking_by_process(work["syncs_by_process"], booked),
         **projected_ceiling(by_process),
         "ceiling_calls_per_s": round(ceiling, 1),
         "ceiling_by_serializer": {k: round(v, 1) for k, v in ceilings.items()},
@@ -492,6 +611,11 @@ def rush_crowd(
         )
         for i in range(users)
     ]
+
+
+def _per_booking_by_process(counts: dict[str, int], booked: int) -> dict[str, float]:
+    """A status() counter of each component per booking, in name order (empty: no booking)."""
+    return {name: round(n / booked, 2) for name, n in sorted(counts.items())} if booked else {}
 
 
 def _per_booking_counts(crowd: Sequence[User]) -> dict[str, float | None]:

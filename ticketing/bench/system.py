@@ -45,6 +45,9 @@ class Snapshot:
     cpu_by_kind: dict[str, float] = field(default_factory=dict)  # component kind -> CPU s
     calls_by_kind: dict[str, int] = field(default_factory=dict)  # component kind -> calls
     cpu_by_process: dict[str, float] = field(default_factory=dict)  # process name -> CPU s
+    # component name -> its status() counters: what a hot process spends its CPU on
+    calls_by_process: dict[str, int] = field(default_factory=dict)
+    syncs_by_process: dict[str, int] = field(default_factory=dict)
 
     def minus(self, earlier: Snapshot) -> dict[str, Any]:
         """Work between ``earlier`` and this one; the status() calls of ``earlier`` excluded."""
@@ -72,6 +75,16 @@ class Snapshot:
                 name: seconds - earlier.cpu_by_process[name]
                 for name, seconds in self.cpu_by_process.items()
                 if name in earlier.cpu_by_process
+            },
+            "calls_by_process": {  # less the status() call of ours
+                name: calls - earlier.calls_by_process[name] - 1
+                for name, calls in self.calls_by_process.items()
+                if name in earlier.calls_by_process
+            },
+            "syncs_by_process": {
+                name: syncs - earlier.syncs_by_process[name]
+                for name, syncs in self.syncs_by_process.items()
+                if name in earlier.syncs_by_process
             },
         }
 
@@ -133,6 +146,12 @@ class System:
             cpu_by_kind=cpu_by_kind,
             calls_by_kind=calls_by_kind,
             cpu_by_process=cpu_by_process,
+            calls_by_process={
+                name: s["calls_served"] for name, s in statuses.items() if "calls_served" in s
+            },
+            syncs_by_process={
+                name: s["disk_syncs"] for name, s in statuses.items() if "disk_syncs" in s
+            },
         )
 
     def close(self) -> None:
@@ -206,9 +225,17 @@ def children(pid: int) -> list[int]:
 class LocalCluster:
     """``run/cluster.py`` on a free port and a given data directory, stopped on exit."""
 
-    def __init__(self, data_dir: Path, catalog: Path | None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        catalog: Path | None,
+        lock_groups: int = 1,
+        load_balancers: int | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.catalog = catalog
+        self.lock_groups = lock_groups
+        self.load_balancers = load_balancers  # None: run/cluster.py's default
         self.ns_port = _free_port()
         self._process: subprocess.Popen | None = None
 
@@ -226,6 +253,10 @@ class LocalCluster:
         ]
         if self.catalog is not None:
             command += ["--catalog", str(self.catalog)]
+        if self.lock_groups > 1:
+            command += ["--lock-groups", str(self.lock_groups)]
+        if self.load_balancers is not None:
+            command += ["--load-balancers", str(self.load_balancers)]
         self.data_dir.mkdir(parents=True, exist_ok=True)
         errors = self.data_dir / "cluster.err"
         with open(errors, "w") as sink:  # a file: an unread pipe could fill and block it
