@@ -244,7 +244,9 @@ class LoadBalancer:
             self._mend_sold_marks(hold["theater"], hold["event"], refusal.seats)
             raise
         # Off the booking's path: the seats become sold marks in the lock store.
-        self._settles.put(hold_id, hold["theater"], hold["event"], hold["seats"])
+        self._settles.put(
+            hold_id, hold["theater"], hold["event"], hold["seats"], hold["expires_at"]
+        )
         self._quota.ended(hold_id)
         return ticket
 
