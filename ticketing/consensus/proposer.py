@@ -260,17 +260,21 @@ class Proposer:
     def _accept_targets(self, now: float) -> list[str]:
         """Who gets a new proposal: every acceptor, or (thrifty) a quorum of live ones.
 
-        Thrifty picks the first acceptors in their fixed order that answered
+        Thrifty picks the last acceptors in their fixed order that answered
         within two heartbeats, so the choice is stable while they are healthy;
-        with fewer live ones than a quorum, everyone. An acceptor that stops
-        answering is passed over from then on, and what was sent to it is
-        resent to the others after ``retry_interval``.
+        with fewer live ones than a quorum, everyone. The last, not the first:
+        every caller prefers the first replica for its writes and some reads
+        (``ReplicaGroup``), and it learns each value it submitted from the
+        answer to its submit anyway, so sparing it the Accepts and their disk
+        syncs keeps the busiest replica from being the busiest twice over. An
+        acceptor that stops answering is passed over from then on, and what
+        was sent to it is resent to the others after ``retry_interval``.
         """
         if not self.config.thrifty:
             return self.acceptors
         recent = now - 2 * self.config.heartbeat_interval
         live = [a for a in self.acceptors if self._last_heard.get(a, float("-inf")) >= recent]
-        return live[: self._quorum] if len(live) >= self._quorum else self.acceptors
+        return live[-self._quorum :] if len(live) >= self._quorum else self.acceptors
 
     def _heartbeat(self, now: float, ready: Ready) -> None:
         """An empty Accept to each acceptor sent nothing for a heartbeat interval.
