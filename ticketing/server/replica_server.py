@@ -22,6 +22,7 @@ from ticketing.server.boundary import contract_errors
 from ticketing.server.coordinator import standby_name
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
+from ticketing.server.submit_combiner import SubmitCombiner
 
 T = TypeVar("T")
 
@@ -39,6 +40,7 @@ class ReplicaServer:
         # last one that answered is tried first next time.
         self._coordinators = [coordinator, standby_name(coordinator)]
         self._pool = pool
+        self._submits = SubmitCombiner(self._submit)
 
     # --- consensus (called by the coordinator and by peers) -------------------------
 
@@ -72,12 +74,9 @@ class ReplicaServer:
         return result
 
     def _write_many(self, commands: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-        """Decide several commands with one call to the coordinator; their results, in order."""
-        reply = self._coordinator_call(
-            "submit", [list(c) for c in commands], self._host.learned_below()
-        )
-        self._learn(reply["decided"])
-        self._host.wait_applied(max(reply["slots"]), APPLY_TIMEOUT)
+        """Decide several commands in one submit (shared with concurrent writes); their results."""
+        slot = self._submits.submit([list(c) for c in commands])
+        self._host.wait_applied(slot, APPLY_TIMEOUT)
         results = []
         for request_id, _ in commands:
             entry = self._host.result(request_id)
@@ -85,6 +84,12 @@ class ReplicaServer:
                 raise Unavailable(f"{self._name} lost track of request {request_id}; retry")
             results.append(entry[1])
         return results
+
+    def _submit(self, commands: list[list[Any]]) -> int:
+        """One submit to the coordinator; the highest slot it decided (``SubmitCombiner``)."""
+        reply = self._coordinator_call("submit", commands, self._host.learned_below())
+        self._learn(reply["decided"])
+        return max(reply["slots"])
 
     def _read(self, query: Callable[[Any], T], missing: Callable[[T], bool] = bool) -> T:
         """Read the local state; on a miss, apply what is already chosen and read again.
