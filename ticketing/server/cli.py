@@ -11,6 +11,9 @@ import argparse
 import os
 from pathlib import Path
 
+from ticketing.catalog import Catalog, CatalogError, load_catalog
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
+
 DEFAULT_NS_HOST = "127.0.0.1"
 DEFAULT_NS_PORT = 9090
 DEFAULT_HOST = "127.0.0.1"
@@ -93,6 +96,21 @@ def lock_groups_flag(parser: argparse.ArgumentParser, group: bool = False) -> No
             metavar="G",
             help="the lock group this process belongs to, 1..K (only with --lock-groups > 1)",
         )
+
+
+def load_placement(args: argparse.Namespace) -> tuple[Catalog, LockPlacement]:
+    """The catalog of ``--catalog`` and its placement over ``--lock-groups``, K pinned.
+
+    Every load balancer and lock server needs both, and must stop at start,
+    with the reason, rather than run on a placement other processes disagree with.
+    """
+    try:
+        catalog = load_catalog(args.catalog)
+        placement = LockPlacement(catalog, args.lock_groups)
+        pin_lock_groups(Path(args.data_dir), args.lock_groups)
+    except (CatalogError, PlacementError, LockGroupsChanged) as exc:
+        raise SystemExit(str(exc)) from None
+    return catalog, placement
 
 
 def lock_group_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:

@@ -20,15 +20,14 @@ import os
 import secrets
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from Pyro5.api import expose
 
 from ticketing import counters, names, settings
-from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
+from ticketing.catalog import Catalog, Theater
 from ticketing.domain import seat_codes, seat_store
-from ticketing.domain.lock_placement import LockPlacement, PlacementError
+from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
@@ -37,10 +36,9 @@ from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import (
-    LockGroupsChanged,
     common_parser,
+    load_placement,
     lock_groups_flag,
-    pin_lock_groups,
     positive_int,
 )
 from ticketing.server.data_routes import DataRoutes
@@ -313,12 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--id", type=positive_int, required=True, help="balancer id (1, 2, ...)")
     lock_groups_flag(parser)
     args = parser.parse_args(argv)
-    try:
-        catalog = load_catalog(args.catalog)
-        placement = LockPlacement(catalog, args.lock_groups)
-        pin_lock_groups(Path(args.data_dir), args.lock_groups)
-    except (CatalogError, PlacementError, LockGroupsChanged) as exc:
-        raise SystemExit(str(exc)) from None
+    catalog, placement = load_placement(args)
     # A member towards the lock servers and the manager; public itself (served
     # without the secret, and over TLS without asking for a client certificate).
     tls.serve_public()

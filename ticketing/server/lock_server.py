@@ -30,19 +30,18 @@ from typing import Any, TypeVar
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import Catalog, CatalogError, Theater, load_catalog
-from ticketing.domain.lock_placement import LockPlacement, PlacementError
+from ticketing.catalog import Catalog, Theater, load_catalog
+from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.lock_table import LockTable, seats_taken, too_few_free
 from ticketing.errors import InvalidRequest, SeatsUnavailable
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import (
-    LockGroupsChanged,
+    load_placement,
     lock_data_dir,
     lock_group_of,
     lock_groups_flag,
-    pin_lock_groups,
     replica_parser,
 )
 from ticketing.server.hosting import serve
@@ -292,12 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     lock_groups_flag(parser, group=True)
     args = parser.parse_args(argv)
     group = lock_group_of(parser, args)
-    try:
-        catalog = load_catalog(args.catalog)
-        placement = LockPlacement(catalog, args.lock_groups)
-        pin_lock_groups(Path(args.data_dir), args.lock_groups)
-    except (CatalogError, PlacementError, LockGroupsChanged) as exc:
-        raise SystemExit(str(exc)) from None
+    catalog, placement = load_placement(args)
     name = names.lock_server(args.id, group)
     peers = [names.lock_server(i, group) for i in range(1, args.replicas + 1)]
     coordinator = names.lock_coordinator(group)
