@@ -13,20 +13,23 @@ from ticketing.server.submit_combiner import SubmitCombiner
 
 
 class Coordinator:
-    """Records each submit; the first one hangs until ``release`` is set."""
+    """Records each submit; the first one hangs until ``release`` is set.
 
-    def __init__(self, fail: bool = False) -> None:
+    ``fail_from``: the number of the first call that answers ``Unavailable``.
+    """
+
+    def __init__(self, fail_from: int | None = None) -> None:
         self.calls: list[list] = []
         self.entered = threading.Event()
         self.release = threading.Event()
-        self.fail = fail
+        self.fail_from = fail_from
 
     def send(self, commands: list) -> int:
         self.calls.append([request_id for request_id, _ in commands])
         if len(self.calls) == 1:
             self.entered.set()
             self.release.wait(10)
-        if self.fail and len(self.calls) > 1:
+        if self.fail_from is not None and len(self.calls) >= self.fail_from:
             raise Unavailable("no quorum; retry")
         return 10 * len(self.calls)
 
@@ -47,7 +50,7 @@ def test_writes_queued_behind_a_submit_share_the_next_call() -> None:
 
 
 def test_every_writer_of_a_failed_call_gets_the_error() -> None:
-    coordinator = Coordinator(fail=True)
+    coordinator = Coordinator(fail_from=2)
     combiner = SubmitCombiner(coordinator.send)
     with ThreadPoolExecutor(max_workers=4) as pool:
         first = pool.submit(combiner.submit, [["w0", {}]])
@@ -71,3 +74,18 @@ def test_a_lone_write_goes_at_once() -> None:
     combiner = SubmitCombiner(coordinator.send)
     assert combiner.submit([["a", {}], ["b", {}]]) == 10
     assert coordinator.calls == [["a", "b"]]
+
+
+def test_writers_queued_behind_a_failed_call_fail_with_it_not_one_timeout_later() -> None:
+    coordinator = Coordinator(fail_from=1)
+    combiner = SubmitCombiner(coordinator.send)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        first = pool.submit(combiner.submit, [["w0", {}]])
+        assert coordinator.entered.wait(10)
+        rest = [pool.submit(combiner.submit, [[f"w{i}", {}]]) for i in range(1, 4)]
+        poll(lambda: combiner.waiting() == 3, message="three writers queued")
+        coordinator.release.set()
+        for future in [first, *rest]:
+            with pytest.raises(Unavailable, match="no quorum"):
+                future.result(10)
+    assert coordinator.calls == [["w0"]]  # the queued writers were never sent

@@ -12,7 +12,11 @@ goes at once.
 
 The combined call's answer serves every write in it: the highest slot (each
 writer waits until its replica applied that far, then reads its own result
-by request id), or the error, which every writer in it gets.
+by request id), or the error, which every writer in it gets. A call that
+failed (no quorum, no leader: the coordinator waited its whole timeout) also
+fails the writes queued behind it: sent next, each would wait as long again
+for the same answer, and a caller's timeout would run out before the
+``Unavailable`` that tells it to try another replica.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ class SubmitCombiner:
         except Exception as exc:  # every writer in the call gets it
             slot, error = -1, exc
         with self._cv:
+            if error is not None:
+                batch += self._queue
+                self._queue.clear()
             for entry in batch:
                 entry.finished, entry.slot, entry.error = True, slot, error
             self._busy = False
