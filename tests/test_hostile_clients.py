@@ -1,0 +1,171 @@
+"""Attacks from the network on a real cluster while a legitimate user books.
+
+Quotas: 30 concurrent holds from one address get exactly the per-address cap,
+and 30 concurrent bookings from one address exactly the booking cap (the
+attackers call from other loopback addresses than the user, see
+``source_address``). Replays: a member's hello captured on its way to one
+daemon is refused by another, and a hello stamped in the future by any.
+Logs: a flood of garbage connections and bad serializer ids leaves the
+attacked processes' log files under their cap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from cluster_fixture import LocalCluster
+from Pyro5.api import Proxy
+from source_address import bind_sources, from_address
+
+from ticketing import names
+from ticketing.client.connection import Connection
+from ticketing.errors import InvalidRequest, TicketingError, Unavailable
+
+HELD_CAP = 10
+BOOKED_CAP = 10
+CATALOG = f"""
+hold_ttl = 300
+max_seats_per_booking = 5
+max_held_seats_per_client = {HELD_CAP}
+max_booked_seats_per_client = {BOOKED_CAP}
+
+[[theater]]
+id = "ARENA"
+name = "Arena"
+city = "Boston"
+rows = 10
+seats_per_row = 20
+
+[[theater.event]]
+id = "holds"
+title = "Held Back"
+starts_at = "2026-12-01T19:00:00"
+
+[[theater.event]]
+id = "books"
+title = "Booked Up"
+starts_at = "2026-12-01T21:00:00"
+"""
+ATTACKERS = 30
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    catalog = tmp_path_factory.mktemp("catalog") / "hostile.toml"
+    catalog.write_text(CATALOG)
+    running = LocalCluster(tmp_path_factory.mktemp("hostile"), catalog, load_balancers=1).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@contextmanager
+def legitimate_user(cluster: LocalCluster, event: str) -> Iterator[list[Any]]:
+    """A person on 127.0.0.1 holding and booking 2 seats at a time until the block ends.
+
+    Yields the outcome of each of its bookings (a ticket, or the error).
+    """
+    outcomes: list[Any] = []
+    stop = threading.Event()
+
+    def books() -> None:
+        conn = Connection("127.0.0.1", cluster.ns_port, call_timeout=15.0)
+        try:
+            while not stop.is_set() and len(outcomes) < BOOKED_CAP // 2:
+                try:
+                    hold = conn.call("block_best_available", "ARENA", event, 2)
+                    outcomes.append(conn.book_ticket(hold["hold_id"], "Ada", "ada@example.com"))
+                except TicketingError as exc:
+                    outcomes.append(exc)
+        finally:
+            conn.close()
+
+    user = threading.Thread(target=books)
+    user.start()
+    try:
+        yield outcomes
+    finally:
+        stop.set()
+        user.join(60)
+    assert outcomes, "the user booked nothing while under attack"
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+
+
+def at_once(count: int, attack: Callable[[int], Any]) -> list[Any]:
+    """Run ``attack(n)`` for n in range(count) on threads started together; their outcomes."""
+    outcomes: list[Any] = [None] * count
+    start = threading.Barrier(count, timeout=30)
+
+    def one(n: int) -> None:
+        start.wait()
+        try:
+            outcomes[n] = attack(n)
+        except Exception as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return outcomes
+
+
+def call_from(address: str, uri: str, method: str, *args: Any) -> Any:
+    """``method(*args)`` on ``uri`` from ``address``; a shed call comes back when told."""
+    with from_address(address), Proxy(uri) as proxy:
+        proxy._pyroTimeout = 30.0
+        for _ in range(20):
+            try:
+                return getattr(proxy, method)(*args)
+            except Unavailable as exc:
+                time.sleep(exc.retry_after or 0.5)  # the balancer's own retry hint
+        raise AssertionError(f"{method} shed 20 times")
+
+
+def test_concurrent_holds_from_one_address_get_exactly_the_cap(
+    cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bind_sources(monkeypatch)
+    uri = str(cluster.pool.resolve(names.load_balancer(1)))
+
+    def hold(n: int) -> Any:
+        return call_from("127.0.0.2", uri, "block_best_available", "ARENA", "holds", 5)
+
+    with legitimate_user(cluster, "holds"):
+        outcomes = at_once(ATTACKERS, hold)
+    granted = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, InvalidRequest)]
+    assert sum(len(g["seats"]) for g in granted) == HELD_CAP, outcomes
+    assert len(refused) == ATTACKERS - len(granted), outcomes
+    assert all("at most 10 at once from one address" in str(r) for r in refused), refused[0]
+
+
+def test_concurrent_bookings_from_one_address_get_exactly_the_cap(
+    cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bind_sources(monkeypatch)
+    uri = str(cluster.pool.resolve(names.load_balancer(1)))
+    # 30 one-seat holds, each from an address of its own (one address may hold 10 seats).
+    holds = at_once(
+        ATTACKERS,
+        lambda n: call_from(f"127.0.1.{n + 1}", uri, "block_best_available", "ARENA", "books", 1),
+    )
+    assert all(isinstance(h, dict) for h in holds), holds
+
+    def book(n: int) -> Any:
+        return call_from("127.0.0.3", uri, "book_ticket", holds[n]["hold_id"], "Eve", "e@x.org")
+
+    with legitimate_user(cluster, "books"):
+        outcomes = at_once(ATTACKERS, book)
+    booked = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, InvalidRequest)]
+    assert len(booked) == BOOKED_CAP, outcomes
+    assert len(refused) == ATTACKERS - BOOKED_CAP, outcomes
+    assert all("booked from your address already" in str(r) for r in refused), refused[0]
