@@ -11,6 +11,7 @@ attacked processes' log files under their cap.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +20,16 @@ from typing import Any
 
 import pytest
 from cluster_fixture import LocalCluster
-from Pyro5.api import Proxy
+from conftest import poll
+from Pyro5.api import URI, Proxy
+from Pyro5.errors import CommunicationError
 from source_address import bind_sources, from_address
 
 from ticketing import names
 from ticketing.client.connection import Connection
 from ticketing.errors import InvalidRequest, TicketingError, Unavailable
+from ticketing.security.handshake import client_hello, target
+from ticketing.security.secret import ENV_VAR
 
 HELD_CAP = 10
 BOOKED_CAP = 10
@@ -50,6 +55,11 @@ starts_at = "2026-12-01T19:00:00"
 id = "books"
 title = "Booked Up"
 starts_at = "2026-12-01T21:00:00"
+
+[[theater.event]]
+id = "replays"
+title = "Played Again"
+starts_at = "2026-12-01T23:00:00"
 """
 ATTACKERS = 30
 
@@ -90,6 +100,7 @@ def legitimate_user(cluster: LocalCluster, event: str) -> Iterator[list[Any]]:
     user.start()
     try:
         yield outcomes
+        poll(lambda: outcomes, timeout=60, message="the user's first booking")
     finally:
         stop.set()
         user.join(60)
@@ -169,3 +180,34 @@ def test_concurrent_bookings_from_one_address_get_exactly_the_cap(
     assert len(booked) == BOOKED_CAP, outcomes
     assert len(refused) == ATTACKERS - BOOKED_CAP, outcomes
     assert all("booked from your address already" in str(r) for r in refused), refused[0]
+
+
+# --- replayed and future-stamped handshakes ------------------------------------------------
+
+
+def handshake_with(uri: Any, hello: dict[str, Any]) -> None:
+    """Connect to ``uri`` sending ``hello`` as a member would, and ask its status."""
+    with Proxy(uri) as proxy:
+        proxy._pyroTimeout = 10.0
+        proxy._pyroSerializer = "msgpack"  # what members speak
+        proxy._pyroHandshake = hello
+        proxy.status()
+
+
+def test_a_captured_handshake_is_refused_by_another_member_and_a_future_one_by_all(
+    cluster: LocalCluster,
+) -> None:
+    secret = os.environ[ENV_VAR]
+    one, two = (URI(cluster.pool.resolve(names.lock_server(i), refresh=True)) for i in (1, 2))
+    # What a member sends lock server 2 (an attacker on the path records it).
+    captured = client_hello(secret, time.time(), target(two.object, two.location))
+    with legitimate_user(cluster, "replays"):
+        with pytest.raises(CommunicationError, match=r"meant for ticketing\.lock\.server\.2@"):
+            handshake_with(one, captured)  # replayed to another member
+        handshake_with(two, captured)  # the member's own connection
+        with pytest.raises(CommunicationError, match="handshake replayed"):
+            handshake_with(two, captured)  # replayed to the same one
+        for uri in (one, two):
+            future = client_hello(secret, time.time() + 299, target(uri.object, uri.location))
+            with pytest.raises(CommunicationError, match=r"stamped \+\d+ s"):
+                handshake_with(uri, future)
