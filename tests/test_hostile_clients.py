@@ -11,9 +11,12 @@ attacked processes' log files under their cap.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 import pytest
 from cluster_fixture import LocalCluster
 from conftest import poll
+from Pyro5 import protocol
 from Pyro5.api import URI, Proxy
 from Pyro5.errors import CommunicationError
 from source_address import bind_sources, from_address
@@ -30,6 +34,7 @@ from ticketing.client.connection import Connection
 from ticketing.errors import InvalidRequest, TicketingError, Unavailable
 from ticketing.security.handshake import client_hello, target
 from ticketing.security.secret import ENV_VAR
+from ticketing.server.logs import BACKUPS_ENV, MAX_BYTES_ENV, REFUSALS_PER_PERIOD
 
 HELD_CAP = 10
 BOOKED_CAP = 10
@@ -60,15 +65,25 @@ starts_at = "2026-12-01T21:00:00"
 id = "replays"
 title = "Played Again"
 starts_at = "2026-12-01T23:00:00"
+
+[[theater.event]]
+id = "floods"
+title = "The Flood"
+starts_at = "2026-12-02T19:00:00"
 """
 ATTACKERS = 30
+LOG_CAP, LOG_BACKUPS = 16_384, 2  # bytes a log file rotates at, old files kept (the cluster's)
+LONGEST_RECORD = 3_000  # bytes: a file may pass the cap by the record that made it rotate
+FLOOD = 300  # garbage connections to each attacked process
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     catalog = tmp_path_factory.mktemp("catalog") / "hostile.toml"
     catalog.write_text(CATALOG)
-    running = LocalCluster(tmp_path_factory.mktemp("hostile"), catalog, load_balancers=1).start()
+    small_logs = {MAX_BYTES_ENV: str(LOG_CAP), BACKUPS_ENV: str(LOG_BACKUPS)}
+    running = LocalCluster(tmp_path_factory.mktemp("hostile"), catalog, load_balancers=1)
+    running.start(env=small_logs)
     try:
         yield running
     finally:
@@ -211,3 +226,58 @@ def test_a_captured_handshake_is_refused_by_another_member_and_a_future_one_by_a
             future = client_hello(secret, time.time() + 299, target(uri.object, uri.location))
             with pytest.raises(CommunicationError, match=r"stamped \+\d+ s"):
                 handshake_with(uri, future)
+
+
+# --- log flooding ------------------------------------------------------------------------
+
+
+def send_garbage(uri: URI, payload: bytes) -> None:
+    """Open a connection to ``uri``, send ``payload``, read what comes back, close."""
+    with socket.create_connection((uri.host, uri.port), timeout=10) as sock:
+        sock.sendall(payload)
+        with contextlib.suppress(OSError):
+            sock.recv(4096)
+
+
+def test_a_flood_of_garbage_connections_leaves_the_logs_under_their_cap(
+    cluster: LocalCluster,
+) -> None:
+    """Each bad serializer id cost 2.7 KB of traceback in two files, without end."""
+    attacked = {
+        "lock server": URI(cluster.pool.resolve(names.lock_server(1))),
+        "load balancer": URI(cluster.pool.resolve(names.load_balancer(1))),
+    }
+    bad_serializer = protocol.SendingMessage(protocol.MSG_CONNECT, 0, 1, 99, b"x" * 50).data
+    payloads = [bad_serializer, b"GET / HTTP/1.0\r\n\r\n", b"PYRO" + bytes(range(256)) * 4]
+    with legitimate_user(cluster, "floods"):
+        for n in range(FLOOD):
+            for uri in attacked.values():
+                send_garbage(uri, payloads[n % len(payloads)])
+    logs = cluster.data_dir / "logs"
+
+    def logged(component: str) -> str:
+        return "".join(f.read_text(errors="replace") for f in logs.glob(f"{component}*"))
+
+    # The refusals are logged, one short line each, rate-limited...
+    lines = poll(
+        lambda: [
+            line
+            for line in logged("ticketing.lock.server.1.").splitlines()
+            if "error during connect/handshake: 99" in line
+        ],
+        message="the lock server's refusal lines",
+    )
+    assert len(lines) <= REFUSALS_PER_PERIOD * 2, lines  # the test takes < 2 periods
+    assert all(len(line) < 300 for line in lines), lines[0]
+    assert "Traceback" not in logged("ticketing.lock.server.1.")
+    assert "serving a request from 127.0.0.1 failed: KeyError: 99" in logged(
+        "ticketing.loadbalancer.1."
+    )
+    # ... and every file (the launcher's .out files too) stays under the cap.
+    files = sorted(logs.iterdir())
+    too_big = {
+        f.name: f.stat().st_size for f in files if f.stat().st_size > LOG_CAP + LONGEST_RECORD
+    }
+    assert not too_big, too_big
+    kept = Counter(f.name.rsplit(".", 1)[0] if f.suffix[1:].isdigit() else f.name for f in files)
+    assert max(kept.values()) <= LOG_BACKUPS + 1, kept
