@@ -19,6 +19,7 @@ from Pyro5.errors import CommunicationError, SecurityError
 
 from ticketing import names
 from ticketing.security.handshake import (
+    CLOCK_SKEW,
     WINDOW,
     HandshakeRefused,
     Verifier,
@@ -39,40 +40,87 @@ SECRET = "s" * 32
 # --- the handshake, pure ----------------------------------------------------------
 
 
+LOCK_1 = "ticketing.lock.server.1@127.0.0.1:4001"
+LOCK_2 = "ticketing.lock.server.2@127.0.0.1:4002"
+
+
+def verifier(secret: str = SECRET, mine: str = LOCK_1, started: float = 0.0) -> Verifier:
+    """The verifier of a daemon serving ``mine`` since ``started``."""
+    return Verifier(secret, lambda aim: aim == mine, started)
+
+
 def test_a_member_hello_is_accepted_once_and_the_daemon_proves_itself() -> None:
-    verifier = Verifier(SECRET)
-    hello = client_hello(SECRET, now=1000.0)
-    answer = verifier.check(hello, now=1001.0)
-    check_server_proof(SECRET, hello["nonce"], answer)
+    daemon = verifier()
+    hello = client_hello(SECRET, now=1000.0, target=LOCK_1)
+    answer = daemon.check(hello, now=1001.0)
+    check_server_proof(SECRET, hello, answer)
     assert SECRET not in repr(hello) and SECRET not in repr(answer)
     with pytest.raises(HandshakeRefused, match="replayed"):
-        verifier.check(hello, now=1002.0)
+        daemon.check(hello, now=1002.0)
 
 
 @pytest.mark.parametrize(
     "hello",
-    [None, "hello", 42, {}, {"nonce": "a", "time": "1000.000", "mac": "0" * 64}, [1, 2]],
+    [
+        None,
+        "hello",
+        42,
+        {},
+        {"nonce": "a", "time": "1000.000", "mac": "0" * 64},
+        {"nonce": "a", "time": "1000.000", "for": LOCK_1, "mac": "0" * 64},
+        {"nonce": "a", "time": "1000.000", "for": "x" * 10_000, "mac": "0" * 64},
+        [1, 2],
+    ],
 )
 def test_anything_but_a_member_hello_is_refused(hello: object) -> None:
     with pytest.raises(HandshakeRefused, match="members only"):
-        Verifier(SECRET).check(hello, now=1000.0)
+        verifier().check(hello, now=1000.0)
 
 
 def test_a_wrong_secret_or_a_stale_clock_is_refused() -> None:
     with pytest.raises(HandshakeRefused, match="wrong cluster secret"):
-        Verifier(SECRET).check(client_hello("x" * 32, now=1000.0), now=1000.0)
-    with pytest.raises(HandshakeRefused, match="clocks differ"):
-        Verifier(SECRET).check(client_hello(SECRET, now=1000.0), now=1000.0 + WINDOW + 1)
+        verifier().check(client_hello("x" * 32, now=1000.0, target=LOCK_1), now=1000.0)
+    with pytest.raises(HandshakeRefused, match="synchronise the clocks"):
+        verifier().check(client_hello(SECRET, 1000.0, LOCK_1), now=1000.0 + WINDOW + 1)
+
+
+def test_a_hello_for_another_daemon_is_refused() -> None:
+    """Captured on its way to lock server 2, a hello is no good at lock server 1."""
+    captured = client_hello(SECRET, now=1000.0, target=LOCK_2)
+    with pytest.raises(HandshakeRefused, match=f"meant for {LOCK_2}, not this daemon"):
+        verifier().check(captured, now=1000.0)
+    # Re-aimed at lock server 1 without the secret, its MAC no longer matches.
+    with pytest.raises(HandshakeRefused, match="wrong cluster secret"):
+        verifier().check({**captured, "for": LOCK_1}, now=1000.0)
+
+
+def test_future_stamps_are_refused_beyond_the_clock_skew() -> None:
+    verifier().check(client_hello(SECRET, 1000.0 + CLOCK_SKEW - 1, LOCK_1), now=1000.0)
+    for ahead in (CLOCK_SKEW + 1, 299.0):
+        with pytest.raises(HandshakeRefused, match=r"stamped \+\d+ s .*synchronise"):
+            verifier().check(client_hello(SECRET, 1000.0 + ahead, LOCK_1), now=1000.0)
+
+
+def test_a_hello_made_before_the_daemon_started_is_refused() -> None:
+    """A restarted daemon on the same address has forgotten the nonces its predecessor saw."""
+    made = client_hello(SECRET, now=1000.0, target=LOCK_1)
+    with pytest.raises(HandshakeRefused, match="before this daemon started"):
+        verifier(started=1000.0 + CLOCK_SKEW + 1).check(made, now=1000.0 + CLOCK_SKEW + 2)
+    verifier(started=1000.0 + CLOCK_SKEW - 1).check(made, now=1000.0 + CLOCK_SKEW)
 
 
 def test_a_daemon_without_the_secret_does_not_convince_the_caller() -> None:
-    hello = client_hello(SECRET, now=1000.0)
-    impostor = Verifier("i" * 32)
+    hello = client_hello(SECRET, now=1000.0, target=LOCK_1)
+    impostor = verifier("i" * 32)
     with pytest.raises(HandshakeRefused):
-        check_server_proof(SECRET, hello["nonce"], "hello")
+        check_server_proof(SECRET, hello, "hello")
     with pytest.raises(HandshakeRefused):
-        forged = impostor.check(client_hello("i" * 32, now=1000.0), now=1000.0)
-        check_server_proof(SECRET, hello["nonce"], forged)
+        forged = impostor.check(client_hello("i" * 32, now=1000.0, target=LOCK_1), now=1000.0)
+        check_server_proof(SECRET, hello, forged)
+    # A member's proof for another hello (another target or nonce) does not do either.
+    other = client_hello(SECRET, now=1000.0, target=LOCK_1)
+    with pytest.raises(HandshakeRefused):
+        check_server_proof(SECRET, hello, verifier().check(other, now=1000.0))
 
 
 # --- the secret file -----------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from ticketing.catalog import Catalog, CatalogError, load_catalog, parse_catalog
 from ticketing.errors import TicketingError, UnknownEvent, UnknownTheater
+from ticketing.settings import BOOKING_QUOTA_WINDOW, MAX_BOOKED_SEATS_PER_CLIENT
 
 GOOD = """
 hold_ttl = 120
@@ -157,3 +158,25 @@ def test_max_held_seats_per_client_defaults_and_is_checked() -> None:
     )
     with pytest.raises(CatalogError, match="max_held_seats_per_client"):
         parse_catalog("max_seats_per_booking = 5\nmax_held_seats_per_client = 4\n" + theater)
+
+
+def test_booking_quota_keys_default_and_are_checked() -> None:
+    theater = '[[theater]]\nid = "A"\nname = "A"\ncity = "B"\nrows = 1\nseats_per_row = 1\n'
+    catalog = parse_catalog(theater)
+    assert catalog.max_booked_seats_per_client == MAX_BOOKED_SEATS_PER_CLIENT
+    assert catalog.booking_quota_window == BOOKING_QUOTA_WINDOW
+    assert catalog.quota_exempt == ()
+    keys = "max_booked_seats_per_client = 40\nbooking_quota_window = 60\n"
+    keys += 'quota_exempt = ["203.0.113.7", "10.0.0.0/8", "::1"]\n'
+    custom = parse_catalog(keys + theater)
+    assert (custom.max_booked_seats_per_client, custom.booking_quota_window) == (40, 60.0)
+    assert custom.quota_exempt == ("203.0.113.7/32", "10.0.0.0/8", "::1/128")
+    assert str(custom.quota_exempt_networks[1]) == "10.0.0.0/8"
+    for bad, key in [
+        ("max_booked_seats_per_client = 4", "max_booked_seats_per_client"),
+        ("booking_quota_window = 0", "booking_quota_window"),
+        ('quota_exempt = "10.0.0.0/8"', "quota_exempt"),
+        ('quota_exempt = ["10.0.0.300"]', r"quota_exempt\[0\]"),
+    ]:
+        with pytest.raises(CatalogError, match=key):
+            parse_catalog(bad + "\n" + theater)

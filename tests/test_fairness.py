@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from ticketing.security.fairness import (
     RETRY_AFTER_MAX,
     RETRY_AFTER_MIN,
     Admission,
+    BookingQuota,
     HoldQuota,
     RetryHint,
+    client_key,
 )
 from ticketing.server.multiplexer import raise_open_files_limit
 
@@ -141,26 +144,127 @@ def always_live(hold_id: str) -> bool:
     return True
 
 
+def hold(quota: HoldQuota, client: str, event: str, seats: int, hold_id: str, **kw) -> None:
+    """One hold granted through ``quota`` (expiring at 100 unless ``expires_at`` says)."""
+    now, still_live = kw.get("now", 0.0), kw.get("still_live", always_live)
+    with quota.reserving(client, "AMC", event, seats, now, still_live) as reserved:
+        reserved.hold(hold_id, kw.get("expires_at", 100.0))
+
+
 def test_a_client_cannot_hold_more_than_the_limit_of_one_event() -> None:
     quota = HoldQuota(limit=6)
-    quota.check("10.0.0.1", "AMC", "dune", 5, now=0.0, still_live=always_live)
-    quota.granted("10.0.0.1", "AMC", "dune", "h1", 5, expires_at=100.0)
-    with pytest.raises(InvalidRequest, match="already hold 5 seats"):
-        quota.check("10.0.0.1", "AMC", "dune", 2, now=1.0, still_live=always_live)
+    hold(quota, "10.0.0.1", "dune", 5, "h1")
+    with pytest.raises(InvalidRequest, match="already hold 5 seats of dune at AMC"):
+        hold(quota, "10.0.0.1", "dune", 2, "h2", now=1.0)
     # Another event, another client: their own quotas.
-    quota.check("10.0.0.1", "AMC", "alien", 5, now=1.0, still_live=always_live)
-    quota.check("10.0.0.2", "AMC", "dune", 5, now=1.0, still_live=always_live)
+    hold(quota, "10.0.0.1", "alien", 5, "h3", now=1.0)
+    hold(quota, "10.0.0.2", "dune", 5, "h4", now=1.0)
 
 
 def test_ended_expired_or_vanished_holds_give_the_quota_back() -> None:
     quota = HoldQuota(limit=5)
-    quota.granted("c", "AMC", "dune", "h1", 5, expires_at=100.0)
+    hold(quota, "c", "dune", 5, "h1")
     quota.ended("h1")
-    quota.check("c", "AMC", "dune", 5, now=1.0, still_live=always_live)
-    quota.granted("c", "AMC", "dune", "h2", 5, expires_at=100.0)
-    quota.check("c", "AMC", "dune", 5, now=100.0, still_live=always_live)  # h2 expired
-    quota.granted("c", "AMC", "dune", "h3", 5, expires_at=300.0)
-    quota.check("c", "AMC", "dune", 5, now=101.0, still_live=never_live)  # h3 gone elsewhere
+    hold(quota, "c", "dune", 5, "h2", now=1.0)
+    hold(quota, "c", "dune", 5, "h3", now=100.0, expires_at=300.0)  # h2 expired
+    hold(quota, "c", "dune", 5, "h4", now=101.0, still_live=never_live)  # h3 gone elsewhere
+
+
+def test_seats_are_reserved_before_the_acquire_and_given_back_if_it_fails() -> None:
+    """The old check-then-count let every concurrent hold pass the check."""
+    quota = HoldQuota(limit=10)
+    first = quota.reserving("c", "AMC", "dune", 5, 0.0, always_live)
+    second = quota.reserving("c", "AMC", "dune", 5, 0.0, always_live)
+    with first, second as reserved:
+        # Both reservations are on the books while their acquires run.
+        with pytest.raises(InvalidRequest, match="already hold 10 seats"):
+            hold(quota, "c", "dune", 1, "h")
+        reserved.hold("h2", 100.0)
+    # The first never got its hold (its acquire failed): given back on leaving.
+    hold(quota, "c", "dune", 5, "h3")
+    with pytest.raises(InvalidRequest, match="already hold 10"):
+        hold(quota, "c", "dune", 1, "h4")
+    with pytest.raises(RuntimeError), quota.reserving("d", "AMC", "dune", 5, 0.0, always_live):
+        raise RuntimeError("the lock store refused")
+    hold(quota, "d", "dune", 10, "h5")
+
+
+def test_concurrent_holds_get_exactly_the_cap() -> None:
+    """30 holds at once, each acquiring until all 30 have asked: exactly the cap's worth pass."""
+    quota = HoldQuota(limit=10)
+    asked = threading.Semaphore(0)
+    everyone_asked = threading.Event()
+    granted: list[int] = []
+
+    def one(n: int) -> None:
+        try:
+            with quota.reserving("c", "AMC", "dune", 5, 0.0, always_live) as reserved:
+                asked.release()
+                everyone_asked.wait(30)  # the acquire's round trip, during which the rest ask
+                reserved.hold(f"h{n}", 100.0)
+            granted.append(n)
+        except InvalidRequest:
+            asked.release()
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        assert asked.acquire(timeout=30)
+    everyone_asked.set()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 2
+
+
+def test_bookings_are_capped_per_event_within_the_window() -> None:
+    quota = BookingQuota(limit=6, window=3600.0)
+    with quota.reserving("c", "AMC", "dune", "h1", 4, now=0.0):
+        pass
+    with quota.reserving("c", "AMC", "dune", "h1", 4, now=1.0):
+        pass  # the same hold again (a retry): counted once
+    assert quota.booked("c", "AMC", "dune", now=1.0) == 4
+    too_many = quota.reserving("c", "AMC", "dune", "h2", 3, now=2.0)
+    with pytest.raises(InvalidRequest, match=r"4 seats of dune at AMC .* in 60 min"), too_many:
+        pass
+    with pytest.raises(InvalidRequest, match="were booked from your address"):
+        quota.refuse_hold("c", "AMC", "dune", 3, now=2.0)
+    quota.refuse_hold("c", "AMC", "dune", 2, now=2.0)  # can still book 2
+    with quota.reserving("c", "AMC", "alien", "h3", 5, now=2.0):
+        pass  # another event
+    with quota.reserving("c", "AMC", "dune", "h4", 3, now=3600.5):
+        pass  # h1 left the window
+    assert quota.booked("c", "AMC", "dune", now=3600.5) == 3
+
+
+def test_a_failed_or_cancelled_booking_gives_its_seats_back() -> None:
+    quota = BookingQuota(limit=5, window=3600.0)
+    with pytest.raises(RuntimeError), quota.reserving("c", "AMC", "dune", "h1", 5, now=0.0):
+        raise RuntimeError("the data store refused")
+    with quota.reserving("c", "AMC", "dune", "h2", 5, now=0.0):
+        pass
+    quota.cancelled("h2")
+    quota.cancelled("h2")  # idempotent
+    with quota.reserving("c", "AMC", "dune", "h3", 5, now=0.0):
+        pass
+    assert quota.booked("c", "AMC", "dune", now=0.0) == 5
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),  # the same household
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("10.1.2.3", None),
+        ("127.0.0.1", "127.0.0.1"),
+        ("local", "local"),
+    ],
+)
+def test_who_a_quota_counts(address: str, key: str | None) -> None:
+    exempt = (ipaddress.ip_network("10.0.0.0/8"),)
+    assert client_key(address, exempt) == key
 
 
 # --- through a real balancer ----------------------------------------------------------

@@ -39,6 +39,7 @@ CATALOG = """
 hold_ttl = {hold_ttl}
 max_seats_per_booking = 4
 max_held_seats_per_client = 400
+max_booked_seats_per_client = 400  # many users on loopback: one address
 
 [[theater]]
 id = "AMC"

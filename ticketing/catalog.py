@@ -8,6 +8,7 @@ The default catalog ships beside this module.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import tomllib
@@ -20,8 +21,10 @@ from typing import Any
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import UnknownEvent, UnknownTheater
 from ticketing.settings import (
+    BOOKING_QUOTA_WINDOW,
     DEFAULT_HOLD_TTL,
     DEFAULT_MAX_SEATS_PER_BOOKING,
+    MAX_BOOKED_SEATS_PER_CLIENT,
     MAX_HELD_SEATS_PER_CLIENT,
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
@@ -96,6 +99,16 @@ class Catalog:
     theaters: tuple[Theater, ...] = ()
     # Seats of one event one client (one address) may hold at once, per load balancer.
     max_held_seats_per_client: int = MAX_HELD_SEATS_PER_CLIENT
+    # Seats of one event one client may book within booking_quota_window seconds, per balancer.
+    max_booked_seats_per_client: int = MAX_BOOKED_SEATS_PER_CLIENT
+    booking_quota_window: float = BOOKING_QUOTA_WINDOW
+    # Addresses (networks) the per-client quotas do not apply to: a trusted front end
+    # that books for many people, the benchmark's users on loopback.
+    quota_exempt: tuple[str, ...] = ()
+
+    @property
+    def quota_exempt_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.quota_exempt)
 
     def theater(self, theater_id: str) -> Theater:
         for theater in self.theaters:
@@ -153,7 +166,15 @@ class _Reader:
                 raise self.fail(_join(where, key), f"unknown key (expected one of: {expected})")
 
     def catalog(self, data: dict) -> Catalog:
-        allowed = {"hold_ttl", "max_seats_per_booking", "max_held_seats_per_client", "theater"}
+        allowed = {
+            "hold_ttl",
+            "max_seats_per_booking",
+            "max_held_seats_per_client",
+            "max_booked_seats_per_client",
+            "booking_quota_window",
+            "quota_exempt",
+            "theater",
+        }
         self.only_keys(data, allowed, "")
         hold_ttl = data.get("hold_ttl", DEFAULT_HOLD_TTL)
         if not _is_number(hold_ttl) or not math.isfinite(hold_ttl) or hold_ttl <= 0:
@@ -167,6 +188,18 @@ class _Reader:
                 "max_held_seats_per_client",
                 f"must be an integer >= max_seats_per_booking ({max_seats}), got {max_held!r}",
             )
+        max_booked = data.get("max_booked_seats_per_client", MAX_BOOKED_SEATS_PER_CLIENT)
+        if not _is_int(max_booked) or max_booked < max_seats:
+            raise self.fail(
+                "max_booked_seats_per_client",
+                f"must be an integer >= max_seats_per_booking ({max_seats}), got {max_booked!r}",
+            )
+        window = data.get("booking_quota_window", BOOKING_QUOTA_WINDOW)
+        if not _is_number(window) or not math.isfinite(window) or window <= 0:
+            raise self.fail(
+                "booking_quota_window", f"must be a positive number of seconds, got {window!r}"
+            )
+        exempt = self.networks(data.get("quota_exempt", []), "quota_exempt")
         tables = data.get("theater")
         if not isinstance(tables, list) or not tables:
             raise self.fail("theater", "at least one [[theater]] table is required")
@@ -176,7 +209,29 @@ class _Reader:
             if theater.id in seen:
                 raise self.fail(f"theater[{i}].id", f"duplicate theater id {theater.id!r}")
             seen.add(theater.id)
-        return Catalog(float(hold_ttl), max_seats, theaters, max_held)
+        return Catalog(
+            float(hold_ttl),
+            max_seats,
+            theaters,
+            max_held,
+            max_booked,
+            float(window),
+            exempt,
+        )
+
+    def networks(self, value: Any, key: str) -> tuple[str, ...]:
+        """A list of IP addresses or networks such as ``"203.0.113.7"`` or ``"10.0.0.0/8"``."""
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list of addresses or networks, got {value!r}")
+        found = []
+        for i, item in enumerate(value):
+            try:
+                found.append(str(ipaddress.ip_network(item, strict=False)))
+            except (TypeError, ValueError):
+                raise self.fail(
+                    f"{key}[{i}]", f"not an IP address or network such as '10.0.0.0/8': {item!r}"
+                ) from None
+        return tuple(found)
 
     def theater(self, table: Any, where: str) -> Theater:
         if not isinstance(table, dict):

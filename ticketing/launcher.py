@@ -193,7 +193,8 @@ class Supervisor:
         path, offset = self._outputs[label]
         try:
             with open(path, "rb") as source:
-                source.seek(offset)
+                # A file smaller than where this run began was rotated (``logs``): all of it is new.
+                source.seek(offset if offset <= os.fstat(source.fileno()).st_size else 0)
                 text = source.read().decode(errors="replace")
         except OSError as exc:
             return f"    (cannot read it: {exc})"

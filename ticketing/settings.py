@@ -24,6 +24,8 @@ PROXY_TIMEOUT = 5.0  # seconds before a call to a peer counts as failed
 
 # Fair use of a load balancer (``ticketing.security.fairness``).
 MAX_HELD_SEATS_PER_CLIENT = 10  # seats of one event one client may hold at once
+MAX_BOOKED_SEATS_PER_CLIENT = 20  # seats of one event one client may book within the window
+BOOKING_QUOTA_WINDOW = 3600.0  # seconds a booking counts against its client's quota
 # Calls one balancer serves at once; the rest are refused at once. On 2 cores more in
 # flight only lengthen the queues inside the cluster (README, Security).
 LB_MAX_CONCURRENT_CALLS = 24

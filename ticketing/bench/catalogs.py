@@ -56,14 +56,14 @@ def events_per_group(
     return counts
 
 
-# The benchmark's simulated users all reach the load balancers from 127.0.0.1, which
-# the per-client hold quota would take for one greedy client.
-BENCH_MAX_HELD = 1_000_000
+# The benchmark's simulated users all reach the load balancers from loopback, which
+# the per-client quotas (holds and bookings) would take for one greedy client.
+BENCH_QUOTA_EXEMPT = ("127.0.0.0/8", "::1/128")
 
 
 def for_benchmark(catalog: Catalog) -> Catalog:
-    """``catalog`` with the per-client hold quota lifted (see ``BENCH_MAX_HELD``)."""
-    return replace(catalog, max_held_seats_per_client=BENCH_MAX_HELD)
+    """``catalog`` with loopback exempt from the per-client quotas (``BENCH_QUOTA_EXEMPT``)."""
+    return replace(catalog, quota_exempt=BENCH_QUOTA_EXEMPT)
 
 
 def write_toml(catalog: Catalog, path: Path) -> Path:
@@ -72,6 +72,9 @@ def write_toml(catalog: Catalog, path: Path) -> Path:
         f"hold_ttl = {catalog.hold_ttl}",
         f"max_seats_per_booking = {catalog.max_seats_per_booking}",
         f"max_held_seats_per_client = {catalog.max_held_seats_per_client}",
+        f"max_booked_seats_per_client = {catalog.max_booked_seats_per_client}",
+        f"booking_quota_window = {catalog.booking_quota_window}",
+        f"quota_exempt = [{', '.join(_text(n) for n in catalog.quota_exempt)}]",
     ]
     for theater in catalog.theaters:
         lines += ["", "[[theater]]", *_theater_keys(theater)]

@@ -1,4 +1,4 @@
-"""Fair use of a load balancer: bounded work at once, bounded seats on hold per client.
+"""Fair use of a load balancer: bounded work at once, bounded seats per client.
 
 * ``Admission``: a load balancer serves at most ``limit`` *flows* at once: a
   flow is a connection let in for ``FLOW_SECONDS`` (or until it closes),
@@ -13,23 +13,35 @@
   keep their places for good. Calls that come without a connection to tell
   (not through the multiplexer) are bounded by ``limit`` calls at once.
 * ``HoldQuota``: one client keeps at most ``limit`` seats of one event on
-  hold at once. A client is identified by the IP address its connection comes
-  from (Pyro5's ``current_context.client_sock_addr``): ports change with each
-  connection, addresses do not. Clients behind one NAT share a quota, and a
-  client that spreads its calls over several balancers gets one quota per
-  balancer; the lock store's expiry frees everything in the end regardless.
-  The quota is what this balancer granted; holds released or booked through
-  another balancer are noticed when a client reaches its limit (``still_live``
-  asks the lock store).
+  hold at once (catalog ``max_held_seats_per_client``, 10). ``BookingQuota``:
+  one client books at most ``limit`` seats of one event within ``window``
+  seconds (``max_booked_seats_per_client``, 20, and
+  ``booking_quota_window``, an hour). Both *reserve* the seats under a lock
+  before the lock store or data store is asked and give them back if it
+  refuses, so concurrent calls from one client cannot together pass the
+  cap. A client is identified by the IP address its connection comes from
+  (Pyro5's ``current_context.client_sock_addr``; ``client_key``): ports
+  change with each connection, addresses do not; an IPv6 address counts as
+  its /64, which one household or host gets whole. Clients behind one NAT
+  share a quota, and a client that spreads its calls over several balancers
+  gets one quota per balancer; the lock store's expiry frees everything in
+  the end regardless. Addresses in the catalog's ``quota_exempt`` (a front
+  end booking for many people, the benchmark's users on loopback) have no
+  quota. The quotas are what this balancer granted: holds released or
+  booked through another balancer are noticed when a client reaches its
+  limit (``still_live`` asks the lock store); bookings cancelled through
+  another balancer when they leave the window.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,6 +49,8 @@ from typing import Any, TypeVar
 from Pyro5.api import current_context
 
 from ticketing.errors import InvalidRequest, Unavailable
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 RETRY_AFTER_MIN = 0.05  # seconds: the shortest retry hint (never "at once")
 RETRY_AFTER_MAX = 5.0  # seconds: the longest (a person should not give up)
@@ -206,22 +220,48 @@ class _Recent:
             self._previous, self._current = self._current, 0
 
 
-@dataclass(frozen=True, slots=True)
+_PENDING = math.inf
+
+
+@dataclass(slots=True)
 class _Grant:
-    hold_id: str
+    hold_id: str  # a placeholder while the hold is being acquired
     seats: int
-    expires_at: float
+    expires_at: float  # infinity while being acquired: it counts until settled
+
+
+class Grant:
+    """A reservation in a ``HoldQuota``: ``hold`` it once the lock store granted the hold."""
+
+    __slots__ = ("_grant", "_quota")
+
+    def __init__(self, quota: HoldQuota, grant: _Grant) -> None:
+        self._quota = quota
+        self._grant = grant
+
+    def hold(self, hold_id: str, expires_at: float) -> None:
+        """The hold was granted: its seats count until it expires, is booked or released."""
+        with self._quota._lock:
+            self._grant.hold_id = hold_id
+            self._grant.expires_at = expires_at
 
 
 class HoldQuota:
-    """Seats on hold per (client, theater, event), as granted by this balancer."""
+    """Seats on hold per (client, theater, event), as granted by this balancer.
+
+    The seats are *reserved* before the lock store is asked (``reserving``),
+    under one lock with the check, so concurrent holds from one client can
+    never together pass the limit; a hold that fails gives its reservation
+    back, one that succeeds keeps it.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._lock = threading.Lock()
         self._grants: dict[tuple[str, str, str], list[_Grant]] = {}
 
-    def check(
+    @contextmanager
+    def reserving(
         self,
         client: str,
         theater: str,
@@ -229,31 +269,36 @@ class HoldQuota:
         wanted: int,
         now: float,
         still_live: Callable[[str], bool],
-    ) -> None:
-        """Refuse (``InvalidRequest``) a hold of ``wanted`` more seats beyond the limit."""
-        key = (client, theater, event)
-        if self._held(key, now) + wanted <= self.limit:
-            return
-        with self._lock:
-            grants = list(self._grants.get(key, []))
-        gone = {g.hold_id for g in grants if not still_live(g.hold_id)}
-        with self._lock:
-            kept = [g for g in self._grants.get(key, []) if g.hold_id not in gone]
-            self._grants[key] = kept
-        held = self._held(key, now)
-        if held + wanted > self.limit:
-            raise InvalidRequest(
-                f"you already hold {held} seats of {event} at {theater}; at most "
-                f"{self.limit} at once: book or release a hold first"
-            )
+    ) -> Iterator[Grant]:
+        """Reserve ``wanted`` seats for the block; ``InvalidRequest`` beyond the limit.
 
-    def granted(
-        self, client: str, theater: str, event: str, hold_id: str, seats: int, expires_at: float
-    ) -> None:
-        with self._lock:
-            self._grants.setdefault((client, theater, event), []).append(
-                _Grant(hold_id, seats, expires_at)
+        The block acquires the hold and calls ``Grant.hold``; if it raises (or
+        never calls it) the reservation is given back.
+        """
+        key = (client, theater, event)
+        grant = self._reserve(key, wanted, now)
+        if grant is None:
+            # Holds booked or released through another balancer still count here:
+            # ask the lock store about ours (outside the lock), then try once more.
+            with self._lock:
+                granted = [g.hold_id for g in self._grants.get(key, []) if g.expires_at != _PENDING]
+            gone = {hold_id for hold_id in granted if not still_live(hold_id)}
+            with self._lock:
+                kept = [g for g in self._grants.get(key, []) if g.hold_id not in gone]
+                self._grants[key] = kept
+            grant = self._reserve(key, wanted, now)
+        if grant is None:
+            raise InvalidRequest(
+                f"you already hold {self._held(key, now)} seats of {event} at {theater} "
+                f"(at most {self.limit} at once from one address): book or release a hold first, "
+                "or wait for it to expire"
             )
+        try:
+            yield Grant(self, grant)
+        finally:
+            with self._lock:
+                if grant.expires_at == _PENDING:
+                    self._drop(key, grant)
 
     def ended(self, hold_id: str) -> None:
         """The hold was booked or released through this balancer."""
@@ -265,14 +310,158 @@ class HoldQuota:
                 else:
                     del self._grants[key]
 
+    def _reserve(self, key: tuple[str, str, str], wanted: int, now: float) -> _Grant | None:
+        with self._lock:
+            if self._held_locked(key, now) + wanted > self.limit:
+                return None
+            grant = _Grant("", wanted, _PENDING)
+            self._grants.setdefault(key, []).append(grant)
+            return grant
+
+    def _drop(self, key: tuple[str, str, str], grant: _Grant) -> None:
+        kept = [g for g in self._grants.get(key, []) if g is not grant]
+        if kept:
+            self._grants[key] = kept
+        else:
+            self._grants.pop(key, None)
+
     def _held(self, key: tuple[str, str, str], now: float) -> int:
         with self._lock:
-            live = [g for g in self._grants.get(key, []) if g.expires_at > now]
-            if live:
-                self._grants[key] = live
+            return self._held_locked(key, now)
+
+    def _held_locked(self, key: tuple[str, str, str], now: float) -> int:
+        live = [g for g in self._grants.get(key, []) if g.expires_at > now]
+        if live:
+            self._grants[key] = live
+        else:
+            self._grants.pop(key, None)
+        return sum(g.seats for g in live)
+
+
+@dataclass(frozen=True, slots=True)
+class _Booking:
+    hold_id: str
+    seats: int
+    at: float  # when it was counted (``now`` of ``reserving``)
+
+
+class BookingQuota:
+    """Seats of one event booked per client through this balancer within ``window`` seconds.
+
+    Like the hold quota, the seats are reserved before the data store is
+    asked, under one lock with the check, and given back if the booking
+    fails. A hold booked again (a retry) is counted once. A cancellation
+    through this balancer gives its seats back at once; one through another
+    balancer, when the booking leaves the window.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._booked: dict[tuple[str, str, str], list[_Booking]] = {}
+        self._key_of: dict[str, tuple[str, str, str]] = {}  # hold id -> its key
+
+    def booked(self, client: str, theater: str, event: str, now: float) -> int:
+        """Seats of ``event`` booked by ``client`` within the window."""
+        with self._lock:
+            return sum(b.seats for b in self._recent((client, theater, event), now))
+
+    def refuse_hold(self, client: str, theater: str, event: str, wanted: int, now: float) -> None:
+        """``InvalidRequest`` for a hold its client could not book: it would only block seats."""
+        with self._lock:
+            refusal = self._refusal((client, theater, event), wanted, now)
+        if refusal is not None:
+            raise refusal
+
+    @contextmanager
+    def reserving(
+        self, client: str, theater: str, event: str, hold_id: str, seats: int, now: float
+    ) -> Iterator[None]:
+        """Count ``seats`` for the block (booking hold ``hold_id``); given back if it raises."""
+        key = (client, theater, event)
+        with self._lock:
+            if hold_id in self._key_of:  # a retry: counted already (or being booked)
+                booking = None
             else:
-                self._grants.pop(key, None)
-            return sum(g.seats for g in live)
+                refusal = self._refusal(key, seats, now)
+                if refusal is not None:
+                    raise refusal
+                booking = _Booking(hold_id, seats, now)
+                self._booked.setdefault(key, []).append(booking)
+                self._key_of[hold_id] = key
+        try:
+            yield
+        except BaseException:
+            if booking is not None:
+                self.cancelled(hold_id)
+            raise
+
+    def cancelled(self, hold_id: str) -> None:
+        """The booking of ``hold_id`` was cancelled (or failed): its seats are free again."""
+        with self._lock:
+            key = self._key_of.pop(hold_id, None)
+            if key is None:
+                return
+            kept = [b for b in self._booked.get(key, []) if b.hold_id != hold_id]
+            if kept:
+                self._booked[key] = kept
+            else:
+                self._booked.pop(key, None)
+
+    def _refusal(self, key: tuple[str, str, str], wanted: int, now: float) -> InvalidRequest | None:
+        recent = self._recent(key, now)
+        booked = sum(b.seats for b in recent)
+        if booked + wanted <= self.limit:
+            return None
+        # The seats free up as the oldest bookings leave the window.
+        freed, wait = booked, 0.0
+        for booking in recent:
+            freed -= booking.seats
+            wait = booking.at + self.window - now
+            if freed + wanted <= self.limit:
+                break
+        _, theater, event = key
+        return InvalidRequest(
+            f"{booked} seats of {event} at {theater} were booked from your address already "
+            f"(at most {self.limit} within {self.window / 60:.0f} min from one address): "
+            f"cancel a ticket, or try again in {math.ceil(wait / 60)} min"
+        )
+
+    def _recent(self, key: tuple[str, str, str], now: float) -> list[_Booking]:
+        """The bookings of ``key`` within the window, oldest first; older ones are forgotten."""
+        bookings = self._booked.get(key, [])
+        recent = [b for b in bookings if b.at > now - self.window]
+        if len(recent) < len(bookings):
+            for booking in bookings:
+                if booking.at <= now - self.window:
+                    self._key_of.pop(booking.hold_id, None)
+            if recent:
+                self._booked[key] = recent
+            else:
+                self._booked.pop(key, None)
+        return recent
+
+
+def client_key(address: str, exempt: Iterable[IPNetwork] = ()) -> str | None:
+    """Who a per-address quota counts a caller as; ``None`` for an exempt address.
+
+    An IPv4 address is one client; an IPv6 address counts as its /64, which
+    one household or host is given whole (counting each of its addresses
+    apart would hand it 2**64 quotas). A caller outside a Pyro5 call
+    (``"local"``) is itself.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in network for network in exempt):
+        return None
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -22,6 +22,7 @@ from ticketing.security.handshake import (
     Verifier,
     check_server_proof,
     client_hello,
+    target,
 )
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,13 @@ class MembersDaemon(Daemon):
 
     def __init__(self, secret: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._verifier = Verifier(secret)
+        self._verifier = Verifier(secret, self._is_mine, started=time.time())
         self._verifier_lock = threading.Lock()
+
+    def _is_mine(self, aim: str) -> bool:
+        """Whether a hello's target is an object of ours at an address we listen on."""
+        obj, _, location = aim.rpartition("@")
+        return obj in self.objectsById and location in (self.locationStr, self.natLocationStr)
 
     def validateHandshake(self, conn: Any, data: Any) -> Any:
         try:
@@ -64,13 +70,15 @@ class MemberProxy(Proxy):
 
     def __init__(self, uri: Any, secret: str) -> None:
         object.__setattr__(self, "_member_secret", secret)
-        object.__setattr__(self, "_member_nonce", "")
+        object.__setattr__(self, "_member_hello", {})
         super().__init__(uri)
 
     @property
     def _pyroHandshake(self) -> dict[str, Any]:
-        hello = client_hello(self._member_secret, time.time())
-        object.__setattr__(self, "_member_nonce", hello["nonce"])
+        """A fresh hello for the daemon of our URI (a resolved ``PYRO:`` one, as ProxyPool's)."""
+        uri = self._pyroUri
+        hello = client_hello(self._member_secret, time.time(), target(uri.object, uri.location))
+        object.__setattr__(self, "_member_hello", hello)
         return hello
 
     @_pyroHandshake.setter
@@ -79,6 +87,6 @@ class MemberProxy(Proxy):
 
     def _pyroValidateHandshake(self, response: Any) -> None:
         try:
-            check_server_proof(self._member_secret, self._member_nonce, response)
+            check_server_proof(self._member_secret, self._member_hello, response)
         except HandshakeRefused as exc:
             raise SecurityError(f"{self._pyroUri}: {exc}") from None

@@ -20,6 +20,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from Pyro5.api import expose
@@ -31,7 +32,14 @@ from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
-from ticketing.security.fairness import Admission, HoldQuota, admitted, client_address
+from ticketing.security.fairness import (
+    Admission,
+    BookingQuota,
+    HoldQuota,
+    admitted,
+    client_address,
+    client_key,
+)
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
@@ -112,6 +120,14 @@ class LoadBalancer:
         self._settles = SettleQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS)
         self._quota = HoldQuota(catalog.max_held_seats_per_client)
+        self._bookings = BookingQuota(
+            catalog.max_booked_seats_per_client, catalog.booking_quota_window
+        )
+        self._exempt = catalog.quota_exempt_networks
+
+    def _client(self) -> str | None:
+        """The caller as the per-client quotas count it (``None``: exempt)."""
+        return client_key(client_address(), self._exempt)
 
     def _hold_live(self, hold_id: str) -> bool:
         return self.locks.for_hold(hold_id).call("get_hold", hold_id) is not None
@@ -186,13 +202,25 @@ class LoadBalancer:
     def _hold(
         self, found: Theater, event: str, count: int, method: str, what: Any
     ) -> dict[str, Any]:
-        """Hold through the lock store's ``method`` within this client's quota."""
-        client = client_address()
-        self._quota.check(client, found.id, event, count, time.time(), self._hold_live)
+        """Hold through the lock store's ``method`` within this client's quotas.
+
+        The seats are reserved in the hold quota before the lock store is
+        asked and given back if it refuses, so concurrent holds from one
+        address cannot together pass the cap.
+        """
         hold_id = self.locks.new_hold_id(found.id, event)
         group = self.locks.for_event(found.id, event)
-        hold = group.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
-        self._quota.granted(client, found.id, event, hold_id, count, hold["expires_at"])
+        client = self._client()
+        if client is None:
+            hold = group.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
+            return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
+        now = time.time()
+        self._bookings.refuse_hold(client, found.id, event, count, now)
+        with self._quota.reserving(
+            client, found.id, event, count, now, self._hold_live
+        ) as reserved:
+            hold = group.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
+            reserved.hold(hold["hold_id"], hold["expires_at"])
         return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
 
     @contract_errors
@@ -224,20 +252,29 @@ class LoadBalancer:
                 f"hold {hold_id} has expired, was released or never existed; "
                 "hold the seats again with block_seats"
             )
-        try:
-            ticket = self.data.call(
-                hold["theater"],
-                "book",
-                secrets.token_urlsafe(TOKEN_BYTES),
-                hold_id,
-                hold["theater"],
-                hold["event"],
-                hold["seats"],
-                name,
-                email,
-                hold["fence"],
-                hold["expires_at"],
+        # The seats count against this address's booking quota before the data
+        # store is asked, and are given back if it refuses.
+        client = self._client()
+        quota: AbstractContextManager[None] = nullcontext()
+        if client is not None:
+            quota = self._bookings.reserving(
+                client, hold["theater"], hold["event"], hold_id, len(hold["seats"]), time.time()
             )
+        try:
+            with quota:
+                ticket = self.data.call(
+                    hold["theater"],
+                    "book",
+                    secrets.token_urlsafe(TOKEN_BYTES),
+                    hold_id,
+                    hold["theater"],
+                    hold["event"],
+                    hold["seats"],
+                    name,
+                    email,
+                    hold["fence"],
+                    hold["expires_at"],
+                )
         except SeatsUnavailable as refusal:
             self._mend_sold_marks(hold["theater"], hold["event"], refusal.seats)
             raise
@@ -287,6 +324,7 @@ class LoadBalancer:
         else:
             group = self.locks.for_hold(hold_id)
         group.call("free_all", [hold_id])
+        self._bookings.cancelled(hold_id)
         return True
 
     @contract_errors
