@@ -130,9 +130,9 @@ def test_an_impostor_balancer_never_sees_a_booking_and_loses_its_stolen_name(
     daemon = Daemon(host="127.0.0.1", port=0)
     relay = RelayingDaemon(host="127.0.0.1", port=0)
     relay.target_uri = real_2
-    stop = threading.Event()
+    stop, serving = threading.Event(), threading.Event()
     threads = [
-        threading.Thread(target=d.requestLoop, args=(lambda: not stop.is_set(),), daemon=True)
+        threading.Thread(target=d.requestLoop, args=(lambda: not serving.is_set(),), daemon=True)
         for d in (daemon, relay)
     ]
     for thread in threads:
@@ -177,12 +177,20 @@ def test_an_impostor_balancer_never_sees_a_booking_and_loses_its_stolen_name(
     assert len(set(booked)) == len(booked)
     assert recorder.carrying(*USER) == []
     assert recorder.calls == []
-    # The real balancer takes its name back from the impostor.
-    poll(
-        lambda: ns_entry(cluster, names.load_balancer(1)) == real_1,
-        timeout=10,
-        message="load balancer 1 to take its name back",
-    )
+    # The real balancer takes its name back from the impostor, which still answers.
+    try:
+        poll(
+            lambda: ns_entry(cluster, names.load_balancer(1)) == real_1,
+            timeout=10,
+            message="load balancer 1 to take its name back",
+        )
+        with Proxy(impostor[names.load_balancer(1)]) as still_there:
+            still_there._pyroTimeout = 5.0
+            still_there._pyroBind()
+    finally:
+        serving.set()
+        daemon.shutdown()
+        relay.shutdown()
     for thread in threads:
         thread.join(5)
     daemon.close()
@@ -215,10 +223,12 @@ def test_a_relayed_handshake_does_not_prove_an_impostor(cluster: LocalCluster) -
         assert "did not prove" in str(no.value)
     finally:
         stop.set()
+        relay.shutdown()
         thread.join(5)
         relay.close()
 
 
+@pytest.mark.slow
 def test_forty_dead_balancer_names_cost_a_new_client_seconds_at_most(
     cluster: LocalCluster,
 ) -> None:
@@ -258,3 +268,29 @@ def test_the_cluster_writes_its_public_key_beside_the_secret(cluster: LocalClust
     assert path.stat().st_mode & 0o777 == 0o644
     signer = SigningKey.from_secret(load_secret(cluster.data_dir))
     assert load_cluster_key(path).pem() == signer.public().pem()
+
+
+def test_members_take_their_names_back_from_a_live_impostor(cluster: LocalCluster) -> None:
+    stolen = [names.lock_server(1), names.DATASTORE_MANAGER]
+    real = {name: cluster.pool.resolve(name, refresh=True) for name in stolen}
+    daemon = Daemon(host="127.0.0.1", port=0)
+    look_alike = forwarding_class(real[stolen[0]], Recorder())
+    impostor = {name: str(daemon.register(look_alike(), objectId=name)) for name in stolen}
+    serving = threading.Event()
+    thread = threading.Thread(target=daemon.requestLoop, args=(lambda: not serving.is_set(),))
+    thread.start()
+    try:
+        with cluster.name_server() as ns:
+            for name, uri in impostor.items():
+                ns.register(name, uri)
+        for name in stolen:
+            poll(
+                lambda name=name: ns_entry(cluster, name) == real[name],
+                timeout=10,
+                message=f"{name} to take its name back",
+            )
+    finally:
+        serving.set()
+        daemon.shutdown()
+        thread.join(5)
+        daemon.close()
