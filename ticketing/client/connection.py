@@ -36,6 +36,7 @@ from ticketing.security.balancer_proof import BalancerProxy, verified
 from ticketing.security.cluster_key import ClusterKey, SigningKey
 from ticketing.security.membership import MemberProxy, is_internal
 from ticketing.security.secret import ENV_VAR
+from ticketing.server.proxies import name_server_uri
 
 MEMBERS_ONLY = "members only (give the cluster secret: --data-dir or $TICKETING_SECRET)"
 UNVERIFIED = "not signed with the cluster's key: an impostor or a stale entry; not used"
@@ -224,7 +225,9 @@ class Connection:
 
     def _list_names(self, prefix: str, metadata: bool = False) -> dict[str, Any]:
         """The entries under ``prefix``: name -> URI, or (URI, metadata) with ``metadata``."""
-        with Pyro5.api.locate_ns(self.ns_host, self.ns_port) as ns:
+        # A direct URI and a timeout set before connecting: a name server that accepts and
+        # never answers costs status_timeout, not Pyro5's 60 s.
+        with Pyro5.api.Proxy(name_server_uri(self.ns_host, self.ns_port)) as ns:
             ns._pyroTimeout = self.status_timeout
             found = ns.list(prefix=prefix, return_metadata=metadata)
         if metadata:
