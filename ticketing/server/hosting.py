@@ -14,10 +14,11 @@ signed entry and a signed handshake (``balancer_proof``).
 Internal components pass the cluster secret: their daemon then refuses every
 connection that does not prove knowledge of it (``MembersDaemon``) and runs
 on Pyro5's thread pool (see ``pyro_config``). Public ones (load balancers)
-pass the cluster's signing key instead: their daemon is a ``CrowdDaemon``
-that signs the nonce of every caller that asks (``BalancerDaemon``), whose connections wait in one
-selector and whose requests run on a bounded pool of workers
-(``multiplexer``), so thousands of people can stay connected to one of them.
+pass the cluster's signing key instead: their daemon signs the nonce of every
+caller that asks (``BalancerDaemon``), and is a ``CrowdDaemon``, whose
+connections wait in one selector and whose requests run on a bounded pool of
+workers (``multiplexer``), so thousands of people can stay connected to one
+of them.
 
 SIGINT and SIGTERM end the request loop; the entry is then removed (only if it
 is still ours) and the daemon closed, and ``serve`` returns so the caller can
