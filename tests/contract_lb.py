@@ -35,6 +35,9 @@ from ticketing.errors import (
     Unavailable,
 )
 from ticketing.names import load_balancer
+from ticketing.security.balancer_proof import BalancerDaemon, entry_metadata
+from ticketing.security.cluster_key import SigningKey
+from ticketing.security.secret import ENV_VAR
 from ticketing.server import validation
 
 CATALOG = """
@@ -292,13 +295,16 @@ def serve_balancers(ns_host: str, ns_port: int, count: int = 2) -> Iterator[Serv
     store = contract_store()
     served = ServedBalancers(store, {}, {}, ns_host, ns_port)
     threads = []
+    # Signed like real balancers, so the client (which checks) uses them.
+    key = SigningKey.from_secret(os.environ[ENV_VAR])
     with Pyro5.api.locate_ns(ns_host, ns_port) as ns:
         for index in range(1, count + 1):
             name = load_balancer(index)
             balancer = ContractLB(store, name)
-            daemon = Pyro5.api.Daemon(host="127.0.0.1", port=0)
-            uri = daemon.register(balancer, objectId=name)
-            ns.register(name, uri)
+            daemon = BalancerDaemon(host="127.0.0.1", port=0)
+            daemon.prove_as(key, name)
+            uri = str(daemon.register(balancer, objectId=name))
+            ns.register(name, uri, metadata=entry_metadata(key, name, uri))
             served.balancers[name] = balancer
             served.daemons[name] = daemon
             thread = threading.Thread(target=daemon.requestLoop, daemon=True, name=name)

@@ -42,7 +42,7 @@ def patch_sleep(monkeypatch: pytest.MonkeyPatch, sleep: Callable[[float], None])
 def connect(balancers: dict[str, Balancer], **options: Any) -> Connection:
     connection = Connection("127.0.0.1", 1, rng=random.Random(1), **options)
     connection._known = {name: f"PYRO:{name}@127.0.0.1:1" for name in balancers}
-    connection._proxy = balancers.__getitem__  # type: ignore[method-assign]
+    connection._connect = balancers.__getitem__  # type: ignore[method-assign]
     return connection
 
 

@@ -36,6 +36,7 @@ from ticketing import names
 from ticketing.catalog import CatalogError, load_catalog
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError
+from ticketing.security.cluster_key import write_public_key
 from ticketing.security.secret import SecretError, ensure_secret, load_secret
 from ticketing.server.cli import LockGroupsChanged, common_parser, pin_lock_groups, positive_int
 from ticketing.server.logs import LOG_DIR
@@ -314,6 +315,8 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
     try:
         ensure_secret(options.data_dir)
         secret = load_secret(options.data_dir)
+        # What clients check load balancers with; public, for any client host.
+        write_public_key(options.data_dir, secret)
     except (OSError, SecretError) as exc:
         print(f"cluster: {exc}", file=sys.stderr)
         return 2

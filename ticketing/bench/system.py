@@ -24,6 +24,8 @@ from typing import Any
 
 from ticketing import names
 from ticketing.launcher import RUN_DIR
+from ticketing.security.balancer_proof import verified
+from ticketing.security.cluster_key import SigningKey
 from ticketing.server.proxies import ProxyPool
 
 SECRET_VARIABLE = "TICKETING_SECRET"  # the cluster secret, read by every member's proxies
@@ -99,11 +101,16 @@ class System:
         self._extra_pids = extra_pids  # e.g. the name server, which has no status()
 
     def load_balancers(self) -> list[str]:
-        """The URIs of the registered load balancers, in name order."""
-        found = self.pool.list(names.LOAD_BALANCER_PREFIX, refresh=True)
+        """The URIs of the registered load balancers signed by the cluster, in name order."""
+        secret = os.environ.get(SECRET_VARIABLE)
+        key = SigningKey.from_secret(secret).public() if secret else None
+        found, skipped = verified(key, self.pool.entries(names.LOAD_BALANCER_PREFIX))
+        if skipped:
+            print(f"bench: skipped unsigned load balancer entries {skipped}", file=sys.stderr)
         if not found:
             raise RuntimeError(
-                f"no load balancer registered in the name server at {self.ns_host}:{self.ns_port}"
+                f"no load balancer signed by the cluster in the name server at "
+                f"{self.ns_host}:{self.ns_port} (is ${SECRET_VARIABLE} the cluster's secret?)"
             )
         return [found[name] for name in sorted(found)]
 

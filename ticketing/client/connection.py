@@ -1,17 +1,26 @@
 """Reaching the cluster: one load balancer at a time, another one when it stops answering.
 
 Load balancers are stateless, so any of them can serve any call; the client keeps the one it
-uses until it fails (a CommunicationError, or Unavailable from the balancer itself) and then
-moves to another registered one, retrying the same call. What the user typed and the hold they
-own live in the client, so nothing is lost on the way. The list of balancers is cached, so a
-briefly absent name server does not stop a client that already found them. A balancer that
-sheds load says when to come back (``Unavailable.retry_after``): the client waits that long,
-with jitter (``backoff``), and asks it again, for up to ``shed_patience`` seconds in all.
+uses until it fails (any Pyro5 error, or Unavailable from the balancer itself) and then moves to
+another registered one, retrying the same call.
+
+Only balancers that prove they are the cluster's are used (``balancer_proof``): the name-server
+entries not signed with the cluster's key (``cluster.pub``) are skipped unseen, and a balancer
+must sign the client's nonce when it connects, so an impostor that registered a name, or took
+over a real one, never sees a call. A new balancer is found by dialling the verified ones
+overlapped (``dialer``), so names that lead nowhere cost a fraction of a second each.
+
+What the user typed and the hold they own live in the client, so nothing is lost on the way.
+The list of balancers is cached, so a briefly absent name server does not stop a client that
+already found them. A balancer that sheds load says when to come back
+(``Unavailable.retry_after``): the client waits that long, with jitter (``backoff``), and asks
+it again, for up to ``shed_patience`` seconds in all.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from typing import Any
@@ -20,11 +29,22 @@ import Pyro5.api
 import Pyro5.errors
 
 from ticketing import backoff
+from ticketing.client import dialer
 from ticketing.errors import Unavailable
 from ticketing.names import LOAD_BALANCER_PREFIX, ROOT
+from ticketing.security.balancer_proof import BalancerProxy, verified
+from ticketing.security.cluster_key import ClusterKey, SigningKey
 from ticketing.security.membership import MemberProxy, is_internal
+from ticketing.security.secret import ENV_VAR
+from ticketing.server.proxies import name_server_uri
 
 MEMBERS_ONLY = "members only (give the cluster secret: --data-dir or $TICKETING_SECRET)"
+UNVERIFIED = "not signed with the cluster's key: an impostor or a stale entry; not used"
+NO_KEY_STATE = "not verified (no cluster key: --cluster-key FILE); not used"
+NO_KEY = (
+    "no cluster key to check load balancers with: pass --cluster-key FILE "
+    "(cluster.pub from the cluster's data directory) or --data-dir of the cluster"
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +62,29 @@ class Connection:
         rng: random.Random | None = None,
         secret: str | None = None,
         shed_patience: float = 10.0,
+        cluster_key: ClusterKey | None = None,
+        connect_timeout: float = dialer.CONNECT_TIMEOUT,
     ) -> None:
-        """``secret`` (the cluster's, for operators) lets ``cluster_status`` reach the
-        members-only components; without it they show as members only."""
+        """``cluster_key`` checks the load balancers (see ``find_cluster_key``); without one it
+        is derived from ``secret`` or ``$TICKETING_SECRET`` if given, and with none at all no
+        balancer is used. ``secret`` (the cluster's, for operators) also lets
+        ``cluster_status`` reach the members-only components; without it they show as members
+        only. ``connect_timeout`` bounds connecting to one balancer, ``call_timeout`` a call."""
         self.secret = secret
+        if cluster_key is None:
+            known_secret = secret or os.environ.get(ENV_VAR)
+            if known_secret:
+                cluster_key = SigningKey.from_secret(known_secret).public()
+        self.cluster_key = cluster_key
         self.ns_host = ns_host
         self.ns_port = ns_port
         self.call_timeout = call_timeout
+        self.connect_timeout = connect_timeout
         self.status_timeout = status_timeout
         self.shed_patience = shed_patience
         self._rng = rng or random.Random()
         self._known: dict[str, str] = {}
+        self._skipped: set[str] = set()
         self._proxies: dict[str, Pyro5.api.Proxy] = {}
         self.current: str | None = None
         """Name of the load balancer in use, None before the first call."""
@@ -101,11 +133,10 @@ class Connection:
         last_unavailable: Unavailable | None = None
         patience = self.shed_patience
         while True:
-            name = self._pick(tried)
-            if name is None:
+            name, proxy = self._connected(tried)
+            if name is None or proxy is None:
                 break
             try:
-                proxy = self._proxy(name)
                 proxy._pyroClaimOwnership()
                 result = getattr(proxy, method)(*args)
             except Unavailable as exc:
@@ -116,7 +147,7 @@ class Connection:
                         patience -= wait
                         time.sleep(wait)
                         continue
-            except Pyro5.errors.CommunicationError as exc:
+            except Pyro5.errors.PyroError as exc:  # any: the next balancer may do better
                 log.info("load balancer %s did not answer %s: %s", name, method, exc)
             else:
                 self.current = name
@@ -125,37 +156,64 @@ class Connection:
             self._forget(name)
         if last_unavailable is not None:
             raise last_unavailable
+        if self.cluster_key is None:
+            raise Unavailable(NO_KEY)
         raise Unavailable(
             f"no load balancer answers (name server {self.ns_host}:{self.ns_port}); "
             "check that the cluster runs, then retry"
         )
 
-    def _pick(self, tried: set[str]) -> str | None:
-        """The current balancer if it was not tried yet, else a random untried one."""
+    def _connected(self, tried: set[str]) -> tuple[str | None, Pyro5.api.Proxy | None]:
+        """The balancer in use if not tried yet, else the first untried one to answer.
+
+        Names that fail to connect are added to ``tried``.
+        """
         if self.current is not None and self.current not in tried:
-            return self.current
+            proxy = self._proxies.get(self.current)
+            if proxy is not None:
+                return self.current, proxy
         if not self._known or tried:
             self._refresh()
         untried = sorted(set(self._known) - tried)
-        if not untried:
-            return None
-        self.current = self._rng.choice(untried)
-        return self.current
+        self._rng.shuffle(untried)
+        if self.current in untried:  # keep the one in use first
+            untried.remove(self.current)
+            untried.insert(0, self.current)
+        found = dialer.dial(untried, self._connect, timeout=self.connect_timeout)
+        for name, why in found.failed.items():
+            log.info("load balancer %s did not connect: %s", name, why)
+            tried.add(name)
+            self._forget(name)
+        if found.name is None or found.proxy is None:
+            return None, None
+        self._proxies[found.name] = found.proxy
+        self.current = found.name
+        return found.name, found.proxy
+
+    def _connect(self, name: str) -> Pyro5.api.Proxy:
+        """A proxy connected to ``name`` that proved itself; short timeout until then."""
+        proxy = BalancerProxy(self._known[name], self.cluster_key)
+        proxy._pyroTimeout = self.connect_timeout
+        try:
+            proxy._pyroBind()
+        except BaseException:
+            proxy._pyroRelease()
+            raise
+        proxy._pyroTimeout = self.call_timeout
+        return proxy
 
     def _refresh(self) -> None:
-        """Re-read the balancers from the name server; keep the cache when it is away."""
+        """Re-read the balancers from the name server, keeping the verified ones only; keep
+        the cache when the name server is away."""
         try:
-            self._known = self._list_names(LOAD_BALANCER_PREFIX)
+            listing = self._list_names(LOAD_BALANCER_PREFIX, metadata=True)
         except (Pyro5.errors.CommunicationError, Pyro5.errors.NamingError) as exc:
             log.info("name server away, %d balancers cached: %s", len(self._known), exc)
-
-    def _proxy(self, name: str) -> Pyro5.api.Proxy:
-        proxy = self._proxies.get(name)
-        if proxy is None:
-            proxy = Pyro5.api.Proxy(self._known[name])
-            proxy._pyroTimeout = self.call_timeout
-            self._proxies[name] = proxy
-        return proxy
+            return
+        self._known, skipped = verified(self.cluster_key, listing)
+        for name in set(skipped) - self._skipped:
+            log.warning("skipped %s: its entry is not signed with the cluster's key", name)
+        self._skipped = set(skipped)
 
     def _forget(self, name: str) -> None:
         proxy = self._proxies.pop(name, None)
@@ -165,10 +223,16 @@ class Connection:
         if self.current == name:
             self.current = None
 
-    def _list_names(self, prefix: str) -> dict[str, str]:
-        with Pyro5.api.locate_ns(self.ns_host, self.ns_port) as ns:
+    def _list_names(self, prefix: str, metadata: bool = False) -> dict[str, Any]:
+        """The entries under ``prefix``: name -> URI, or (URI, metadata) with ``metadata``."""
+        # A direct URI and a timeout set before connecting: a name server that accepts and
+        # never answers costs status_timeout, not Pyro5's 60 s.
+        with Pyro5.api.Proxy(name_server_uri(self.ns_host, self.ns_port)) as ns:
             ns._pyroTimeout = self.status_timeout
-            return {name: str(uri) for name, uri in ns.list(prefix=prefix).items()}
+            found = ns.list(prefix=prefix, return_metadata=metadata)
+        if metadata:
+            return {name: (str(uri), meta) for name, (uri, meta) in found.items()}
+        return {name: str(uri) for name, uri in found.items()}
 
     # -- cluster status ---------------------------------------------------------------------
 
@@ -179,20 +243,31 @@ class Connection:
         that is exactly what an operator looks for.
         """
         try:
-            names = self._list_names(ROOT)
+            listing = self._list_names(ROOT, metadata=True)
         except (Pyro5.errors.CommunicationError, Pyro5.errors.NamingError) as exc:
             raise Unavailable(
                 f"the name server at {self.ns_host}:{self.ns_port} does not answer ({exc}); "
                 "start it or pass --ns-host/--ns-port"
             ) from exc
+        balancers = {n: entry for n, entry in listing.items() if n.startswith(LOAD_BALANCER_PREFIX)}
+        signed, _ = verified(self.cluster_key, balancers)
         rows = []
-        for name, uri in sorted(names.items()):
+        for name, (uri, _meta) in sorted(listing.items()):
             member = is_internal(name)
             if member and self.secret is None:
                 rows.append({"name": name, "registered_as": name, "state": MEMBERS_ONLY})
                 continue
+            if name in balancers and name not in signed:
+                state = UNVERIFIED if self.cluster_key is not None else NO_KEY_STATE
+                rows.append({"name": name, "registered_as": name, "state": state})
+                continue
             try:
-                proxy = MemberProxy(uri, self.secret) if member else Pyro5.api.Proxy(uri)
+                if member:
+                    proxy = MemberProxy(uri, self.secret)
+                elif name in signed:
+                    proxy = BalancerProxy(uri, self.cluster_key)
+                else:
+                    proxy = Pyro5.api.Proxy(uri)
                 with proxy:
                     proxy._pyroTimeout = self.status_timeout
                     status = dict(proxy.status())

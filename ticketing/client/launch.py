@@ -14,6 +14,7 @@ from ticketing.client.repl import Repl
 from ticketing.client.script import run_lines
 from ticketing.client.state import ClientState
 from ticketing.client.tickets_file import TicketsFile, default_tickets_path
+from ticketing.security.cluster_key import ClusterKeyError, find_cluster_key
 from ticketing.security.secret import SecretError, load_secret
 from ticketing.server import pyro_config
 
@@ -29,6 +30,8 @@ class ClientOptions:
     command: str | None = None
     tickets_file: Path | None = None
     """Defaults to $XDG_DATA_HOME/ticketing/tickets.json."""
+    cluster_key: Path | None = None
+    """The cluster's public key; defaults to <data-dir>/cluster.pub (see `find_cluster_key`)."""
 
 
 def main(
@@ -39,7 +42,14 @@ def main(
 ) -> int:
     """Run one command, a script from a pipe, or the interactive loop on a terminal."""
     pyro_config.configure()  # serpent, and errors arrive as their own classes
-    connection = Connection(options.ns_host, options.ns_port, secret=_operator_secret(options))
+    try:
+        key = find_cluster_key(options.cluster_key, options.data_dir)
+    except ClusterKeyError as exc:
+        print(f"client: {exc}", file=stderr)
+        return 2
+    connection = Connection(
+        options.ns_host, options.ns_port, secret=_operator_secret(options), cluster_key=key
+    )
     tickets = TicketsFile(options.tickets_file or default_tickets_path())
     metadata = Metadata(connection, tickets)
     actions = Actions(connection, ClientState(), tickets, metadata, connection.cluster_status)

@@ -4,16 +4,21 @@ Every component process is the same shape: one exposed object on a daemon
 bound to a free port, registered under its contract name. The name server may
 restart (and, restored from its SQLite file, hold a stale address) or lose the
 entry, so a background thread looks the name up every second and registers
-again when the entry is missing or points elsewhere; it never takes a name over
-from another live process that serves it, which would be a second replica
-started with the same id.
+again when the entry is missing or points elsewhere. It takes a name back from
+whatever cannot prove it belongs to the cluster (a dead address, or a live
+impostor: anyone may write to the name server), and never from another live
+process that can, which would be a second replica started with the same id.
+Members prove it with the members-only handshake; load balancers with a
+signed entry and a signed handshake (``balancer_proof``).
 
 Internal components pass the cluster secret: their daemon then refuses every
 connection that does not prove knowledge of it (``MembersDaemon``) and runs
 on Pyro5's thread pool (see ``pyro_config``). Public ones (load balancers)
-pass none: their daemon is a ``CrowdDaemon``, whose connections wait in one
-selector and whose requests run on a bounded pool of workers
-(``multiplexer``), so thousands of people can stay connected to one of them.
+pass the cluster's signing key instead: their daemon signs the nonce of every
+caller that asks (``BalancerDaemon``), and is a ``CrowdDaemon``, whose
+connections wait in one selector and whose requests run on a bounded pool of
+workers (``multiplexer``), so thousands of people can stay connected to one
+of them.
 
 SIGINT and SIGTERM end the request loop; the entry is then removed (only if it
 is still ours) and the daemon closed, and ``serve`` returns so the caller can
@@ -25,17 +30,25 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from Pyro5.api import Daemon, Proxy
-from Pyro5.errors import CommunicationError, NamingError
+from Pyro5.errors import CommunicationError, NamingError, PyroError
 from Pyro5.socketutil import get_ip_address
 
 from ticketing import counters
 from ticketing.errors import InvalidRequest, TicketingError
-from ticketing.security.membership import MembersDaemon
+from ticketing.security.balancer_proof import (
+    BalancerDaemon,
+    BalancerProxy,
+    entry_metadata,
+    entry_verifies,
+)
+from ticketing.security.cluster_key import SigningKey
+from ticketing.security.membership import MemberProxy, MembersDaemon
 from ticketing.server import pyro_config
 from ticketing.server.logs import setup_logging
 from ticketing.server.multiplexer import CrowdDaemon, CrowdLimits
@@ -57,6 +70,7 @@ def serve(
     component_id: str | None = None,
     secret: str | None = None,
     crowd: CrowdLimits | None = None,
+    balancer_key: SigningKey | None = None,
 ) -> None:
     """Serve ``obj`` as ``name`` until SIGINT or SIGTERM, then return.
 
@@ -65,6 +79,8 @@ def serve(
     within ``crowd`` (default: a load balancer's limits), and when ``obj``
     admits its calls (an ``admission``, see ``fairness.admitted``) the calls
     it would refuse are refused at the door, before they wait for a worker.
+    With ``balancer_key`` (a load balancer) the entry is signed and the daemon
+    proves it holds the key to callers that ask.
     Must run on the main thread (it owns the signal handlers). Exits the
     process with a message when another live process already serves ``name``.
     """
@@ -75,13 +91,21 @@ def serve(
     try:
         nathost, natport = _advertised_address(host)
         address = {"host": host, "port": 0, "nathost": nathost, "natport": natport}
+        metadata: set[str] = set()
+        proven: Callable[[str, object], bool] = _answers
         if secret:
             daemon: Daemon = CountingMembersDaemon(secret, **address)
+            proven = _member_check(secret)
         else:
             daemon = CountingCrowdDaemon(crowd, getattr(obj, "admission", None), **address)
+            if balancer_key is not None:
+                daemon.prove_as(balancer_key, name)
+                proven = _balancer_check(balancer_key, name)
         with daemon:
             uri = str(daemon.register(obj, objectId=name))
-            entry = Registration(name, uri, ns_host, ns_port)
+            if balancer_key is not None:
+                metadata = entry_metadata(balancer_key, name, uri)
+            entry = Registration(name, uri, ns_host, ns_port, metadata, proven)
             if entry.sync() == Registration.TAKEN:
                 raise SystemExit(
                     f"{name} is already served by a running process at {entry.holder}; "
@@ -134,8 +158,11 @@ class CountingMembersDaemon(CountingDaemon, MembersDaemon):
     """A counting daemon that serves members of the cluster only."""
 
 
-class CountingCrowdDaemon(CountingDaemon, CrowdDaemon):
-    """A counting daemon for the public: many connections, a bounded pool of workers."""
+class CountingCrowdDaemon(CountingDaemon, BalancerDaemon, CrowdDaemon):
+    """A counting daemon for the public: many connections, a bounded pool of workers.
+
+    It proves it belongs to the cluster to callers that ask, once given the key (``prove_as``).
+    """
 
 
 def _advertised_address(host: str) -> tuple[str | None, int | None]:
@@ -174,12 +201,24 @@ class Registration:
     """Our entry in the name server, kept pointing at us."""
 
     OK = "ok"
-    TAKEN = "taken"  # another live process serves the name
+    TAKEN = "taken"  # another live process of the cluster serves the name
     NO_NAME_SERVER = "no-name-server"
 
-    def __init__(self, name: str, uri: str, ns_host: str, ns_port: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        uri: str,
+        ns_host: str,
+        ns_port: int,
+        metadata: set[str] | None = None,
+        proven: Callable[[str, object], bool] | None = None,
+    ) -> None:
+        """``proven(uri, metadata)`` tells whether another entry for our name is one of
+        the cluster's live processes (default: anything that answers)."""
         self.name = name
         self.uri = uri
+        self.metadata = set(metadata or ())
+        self.proven = proven or _answers
         self.holder: str | None = None
         self._ns_address = f"{ns_host}:{ns_port}"
         self._ns_uri = name_server_uri(ns_host, ns_port)
@@ -189,14 +228,21 @@ class Registration:
     def sync(self) -> str:
         """Check the entry once and register if needed; returns the outcome."""
         try:
-            current = self._lookup()
-            if current == self.uri:
+            current, metadata = self._lookup()
+            if current == self.uri and set(metadata) >= self.metadata:
                 state = self.OK
-            elif current is not None and _answers(current):
+            elif current not in (None, self.uri) and self.proven(current, metadata):
                 self.holder = current
                 state = self.TAKEN
             else:
-                self._ns_call("register", self.name, self.uri)
+                if current not in (None, self.uri):
+                    log.warning(
+                        "%s pointed at %s, which does not prove it belongs to the cluster "
+                        "(dead or an impostor); taking the name back",
+                        self.name,
+                        current,
+                    )
+                self._ns_call("register", self.name, self.uri, False, self.metadata or None)
                 log.info("registered %s as %s in the name server", self.name, self.uri)
                 state = self.OK
         except CommunicationError as exc:
@@ -223,17 +269,19 @@ class Registration:
     def remove(self) -> None:
         """Remove the entry if it still names us (best effort)."""
         try:
-            if self._lookup() == self.uri:
+            if self._lookup()[0] == self.uri:
                 self._ns_call("remove", self.name)
                 log.info("removed %s from the name server", self.name)
         except CommunicationError as exc:
             log.info("could not remove %s from the name server: %s", self.name, exc)
 
-    def _lookup(self) -> str | None:
+    def _lookup(self) -> tuple[str | None, set[object]]:
+        """The URI our name points at (None: no entry) and the entry's metadata."""
         try:
-            return str(self._ns_call("lookup", self.name))
+            uri, metadata = self._ns_call("lookup", self.name, True)
         except NamingError:
-            return None
+            return None, set()
+        return str(uri), set(metadata or ())
 
     def _ns_call(self, method: str, *args: object) -> object:
         if self._ns is None:
@@ -243,14 +291,31 @@ class Registration:
         return getattr(self._ns, method)(*args)
 
 
-def _answers(uri: str) -> bool:
-    """Whether a live daemon serves the object of ``uri`` (a stale entry does not)."""
-    probe = Proxy(uri)
+def _answers(uri: str, metadata: object = None, probe: Proxy | None = None) -> bool:
+    """Whether a live daemon serves the object of ``uri`` (a stale entry does not) and
+    passes ``probe``'s handshake (a plain proxy's, by default)."""
+    probe = probe if probe is not None else Proxy(uri)
     probe._pyroTimeout = NS_TIMEOUT
     try:
         probe._pyroBind()
-    except CommunicationError:
+    except PyroError:  # unreachable, or its handshake failed: not one of ours
         return False
     finally:
         probe._pyroRelease()
     return True
+
+
+def _member_check(secret: str) -> Callable[[str, object], bool]:
+    """A live member proves it knows the cluster secret in the members-only handshake."""
+    return lambda uri, metadata: _answers(uri, probe=MemberProxy(uri, secret))
+
+
+def _balancer_check(key: SigningKey, name: str) -> Callable[[str, object], bool]:
+    """A live balancer has an entry signed by the cluster and signs our nonce."""
+    public = key.public()
+
+    def check(uri: str, metadata: object) -> bool:
+        signed = entry_verifies(public, name, uri, metadata)  # type: ignore[arg-type]
+        return signed and _answers(uri, probe=BalancerProxy(uri, public))
+
+    return check

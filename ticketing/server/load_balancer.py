@@ -32,6 +32,7 @@ from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
+from ticketing.security.cluster_key import SigningKey
 from ticketing.security.fairness import (
     Admission,
     BookingQuota,
@@ -353,9 +354,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     # A member towards the lock servers and the manager; public itself (served
     # without the secret, and over TLS without asking for a client certificate).
     tls.serve_public()
-    pool = ProxyPool(args.ns_host, args.ns_port, secret=require_secret(args.data_dir))
+    # It proves to clients that it is the cluster's with the key derived from the secret.
+    secret = require_secret(args.data_dir)
+    pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
     try:
         balancer = LoadBalancer(args.id, catalog, pool, placement)
-        serve(balancer, balancer.name, args.host, args.ns_host, args.ns_port, args.data_dir)
+        serve(
+            balancer,
+            balancer.name,
+            args.host,
+            args.ns_host,
+            args.ns_port,
+            args.data_dir,
+            balancer_key=SigningKey.from_secret(secret),
+        )
     finally:
         pool.close()

@@ -186,6 +186,12 @@ class ProxyPool:
             self._uris.update(found)
         return dict(found)
 
+    def entries(self, prefix: str) -> dict[str, tuple[str, Any]]:
+        """The registered names starting with ``prefix``, each with its URI and metadata,
+        fresh from the name server (to check signed entries, ``balancer_proof.verified``)."""
+        found = self._ns_call("list", prefix=prefix, return_metadata=True)
+        return {str(k): (str(uri), metadata) for k, (uri, metadata) in found.items()}
+
     def _ns_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call to the name server through the shared, lock-guarded proxy.
 
