@@ -184,7 +184,8 @@ def test_a_data_dir_keeps_the_lock_groups_it_first_ran_with(tmp_path: Path) -> N
 
 
 def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path) -> None:
-    cluster = Cluster(tmp_path, fake_run_dir)
+    """With ``--no-restart``, a death after READY is reported and left down."""
+    cluster = Cluster(tmp_path, fake_run_dir, None, "--no-restart")
     try:
         poll(
             lambda: "READY" in cluster.output() or cluster.process.poll() is not None,
@@ -198,12 +199,16 @@ def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path)
         pids = [pool.call(name, "status")["pid"] for name in EXPECTED]
         pool.close()
 
+        os.kill(pid_of(cluster, "ticketing.lock.server.1"), signal.SIGKILL)
+        poll(lambda: "left down (--no-restart)" in cluster.errors(), message="the report")
+        assert "lock_server-1 exited (killed by SIGKILL); left down" in cluster.errors()
+
         cluster.process.send_signal(signal.SIGTERM)
         assert cluster.process.wait(30) == 0
         assert not [pid for pid in pids if alive(pid)]
         assert launcher.port_in_use("127.0.0.1", cluster.port) is False
         assert cluster.output().count("\n") == 1
-        assert "restarted" not in cluster.errors()  # what it stops does not come back
+        assert "restarted" not in cluster.errors()
     finally:
         cluster.stop()
 
@@ -293,6 +298,12 @@ def test_a_component_killed_after_ready_is_restarted_and_answers_again(
         logged = (cluster.data_dir / "logs" / "cluster.log").read_text()
         assert "restarted datastore-T1-2" in logged and "restarted nameserver" in logged
         assert cluster.output() == f"READY 127.0.0.1:{cluster.port}\n"
+
+        restarts = cluster.errors().count("restarted ")
+        cluster.process.send_signal(signal.SIGTERM)
+        assert cluster.process.wait(30) == 0
+        assert cluster.errors().count("restarted ") == restarts  # what it stops stays stopped
+        assert not [pid for pid in cluster.fake_pids() if alive(pid)]
     finally:
         cluster.stop()
 
@@ -324,17 +335,5 @@ def test_a_component_that_keeps_dying_is_reported_and_backs_off(
         assert errors.count("restarted load_balancer-1") in (len(announced) - 1, len(announced))
         assert "load_balancer-1 answers again" not in errors
         assert not [pid for pid in cluster.fake_pids() if alive(pid)]
-    finally:
-        cluster.stop()
-
-
-def test_with_no_restart_a_dead_component_stays_down(tmp_path: Path, fake_run_dir: Path) -> None:
-    cluster = Cluster(tmp_path, fake_run_dir, None, "--no-restart")
-    try:
-        wait_ready(cluster)
-        os.kill(pid_of(cluster, "ticketing.lock.server.1"), signal.SIGKILL)
-        poll(lambda: "left down (--no-restart)" in cluster.errors(), message="the report")
-        assert "lock_server-1 exited (killed by SIGKILL); left down" in cluster.errors()
-        assert "restarted lock_server-1" not in cluster.errors()
     finally:
         cluster.stop()
