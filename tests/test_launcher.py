@@ -281,15 +281,25 @@ def test_a_component_killed_after_ready_is_restarted_and_answers_again(
         name = "ticketing.datastore.T1.replica.2"
         old = pool.call(name, "status")["pid"]
         os.kill(old, signal.SIGKILL)
-        back = poll(lambda: pool.call(name, "status")["pid"] != old, message="a new replica 2")
+        back = poll(
+            lambda: pool.call(name, "status")["pid"] != old, timeout=60, message="a new replica 2"
+        )
         assert back
         nameserver = name_server_pid(cluster.port)
         os.kill(nameserver, signal.SIGKILL)  # the name server too, entries kept on disk
-        poll(lambda: name_server_pid(cluster.port) != nameserver, message="a new name server")
-        poll(lambda: pool.call(name, "status"), message="replica 2 found through it")
+        poll(
+            lambda: name_server_pid(cluster.port) != nameserver,
+            timeout=60,
+            message="a new name server",
+        )
+        poll(lambda: pool.call(name, "status"), timeout=60, message="replica 2 found through it")
         pool.close()
         for label in ("datastore-T1-2", "nameserver"):
-            poll(lambda label=label: f"{label} answers again" in cluster.errors(), message=label)
+            poll(
+                lambda label=label: f"{label} answers again" in cluster.errors(),
+                timeout=60,
+                message=f"{label} reported back",
+            )
         errors = cluster.errors()
         assert "datastore-T1-2 exited (killed by SIGKILL) after running" in errors
         assert "restarting it in 0.1s" in errors and "restarted datastore-T1-2 (pid" in errors
@@ -319,7 +329,7 @@ def test_a_component_that_keeps_dying_is_reported_and_backs_off(
         os.kill(pid_of(cluster, name), signal.SIGKILL)
         poll(
             lambda: "keeps dying: 4 deaths in a row" in cluster.errors(),
-            timeout=30,
+            timeout=60,
             message="four deaths reported",
         )
         cluster.process.send_signal(signal.SIGTERM)
