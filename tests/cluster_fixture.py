@@ -3,7 +3,9 @@
 The cluster runs as the contract says (``run/cluster.py`` prints ``READY``);
 tests reach it through the name server like any client, kill components by
 the pid their ``status()`` reports, and start them again with the same
-command line the launcher used (``ticketing.launcher.plan``).
+command line the launcher used (``ticketing.launcher.plan``). The launcher
+restarts nothing (``--no-restart``) unless asked: a test that kills a
+component restarts it itself, when it chooses.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ticketing.server.proxies import ProxyPool, name_server_uri
 
 SMALL_CATALOG = Path(__file__).resolve().parent / "catalogs" / "small.toml"
 READY_TIMEOUT = 120.0
+RESTART_DELAY = 0.2  # seconds before a supervised cluster restarts a component
 
 
 class LocalCluster:
@@ -41,8 +44,12 @@ class LocalCluster:
         data_replicas: int = 3,
         load_balancers: int = 2,
         lock_groups: int = 1,
+        supervised: bool = False,
     ) -> None:
+        """``supervised``: the launcher restarts what dies (its default), with its
+        shortest backoff so that tests need not wait."""
         self.data_dir = data_dir
+        self.supervised = supervised
         self.catalog = catalog
         self.ns_port = pick_free_port()
         self.options = argparse.Namespace(
@@ -74,6 +81,7 @@ class LocalCluster:
             *("--data-replicas", str(self.options.data_replicas)),
             *("--load-balancers", str(self.options.load_balancers)),
             *("--lock-groups", str(self.options.lock_groups)),
+            *(("--restart-delay", str(RESTART_DELAY)) if self.supervised else ("--no-restart",)),
         ]
         if self.catalog is not None:
             command += ["--catalog", str(self.catalog)]
@@ -112,6 +120,11 @@ class LocalCluster:
             self._launcher = None
         self.pool.close()
         return code
+
+    def launcher_pid(self) -> int:
+        """The pid of ``run/cluster.py`` itself (to pause its supervision)."""
+        assert self._launcher is not None, "start() the cluster first"
+        return self._launcher.pid
 
     # --- reaching it -------------------------------------------------------------
 

@@ -5,7 +5,8 @@ it runs under says which contract name it serves (with ``--id``/``--cluster``).
 It takes every flag the real scripts take, serves ``status()`` through
 ``hosting.serve``, and writes its pid to ``<data-dir>/fake-pids/<name>``. With
 ``FAKE_COMPONENT_CRASH=<name>`` in the environment, that one exits at once
-with an error instead.
+with an error instead; with ``FAKE_COMPONENT_CRASH_AGAIN=<name>``, it does so
+on every start after its first (a component that cannot come back).
 """
 
 import os
@@ -18,6 +19,7 @@ from ticketing import names
 from ticketing.errors import InvalidRequest
 from ticketing.security.membership import is_internal
 from ticketing.server.cli import common_parser
+from ticketing.server.coordinator import standby_name
 from ticketing.server.hosting import serve
 
 CRASH_EXIT_CODE = 3
@@ -58,11 +60,15 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--lock-groups", type=int, default=1)
     parser.add_argument("--group", type=int, default=None)
+    parser.add_argument("--standby", action="store_true")
     args = parser.parse_args()
     name = contract_name(Path(sys.argv[0]).stem, args.id, args.cluster, args.group)
-    if os.environ.get("FAKE_COMPONENT_CRASH") == name:
-        sys.exit(f"fake component {name}: crashing at start as asked")
+    if args.standby:
+        name = standby_name(name)
     pids = Path(args.data_dir) / "fake-pids"
+    again = os.environ.get("FAKE_COMPONENT_CRASH_AGAIN") == name and (pids / name).exists()
+    if os.environ.get("FAKE_COMPONENT_CRASH") == name or again:
+        sys.exit(f"fake component {name}: crashing at start as asked")
     pids.mkdir(parents=True, exist_ok=True)
     (pids / name).write_text(str(os.getpid()))
     # Members only when it stands for an internal component, as the real one.

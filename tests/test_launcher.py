@@ -12,6 +12,8 @@ import pytest
 from conftest import ROOT, pick_free_port, poll
 
 from ticketing import launcher
+from ticketing.faults.target import name_server_pid
+from ticketing.restart_backoff import RestartBackoff
 from ticketing.server.cli import LockGroupsChanged, pin_lock_groups
 from ticketing.server.proxies import ProxyPool
 
@@ -56,6 +58,7 @@ EXPECTED = [
     "ticketing.datastore.manager",
     "ticketing.loadbalancer.1",
     "ticketing.lock.coordinator",
+    "ticketing.lock.coordinator.standby",
     "ticketing.lock.server.1",
     "ticketing.lock.server.2",
 ]
@@ -131,7 +134,12 @@ def test_plan_follows_the_contract_defaults() -> None:
     components = launcher.plan(options, ["AMC", "REG", "CIN"])
     assert components[0].label == "nameserver"
     named = [c.name for c in components[1:]]
-    assert len(named) == 3 + 1 + 3 * (3 + 1) + 1 + 2
+    # The contract's processes, and the issue's standby lock coordinator (issue 14).
+    assert len(named) == 3 + 1 + 1 + 3 * (3 + 1) + 1 + 2
+    standby = next(c for c in components if c.name == "ticketing.lock.coordinator.standby")
+    assert standby.args[-1] == "--standby" and standby.script == "lock_coordinator.py"
+    assert standby.after == "lock_coordinator"  # started once the main one leads
+    assert not [n for n in named if n.startswith("ticketing.datastore.") and "standby" in n]
     assert "ticketing.datastore.CIN.replica.3" in named
     assert "ticketing.loadbalancer.2" in named
     replica = next(c for c in components if c.name == "ticketing.datastore.AMC.replica.2")
@@ -148,6 +156,10 @@ def test_plan_with_lock_groups_names_every_group_and_tells_every_balancer() -> N
     named = {c.name: c for c in components[1:]}
     for group in (1, 2, 3):
         assert f"ticketing.lock.{group}.coordinator" in named
+        standby = named[f"ticketing.lock.{group}.coordinator.standby"]
+        pairs = set(zip(standby.args, standby.args[1:], strict=False))
+        assert ("--group", str(group)) in pairs and "--standby" in standby.args
+        assert standby.after == f"lock_coordinator-{group}"
         server = named[f"ticketing.lock.{group}.server.2"]
         pairs = set(zip(server.args, server.args[1:], strict=False))
         assert {("--group", str(group)), ("--lock-groups", "3"), ("--id", "2")} <= pairs
@@ -172,7 +184,8 @@ def test_a_data_dir_keeps_the_lock_groups_it_first_ran_with(tmp_path: Path) -> N
 
 
 def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path) -> None:
-    cluster = Cluster(tmp_path, fake_run_dir)
+    """With ``--no-restart``, a death after READY is reported and left down."""
+    cluster = Cluster(tmp_path, fake_run_dir, None, "--no-restart")
     try:
         poll(
             lambda: "READY" in cluster.output() or cluster.process.poll() is not None,
@@ -186,11 +199,16 @@ def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path)
         pids = [pool.call(name, "status")["pid"] for name in EXPECTED]
         pool.close()
 
+        os.kill(pid_of(cluster, "ticketing.lock.server.1"), signal.SIGKILL)
+        poll(lambda: "left down (--no-restart)" in cluster.errors(), message="the report")
+        assert "lock_server-1 exited (killed by SIGKILL); left down" in cluster.errors()
+
         cluster.process.send_signal(signal.SIGTERM)
         assert cluster.process.wait(30) == 0
         assert not [pid for pid in pids if alive(pid)]
         assert launcher.port_in_use("127.0.0.1", cluster.port) is False
         assert cluster.output().count("\n") == 1
+        assert "restarted" not in cluster.errors()
     finally:
         cluster.stop()
 
@@ -225,6 +243,107 @@ def test_with_client_the_cluster_stops_when_the_client_exits(
             f"client ran with --ns-host 127.0.0.1 --ns-port {cluster.port} "
             f"--data-dir {cluster.data_dir}"
         )
+        assert not [pid for pid in cluster.fake_pids() if alive(pid)]
+    finally:
+        cluster.stop()
+
+
+def wait_ready(cluster: Cluster) -> None:
+    poll(
+        lambda: "READY" in cluster.output() or cluster.process.poll() is not None,
+        timeout=60,
+        message="READY",
+    )
+    assert "READY" in cluster.output(), cluster.errors()
+
+
+def pid_of(cluster: Cluster, name: str) -> int:
+    return int((cluster.data_dir / "fake-pids" / name).read_text())
+
+
+def test_the_backoff_doubles_while_a_component_keeps_dying_and_resets_after_a_long_run() -> None:
+    backoff = RestartBackoff(first=1.0, ceiling=30.0, settled_after=60.0)
+    delays = [backoff.after_exit(ran_for=0.5) for _ in range(8)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert backoff.keeps_dying and backoff.deaths_in_a_row == 8
+    assert backoff.after_exit(ran_for=61.0) == 1.0  # it ran a while: a fresh death
+    assert not backoff.keeps_dying
+    assert RestartBackoff(first=1.0).after_exit(ran_for=0.0) == 1.0  # even dying at once
+
+
+def test_a_component_killed_after_ready_is_restarted_and_answers_again(
+    tmp_path: Path, fake_run_dir: Path
+) -> None:
+    cluster = Cluster(tmp_path, fake_run_dir, None, "--restart-delay", "0.1")
+    try:
+        wait_ready(cluster)
+        pool = ProxyPool("127.0.0.1", cluster.port, timeout=2.0)
+        name = "ticketing.datastore.T1.replica.2"
+        old = pool.call(name, "status")["pid"]
+        os.kill(old, signal.SIGKILL)
+        back = poll(
+            lambda: pool.call(name, "status")["pid"] != old, timeout=60, message="a new replica 2"
+        )
+        assert back
+        nameserver = name_server_pid(cluster.port)
+        os.kill(nameserver, signal.SIGKILL)  # the name server too, entries kept on disk
+        poll(
+            lambda: name_server_pid(cluster.port) != nameserver,
+            timeout=60,
+            message="a new name server",
+        )
+        poll(lambda: pool.call(name, "status"), timeout=60, message="replica 2 found through it")
+        pool.close()
+        for label in ("datastore-T1-2", "nameserver"):
+            poll(
+                lambda label=label: f"{label} answers again" in cluster.errors(),
+                timeout=60,
+                message=f"{label} reported back",
+            )
+        errors = cluster.errors()
+        assert "datastore-T1-2 exited (killed by SIGKILL) after running" in errors
+        assert "restarting it in 0.1s" in errors and "restarted datastore-T1-2 (pid" in errors
+        assert "nameserver exited (killed by SIGKILL)" in errors
+        assert "keeps dying" not in errors
+        logged = (cluster.data_dir / "logs" / "cluster.log").read_text()
+        assert "restarted datastore-T1-2" in logged and "restarted nameserver" in logged
+        assert cluster.output() == f"READY 127.0.0.1:{cluster.port}\n"
+
+        restarts = cluster.errors().count("restarted ")
+        cluster.process.send_signal(signal.SIGTERM)
+        assert cluster.process.wait(30) == 0
+        assert cluster.errors().count("restarted ") == restarts  # what it stops stays stopped
+        assert not [pid for pid in cluster.fake_pids() if alive(pid)]
+    finally:
+        cluster.stop()
+
+
+def test_a_component_that_keeps_dying_is_reported_and_backs_off(
+    tmp_path: Path, fake_run_dir: Path
+) -> None:
+    name = "ticketing.loadbalancer.1"
+    crash = {"FAKE_COMPONENT_CRASH_AGAIN": name}  # every start after the first fails
+    cluster = Cluster(tmp_path, fake_run_dir, crash, "--restart-delay", "0.1")
+    try:
+        wait_ready(cluster)
+        os.kill(pid_of(cluster, name), signal.SIGKILL)
+        poll(
+            lambda: "keeps dying: 4 deaths in a row" in cluster.errors(),
+            timeout=60,
+            message="four deaths reported",
+        )
+        cluster.process.send_signal(signal.SIGTERM)
+        assert cluster.process.wait(30) == 0
+        errors = cluster.errors()
+        announced = [
+            line.split("restarting it in ")[1].split("s")[0]
+            for line in errors.splitlines()
+            if "load_balancer-1 exited" in line
+        ]
+        assert announced[:4] == ["0.1", "0.2", "0.4", "0.8"]  # doubling: no tight loop
+        assert "crashing at start as asked" in errors  # the reason, from its own output
+        assert errors.count("restarted load_balancer-1") in (len(announced) - 1, len(announced))
+        assert "load_balancer-1 answers again" not in errors
         assert not [pid for pid in cluster.fake_pids() if alive(pid)]
     finally:
         cluster.stop()

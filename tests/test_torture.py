@@ -60,7 +60,7 @@ def _labels(lock_groups: int) -> list[str]:
 
 def _lock_group(label: str) -> int | None:
     """The lock group a label of a 3-group cluster belongs to (None: not the lock store)."""
-    found = re.fullmatch(r"lock_(?:server-(\d+)-\d+|coordinator-(\d+))", label)
+    found = re.fullmatch(r"lock_(?:server-(\d+)-\d+|coordinator-(\d+)(?:-standby)?)", label)
     return None if found is None else int(found[1] or found[2])
 
 
@@ -103,9 +103,9 @@ def test_the_target_tells_each_lock_group_apart() -> None:
     assert groups["east"] == [names.datastore_replica("east", i) for i in (1, 2, 3)]
     # The fault targets that may delay an event's sold marks: its own group's.
     group_2 = ("lock_server-2-1", "lock_server-2-2", "lock_server-2-3", "lock_coordinator-2")
-    assert three.lock_labels(2) == group_2
+    assert three.lock_labels(2) == (*group_2, "lock_coordinator-2-standby")
     every_lock = ("lock_server-1", "lock_server-2", "lock_server-3", "lock_coordinator")
-    assert one.lock_labels(1) == every_lock
+    assert one.lock_labels(1) == (*every_lock, "lock_coordinator-standby")
 
 
 @pytest.fixture(scope="module")

@@ -2,22 +2,28 @@
 
 ``run/cluster.py`` starts a name server, then every component with the
 contract's flags, waits until each is registered and answers ``status()`` (and
-each coordinator leads), prints ``READY <ns-host>:<ns-port>`` on stdout (its
-only line there, so scripts and tests can wait for it) and stays in the
-foreground. SIGINT or SIGTERM stops every process it started: SIGTERM first,
-SIGKILL after a grace period, the name server last so the others can still
-remove their entries.
+each coordinator leads; each lock coordinator's standby is started once its
+main one leads, so that the main one wins the first ballot), prints
+``READY <ns-host>:<ns-port>`` on stdout (its only line there, so scripts and
+tests can wait for it) and stays in the foreground. SIGINT or SIGTERM stops
+every process it started: SIGTERM first, SIGKILL after a grace period, the
+name server last so the others can still remove their entries.
 
 Each child's stdout and stderr go to ``<data-dir>/logs/<label>.out``; when a
 child dies during start-up, its label, exit code and the tail of that file are
 printed, everything is stopped and the launcher exits non-zero. A child that
-dies after READY is reported and left down: the cluster is built to survive
-it, and restarting it is the operator's choice.
+dies after READY is reported (stderr and ``<data-dir>/logs/cluster.log``) and
+started again with the same command line after a backoff
+(``restart_backoff``): a replica recovers from its own data directory, a
+coordinator from its round on disk, the name server from its entries on disk.
+``--no-restart`` leaves it down instead, for callers that kill and restart
+components themselves (the fault run, tests of recovery).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
@@ -25,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -36,11 +42,15 @@ from ticketing import names
 from ticketing.catalog import CatalogError, load_catalog
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError
+from ticketing.restart_backoff import FIRST_DELAY, MAX_DELAY, SETTLED_AFTER, RestartBackoff
 from ticketing.security.cluster_key import write_public_key
 from ticketing.security.secret import SecretError, ensure_secret, load_secret
 from ticketing.server.cli import LockGroupsChanged, common_parser, pin_lock_groups, positive_int
-from ticketing.server.logs import LOG_DIR
+from ticketing.server.coordinator import standby_name
+from ticketing.server.logs import LOG_DIR, setup_logging
 from ticketing.server.proxies import ProxyPool
+
+log = logging.getLogger(__name__)
 
 RUN_DIR = Path(__file__).resolve().parent.parent / "run"
 READY_TIMEOUT = 120.0  # seconds for every component to register and answer status()
@@ -58,6 +68,7 @@ class Component:
     script: str
     args: tuple[str, ...]
     name: str | None  # the name it registers; None for the name server itself
+    after: str | None = None  # at start-up, started once this label answers (a standby)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -91,7 +102,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="after READY, run the interactive client here; stop the cluster when it exits",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--no-restart",
+        dest="restart",
+        action="store_false",
+        help="leave a component that dies after READY down (reported only); for callers that "
+        "kill and restart components themselves",
+    )
+    parser.add_argument(
+        "--restart-delay",
+        type=float,
+        default=FIRST_DELAY,
+        metavar="SECONDS",
+        help=f"wait before restarting a component that died ({FIRST_DELAY:g}); doubled while it "
+        f"keeps dying within {SETTLED_AFTER:g}s of each start, up to {MAX_DELAY:g}s",
+    )
+    options = parser.parse_args(argv)
+    if not 0 < options.restart_delay <= MAX_DELAY:
+        parser.error(f"--restart-delay must be above 0 and at most {MAX_DELAY:g} seconds")
+    return options
 
 
 def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component]:
@@ -126,6 +155,18 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
             add(f"lock_server{suffix}-{i}", "lock_server.py", args, server)
         coordinator = names.lock_coordinator(group)
         add(f"lock_coordinator{suffix}", "lock_coordinator.py", lock_group, coordinator)
+        # Every booking's holds go through its group's lock coordinator: a
+        # standby takes over through ballots when it dies (replicas try
+        # "<name>.standby" next). Data coordinators have none: see the README.
+        components.append(
+            Component(
+                f"lock_coordinator{suffix}-standby",
+                "lock_coordinator.py",
+                (*lock_group, "--standby"),
+                standby_name(coordinator),
+                after=f"lock_coordinator{suffix}",
+            )
+        )
     for cluster in clusters:
         group = (*common, *catalog, "--cluster", cluster, "--replicas", str(options.data_replicas))
         for i in range(1, options.data_replicas + 1):
@@ -146,23 +187,38 @@ class StartupFailed(Exception):
 
 
 class Supervisor:
-    """Starts components as child processes, watches them, and stops them all."""
+    """Starts components as child processes, watches them, restarts them, and stops them all."""
 
     def __init__(
-        self, run_dir: Path, data_dir: Path, ns_host: str, ns_port: int, secret: str | None = None
+        self,
+        run_dir: Path,
+        data_dir: Path,
+        ns_host: str,
+        ns_port: int,
+        secret: str | None = None,
+        restart_delay: float = FIRST_DELAY,
     ) -> None:
         self.run_dir = run_dir
         self.secret = secret  # to probe the members-only components
         self.log_dir = data_dir / LOG_DIR
         self.ns_host = ns_host
         self.ns_port = ns_port
+        self.restart_delay = restart_delay
         self.children: dict[str, subprocess.Popen] = {}
+        self._components: dict[str, Component] = {}
+        self._started_at: dict[str, float] = {}  # label -> monotonic time of its last start
         self._outputs: dict[str, tuple[Path, int]] = {}  # label -> (file, offset of this run)
         self._reported: set[str] = set()
+        self._backoff: dict[str, RestartBackoff] = {}
+        self._due: dict[str, float] = {}  # label -> monotonic time of its planned restart
+        self._returning: set[str] = set()  # restarted, not answering yet
 
     def start(self, component: Component) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         out = self.log_dir / f"{component.label}.out"
+        self._components[component.label] = component
+        self._reported.discard(component.label)
+        self._started_at[component.label] = time.monotonic()
         with open(out, "ab") as sink:
             self._outputs[component.label] = (out, sink.tell())
             self.children[component.label] = subprocess.Popen(
@@ -184,11 +240,12 @@ class Supervisor:
         self._reported.update(gone)
         return gone
 
-    def describe_exit(self, label: str) -> str:
+    def describe_exit(self, label: str, then: str = "") -> str:
+        """``label`` exited (how), ``then`` (what happens now), and its last lines of output."""
         code = self.children[label].returncode
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         output = self._outputs[label][0]
-        return f"{label} exited ({how}); last lines of {output}:\n{self.tail(label)}"
+        return f"{label} exited ({how}){then}; last lines of {output}:\n{self.tail(label)}"
 
     def tail(self, label: str, lines: int = TAIL_LINES) -> str:
         path, offset = self._outputs[label]
@@ -203,7 +260,8 @@ class Supervisor:
         return "\n".join(f"    {line}" for line in kept)
 
     def wait_ready(self, components: Sequence[Component], stop: threading.Event) -> bool:
-        """Poll until every component answers ``status()`` (coordinators: as leaders).
+        """Start ``components`` and poll until each answers ``status()`` (coordinators: as
+        leaders); one with ``after`` is started once that one answers.
 
         False if ``stop`` was set.
 
@@ -214,6 +272,10 @@ class Supervisor:
         deadline = time.monotonic() + READY_TIMEOUT
         try:
             while waiting:
+                for component in components:
+                    held = component.after is not None and component.after in waiting
+                    if component.label not in self.children and not held:
+                        self.start(component)
                 for label in self.dead():
                     raise StartupFailed(f"{self.describe_exit(label)}")
                 for label, component in list(waiting.items()):
@@ -235,11 +297,12 @@ class Supervisor:
             pool.close()
         return True
 
-    def _answers(self, pool: ProxyPool, component: Component) -> bool:
-        """Whether ``component`` is up; a coordinator only once it leads.
+    def _answers(self, pool: ProxyPool, component: Component, leading: bool = True) -> bool:
+        """Whether ``component`` is up; a coordinator only once it leads (with ``leading``).
 
         Until its coordinator leads a cluster can neither write nor give a
-        read barrier, so seat views would answer ``Unavailable``.
+        read barrier, so seat views would answer ``Unavailable``. A standby
+        (role "... (standby)") need only answer: the main one leads.
         """
         try:
             if component.name is None:
@@ -249,7 +312,63 @@ class Supervisor:
         except (TicketingError, CommunicationError):
             return False
         coordinator = str(status.get("role", "")).endswith("coordinator")
-        return not coordinator or status.get("state") == "leading"
+        return not (leading and coordinator) or status.get("state") == "leading"
+
+    def supervise(
+        self, stop: threading.Event, restart: bool, done: Callable[[], bool] = lambda: False
+    ) -> None:
+        """After READY: report every death and (with ``restart``) restart after a backoff,
+        until ``stop`` is set or ``done()``; nothing is restarted once ``stop`` is set."""
+        pool = ProxyPool(self.ns_host, self.ns_port, timeout=PROBE_TIMEOUT, secret=self.secret)
+        try:
+            while not stop.wait(POLL_INTERVAL) and not done():
+                self._note_deaths(restart)
+                self._restart_due(stop)
+                self._note_returns(pool)
+        finally:
+            pool.close()
+
+    def _note_deaths(self, restart: bool) -> None:
+        now = time.monotonic()
+        for label in self.dead():
+            self._returning.discard(label)
+            if not restart:
+                log.warning("%s", self.describe_exit(label, "; left down (--no-restart)"))
+                continue
+            ran_for = now - self._started_at[label]
+            backoff = self._backoff.setdefault(label, RestartBackoff(first=self.restart_delay))
+            delay = backoff.after_exit(ran_for)
+            self._due[label] = now + delay
+            then = f" after running {ran_for:.1f}s; restarting it in {delay:.1f}s"
+            log.warning("%s", self.describe_exit(label, then))
+            if backoff.keeps_dying:
+                log.error(
+                    "%s keeps dying: %d deaths in a row, each within %.0fs of its start; "
+                    "restarting it in %.1fs (the delay doubles, up to %.0fs); see %s",
+                    label,
+                    backoff.deaths_in_a_row,
+                    backoff.settled_after,
+                    delay,
+                    backoff.ceiling,
+                    self._outputs[label][0],
+                )
+
+    def _restart_due(self, stop: threading.Event) -> None:
+        for label, at in list(self._due.items()):
+            if stop.is_set():
+                return  # stopping: nothing comes back
+            if time.monotonic() < at:
+                continue
+            del self._due[label]
+            self.start(self._components[label])
+            self._returning.add(label)
+            log.warning("restarted %s (pid %d)", label, self.children[label].pid)
+
+    def _note_returns(self, pool: ProxyPool) -> None:
+        for label in list(self._returning):
+            if self._answers(pool, self._components[label], leading=False):
+                self._returning.discard(label)
+                log.warning("%s answers again (pid %d)", label, self.children[label].pid)
 
     def stop_all(self) -> None:
         """SIGTERM every component, then the name server; SIGKILL what outlives the grace."""
@@ -329,24 +448,33 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    setup_logging(options.data_dir, "cluster")  # supervision reports: stderr and cluster.log
+    # Its probes of components that are still starting fail by design; Pyro5
+    # would log each as an error.
+    logging.getLogger("Pyro5").setLevel(logging.CRITICAL)
+    if options.client:
+        _quiet_terminal()
     components = plan(options, clusters)
-    supervisor = Supervisor(run_dir, options.data_dir, options.ns_host, options.ns_port, secret)
+    supervisor = Supervisor(
+        run_dir,
+        options.data_dir,
+        options.ns_host,
+        options.ns_port,
+        secret,
+        restart_delay=options.restart_delay,
+    )
     try:
-        supervisor.start(components[0])
         if not supervisor.wait_ready(components[:1], stop):
             return 0
-        for component in components[1:]:
-            supervisor.start(component)
-        print(f"cluster: started {len(components)} processes, waiting for them...", file=sys.stderr)
+        print(f"cluster: starting {len(components)} processes...", file=sys.stderr)
         if not supervisor.wait_ready(components[1:], stop):
             return 0
         print(f"READY {options.ns_host}:{options.ns_port}", flush=True)
+        log.info("READY: %d processes", len(components))
         if options.client:
-            run_client(run_dir, options, stop)
+            run_client(run_dir, options, stop, supervisor)
         else:
-            while not stop.wait(POLL_INTERVAL):
-                for label in supervisor.dead():
-                    print(f"cluster: {supervisor.describe_exit(label)}", file=sys.stderr)
+            supervisor.supervise(stop, options.restart)
         return 0
     except StartupFailed as exc:
         print(f"cluster: start-up failed: {exc}", file=sys.stderr)
@@ -357,8 +485,21 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
         print("cluster: stopped", file=sys.stderr)
 
 
-def run_client(run_dir: Path, options: argparse.Namespace, stop: threading.Event) -> None:
-    """Run the interactive client on this terminal until it exits or ``stop`` is set.
+def _quiet_terminal() -> None:
+    """Keep the launcher's reports off the terminal the interactive client draws on.
+
+    They still go to ``<data-dir>/logs/cluster.log``.
+    """
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "stream", None) is sys.stderr:
+            handler.setLevel(logging.CRITICAL + 1)
+
+
+def run_client(
+    run_dir: Path, options: argparse.Namespace, stop: threading.Event, supervisor: Supervisor
+) -> None:
+    """Run the interactive client on this terminal until it exits or ``stop`` is set,
+    supervising the cluster meanwhile.
 
     While it runs, ^C belongs to the client (it may cancel a command with it),
     so SIGINT no longer stops the cluster; SIGTERM still does.
@@ -372,11 +513,11 @@ def run_client(run_dir: Path, options: argparse.Namespace, stop: threading.Event
             *("--data-dir", str(options.data_dir)),
         ]
     )
-    while client.poll() is None:
-        if stop.wait(POLL_INTERVAL):
-            client.terminate()
-            try:
-                client.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                client.kill()
-                client.wait()
+    supervisor.supervise(stop, options.restart, done=lambda: client.poll() is not None)
+    if client.poll() is None:  # stopped by SIGTERM
+        client.terminate()
+        try:
+            client.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            client.wait()

@@ -3,7 +3,9 @@
 Processes are found by the pid their ``status()`` reports (the name server
 by its command line), killed with SIGKILL or paused with SIGSTOP, and started
 again with the command line the launcher used (``ticketing.launcher.plan``),
-on the same data directory.
+on the same data directory. The launcher runs with ``--no-restart``: each
+fault's downtime and restart are the nemesis's, and a restart of the
+launcher's own would race with it (two processes on one replica's files).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class LocalTarget:
                 *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
                 *("--catalog", str(self.catalog)),
                 *("--lock-groups", str(self.lock_groups)),
+                "--no-restart",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
