@@ -151,12 +151,12 @@ def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadTarg
         )
 
 
-FAULT_RUN_SEED = 7  # its 45 s plan holds every kind, a partition among them (seeded: fixed)
+FAULT_RUN_SEED = 4  # its 45 s plan holds every kind, a partition among them (seeded: fixed)
 
 
 @pytest.mark.timeout(600)
 def test_a_fault_run_over_hosts_with_partitions_has_no_anomaly(tmp_path: Path) -> None:
-    """What ``python run/torture.py --netns --seconds 45 --seed 7`` does."""
+    """What ``python run/torture.py --netns --seconds 45 --seed 4`` does."""
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
