@@ -23,6 +23,7 @@ from ticketing import backoff
 from ticketing.errors import Unavailable
 from ticketing.names import LOAD_BALANCER_PREFIX, ROOT
 from ticketing.security.membership import MemberProxy, is_internal
+from ticketing.server.proxies import name_server_uri
 
 MEMBERS_ONLY = "members only (give the cluster secret: --data-dir or $TICKETING_SECRET)"
 
@@ -166,8 +167,9 @@ class Connection:
             self.current = None
 
     def _list_names(self, prefix: str) -> dict[str, str]:
-        with Pyro5.api.locate_ns(self.ns_host, self.ns_port) as ns:
-            ns._pyroTimeout = self.status_timeout
+        # Not locate_ns: it connects before a timeout can be set (Pyro5's default: none).
+        with Pyro5.api.Proxy(name_server_uri(self.ns_host, self.ns_port)) as ns:
+            ns._pyroTimeout = self.status_timeout  # connecting included
             return {name: str(uri) for name, uri in ns.list(prefix=prefix).items()}
 
     # -- cluster status ---------------------------------------------------------------------

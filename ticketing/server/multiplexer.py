@@ -105,6 +105,7 @@ class CrowdLimits:
     deadline: float = settings.LB_MESSAGE_DEADLINE
     idle_timeout: float = pyro_config.IDLE_CONNECTION_TIMEOUT
     max_request_bytes: int = settings.LB_MAX_REQUEST_BYTES
+    max_hello_bytes: int = settings.MAX_HELLO_BYTES  # the connect message, read before any call
 
 
 class CrowdDaemon(Daemon):
@@ -113,16 +114,21 @@ class CrowdDaemon(Daemon):
     def __init__(
         self, limits: CrowdLimits | None = None, gate: Gate | None = None, **address: Any
     ) -> None:
-        with _server_type("multiplex"):
+        with server_type("multiplex"):
             super().__init__(**address)
-        listener = self.transportServer
-        if not isinstance(listener, SocketServer_Multiplex):
-            raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
-        self.transportServer = Multiplexer(self, listener, limits or CrowdLimits(), gate)
+        take_over(self, limits or CrowdLimits(), gate)
+
+
+def take_over(daemon: Daemon, limits: CrowdLimits, gate: Gate | None = None) -> None:
+    """Serve ``daemon`` (made under ``server_type("multiplex")``) with a ``Multiplexer``."""
+    listener = daemon.transportServer
+    if not isinstance(listener, SocketServer_Multiplex):
+        raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
+    daemon.transportServer = Multiplexer(daemon, listener, limits, gate)
 
 
 @contextlib.contextmanager
-def _server_type(kind: str) -> Iterator[None]:
+def server_type(kind: str) -> Iterator[None]:
     """Pyro5 picks a daemon's server by a process-wide setting; set it for one daemon."""
     saved = config.SERVERTYPE
     config.SERVERTYPE = kind
@@ -396,7 +402,7 @@ class Multiplexer:
                 self._tls_handshake(link, now)
             elif link.outbox:
                 self._send_rest(link, now)
-            elif link.fill(self.limits.max_request_bytes + HEADER_SIZE):
+            elif link.fill(self._cap(link) + HEADER_SIZE):
                 self._advance(link, now)
             else:
                 self._close(link, "the client hung up")
@@ -418,7 +424,7 @@ class Multiplexer:
             return
         link.tls_pending = False
         self._watch(link, selectors.EVENT_READ)
-        if link.fill(self.limits.max_request_bytes + HEADER_SIZE):  # the hello may be in
+        if link.fill(self._cap(link) + HEADER_SIZE):  # the hello may be in
             self._advance(link, now)
         else:
             self._close(link, "the client hung up")
@@ -446,8 +452,9 @@ class Multiplexer:
             except ProtocolError as exc:
                 self._close(link, f"not a Pyro5 message: {exc}")
                 return
-            if head is not None and head[1] > self.limits.max_request_bytes:
-                self._close(link, f"a request of {head[1]} bytes")
+            if head is not None and head[1] > self._cap(link):
+                self._close(link, f"a message of {head[1]} bytes")
+                self._refused["too large"] += 1
                 return
             if head is None or len(link.inbox) < head[1]:
                 self._wait(link, now)
@@ -463,6 +470,15 @@ class Multiplexer:
             self._watch(link, 0)
             self._work.put(link)
             return
+
+    def _cap(self, link: Link) -> int:
+        """The largest message ``link`` may send next: a hello is small, a request less so.
+
+        Checked on the header, before a byte of the body is kept: serpent takes
+        ~500 bytes of memory per byte it parses, so the cap is what bounds the
+        memory an unauthenticated peer can make this process spend.
+        """
+        return self.limits.max_request_bytes if link.greeted else self.limits.max_hello_bytes
 
     def _wait(self, link: Link, now: float) -> None:
         """Wait for the rest of a message (a deadline runs) or for the next one (idle)."""
