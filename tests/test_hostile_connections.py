@@ -149,14 +149,22 @@ class Flood(threading.Thread):
         self._stopping = threading.Event()
         self._selector = selectors.DefaultSelector()
 
-    def _open(self) -> None:
-        sock = socket.create_connection(self.address, timeout=5, source_address=(self.source, 0))
+    def _open(self) -> bool:
+        try:
+            sock = socket.create_connection(
+                self.address, timeout=0.5, source_address=(self.source, 0)
+            )
+        except OSError:  # the server's backlog is full: the attack works, retry later
+            return False
         sock.setblocking(False)
         self._selector.register(sock, selectors.EVENT_READ, [0, time.monotonic()])
+        return True
 
     def run(self) -> None:
-        for _ in range(self.count):
-            self._open()
+        missing = self.count
+        opening_until = time.monotonic() + 10
+        while missing and time.monotonic() < opening_until:
+            missing -= self._open()
         self.opened.set()
         while not self._stopping.is_set():
             for key, _ in self._selector.select(0.2):
@@ -165,7 +173,9 @@ class Flood(threading.Thread):
                         continue  # an answer: keep the connection
                 self._selector.unregister(key.fileobj)
                 key.fileobj.close()
-                self._open()
+                missing += 1
+            while missing and self._open():
+                missing -= 1
                 self.reopened += 1
             if self.trickle is not None:
                 self._trickle()
