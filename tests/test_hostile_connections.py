@@ -33,8 +33,8 @@ from conftest import poll
 from Pyro5 import protocol, serializers
 from Pyro5.api import URI, Proxy
 
-from ticketing import names
-from ticketing.errors import Unavailable
+from ticketing import names, settings
+from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.server.multiplexer import raise_open_files_limit
 from ticketing.server.proxies import name_server_uri
 
@@ -301,3 +301,13 @@ def test_a_huge_hello_costs_little_memory(
     booker.books_on()
     assert peak_rss_mb(pid) < RSS_BOUND_MB
     assert cluster.status(name)["pid"] == pid  # the same process lives and answers
+
+
+def test_a_call_over_the_request_cap_is_answered_unread(cluster: LocalCluster) -> None:
+    """Its bytes are dropped as they arrive (never parsed), then it is answered
+    ``InvalidRequest``, and the connection goes on serving."""
+    with Proxy(cluster.pool.resolve(names.load_balancer(1))) as lb:
+        lb._pyroTimeout = 10.0
+        with pytest.raises(InvalidRequest, match="over this server's cap"):
+            lb.get_available_seats("AMC", "x" * (settings.LB_MAX_REQUEST_BYTES + 1))
+        assert lb.list_theaters()
