@@ -4,6 +4,14 @@ Components keep working on cached addresses while the name server is down;
 keeping its entries in ``<data_dir>/nameserver.sqlite`` means a restarted name
 server answers at once with every registration it had, instead of waiting for
 each component to notice and register again.
+
+It is served by the load balancers' ``Multiplexer``, not Pyro5's thread pool:
+on the pool every connected client holds a thread, so 300 idle connections
+kept new clients out for as long as they stayed; and Pyro5's own multiplex
+server reads each message to its end on its one thread, so one client sending
+a byte every few seconds stalls every other. On the multiplexer an idle or
+trickling connection costs a socket and a buffer until its deadline, and the
+name server's calls (short SQLite reads and writes) run on a few workers.
 """
 
 from __future__ import annotations
@@ -12,16 +20,32 @@ import logging
 import threading
 from pathlib import Path
 
-from Pyro5.nameserver import start_ns
+from Pyro5.nameserver import NameServerDaemon
 
+from ticketing import settings
 from ticketing.server import pyro_config
 from ticketing.server.hosting import stop_on_signals
 from ticketing.server.logs import setup_logging
+from ticketing.server.multiplexer import CrowdLimits, server_type, take_over
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "nameserver"
 STORAGE_FILE = "nameserver.sqlite"
+LIMITS = CrowdLimits(
+    workers=settings.NS_WORKERS,
+    deadline=settings.HELLO_DEADLINE,
+    max_request_bytes=settings.NS_MAX_REQUEST_BYTES,
+)
+
+
+class CrowdNameServerDaemon(NameServerDaemon):
+    """Pyro5's name server daemon, its connections served by a ``Multiplexer``."""
+
+    def __init__(self, limits: CrowdLimits = LIMITS, **kwargs: object) -> None:
+        with server_type("multiplex"):
+            super().__init__(**kwargs)
+        take_over(self, limits)
 
 
 def storage_path(data_dir: str | Path) -> Path:
@@ -38,7 +62,8 @@ def run_name_server(host: str, port: int, data_dir: str | Path) -> None:
     stopping = threading.Event()
     stop_on_signals(stopping)
     try:
-        uri, daemon, _ = start_ns(host, port, enableBroadcast=False, storage=f"sql:{storage}")
+        daemon = CrowdNameServerDaemon(host=host, port=port, storage=f"sql:{storage}")
+        uri = daemon.uriFor(daemon.nameserver)
         try:
             entries = daemon.nameserver.count()
             log.info("name server at %s with %d entries from %s", uri, entries, storage)

@@ -21,7 +21,7 @@ from conftest import ROOT, poll
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError, ConnectionClosedError
 
-from ticketing.errors import Unavailable
+from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.fairness import RETRY_AFTER_MAX, RETRY_AFTER_MIN
 from ticketing.server import pyro_config
 
@@ -196,10 +196,19 @@ def test_loopback_is_exempt_from_the_per_address_cap(child: Callable[..., Child]
             proxy._pyroRelease()
 
 
-def test_an_oversized_request_closes_its_connection_only(child: Callable[..., Child]) -> None:
-    server = child("--workers", "2", "--deadline", "60")  # closed at once, not at a deadline
+def test_an_oversized_request_is_dropped_unread_and_answered(child: Callable[..., Child]) -> None:
+    server = child("--workers", "2", "--deadline", "60")  # answered at once, not at a deadline
+    with server.proxy() as proxy:
+        with pytest.raises(InvalidRequest, match="over this server's cap"):
+            proxy.echo("x" * (2 << 20))
+        assert proxy.echo("small") == "small"  # the same connection serves on
+
+
+def test_an_oversized_hello_closes_its_connection_only(child: Callable[..., Child]) -> None:
+    server = child("--workers", "2", "--deadline", "60")
     with server.proxy() as proxy, pytest.raises(ConnectionClosedError):
-        proxy.echo("x" * (2 << 20))
+        proxy._pyroHandshake = "x" * 5000  # over the 4 KiB a hello may take
+        proxy._pyroBind()
     with server.proxy() as proxy:
         assert proxy.echo("small") == "small"
 

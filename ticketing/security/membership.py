@@ -2,7 +2,8 @@
 
 ``MembersDaemon`` serves internal components: a connection that does not
 prove knowledge of the cluster secret is refused before any method can be
-called, so the object cannot even be inspected. ``MemberProxy`` is what a
+called, so the object cannot even be inspected, and what it can cost before
+that is bounded (``members_server``). ``MemberProxy`` is what a
 member uses to call them; it makes a fresh hello on every (re)connection.
 """
 
@@ -24,6 +25,7 @@ from ticketing.security.handshake import (
     client_hello,
     target,
 )
+from ticketing.security.members_server import guard
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class MembersDaemon(Daemon):
 
     def __init__(self, secret: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        guard(self)  # bounded connections and hellos before anyone is authenticated
         self._verifier = Verifier(secret, self._is_mine, started=time.time())
         self._verifier_lock = threading.Lock()
 
@@ -72,6 +75,7 @@ class MemberProxy(Proxy):
         object.__setattr__(self, "_member_secret", secret)
         object.__setattr__(self, "_member_hello", {})
         super().__init__(uri)
+        self._pyroSerializer = "msgpack"  # the only serializer a members' daemon reads
 
     @property
     def _pyroHandshake(self) -> dict[str, Any]:

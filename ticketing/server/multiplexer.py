@@ -24,7 +24,8 @@ thread, and only until its deadline. The bounds (``CrowdLimits``): open
 connections in all and per IP address (loopback exempt: tests and benchmarks
 open thousands from 127.0.0.1), seconds to connect and say hello, to finish a
 started request and to take an answer, idle seconds before a connection is
-closed (as Pyro5's ``COMMTIMEOUT`` did), the size of a request, and calls
+closed (as Pyro5's ``COMMTIMEOUT`` did), the size of a hello (the connect
+message, before any call) and of a request, both checked on the header, and calls
 waiting for a worker. A call beyond the queue, or beyond what the ``Gate``
 (the balancer's ``Admission``) would admit after those already waiting, is
 answered ``Unavailable`` with a retry hint by the selector itself, unread:
@@ -63,7 +64,7 @@ from Pyro5.socketutil import SocketConnection
 from Pyro5.svr_multiplex import SocketServer_Multiplex
 
 from ticketing import counters, settings
-from ticketing.errors import Unavailable
+from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.fairness import RetryHint
 from ticketing.server import pyro_config
 
@@ -105,6 +106,7 @@ class CrowdLimits:
     deadline: float = settings.LB_MESSAGE_DEADLINE
     idle_timeout: float = pyro_config.IDLE_CONNECTION_TIMEOUT
     max_request_bytes: int = settings.LB_MAX_REQUEST_BYTES
+    max_hello_bytes: int = settings.MAX_HELLO_BYTES  # the connect message, read before any call
 
 
 class CrowdDaemon(Daemon):
@@ -113,16 +115,21 @@ class CrowdDaemon(Daemon):
     def __init__(
         self, limits: CrowdLimits | None = None, gate: Gate | None = None, **address: Any
     ) -> None:
-        with _server_type("multiplex"):
+        with server_type("multiplex"):
             super().__init__(**address)
-        listener = self.transportServer
-        if not isinstance(listener, SocketServer_Multiplex):
-            raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
-        self.transportServer = Multiplexer(self, listener, limits or CrowdLimits(), gate)
+        take_over(self, limits or CrowdLimits(), gate)
+
+
+def take_over(daemon: Daemon, limits: CrowdLimits, gate: Gate | None = None) -> None:
+    """Serve ``daemon`` (made under ``server_type("multiplex")``) with a ``Multiplexer``."""
+    listener = daemon.transportServer
+    if not isinstance(listener, SocketServer_Multiplex):
+        raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
+    daemon.transportServer = Multiplexer(daemon, listener, limits, gate)
 
 
 @contextlib.contextmanager
-def _server_type(kind: str) -> Iterator[None]:
+def server_type(kind: str) -> Iterator[None]:
     """Pyro5 picks a daemon's server by a process-wide setting; set it for one daemon."""
     saved = config.SERVERTYPE
     config.SERVERTYPE = kind
@@ -149,6 +156,8 @@ class Link(SocketConnection):
         self.greeted = False  # the Pyro5 hello is done
         self.closing = False  # close once the outbox is sent
         self.events = 0  # what the selector watches for (0: not in the selector)
+        self.skip = 0  # bytes of an oversized request still to drop unread
+        self.oversized: protocol.ReceivingMessage | None = None  # its header, to answer
 
     def recv(self, size: int) -> bytes:
         if len(self.inbox) < size:
@@ -184,6 +193,10 @@ class Link(SocketConnection):
                 return False
             if not chunk:
                 return False
+            if self.skip:
+                dropped = min(self.skip, len(chunk))
+                self.skip -= dropped
+                chunk = chunk[dropped:]
             self.inbox += chunk
             # A short read drained the socket, unless TLS holds decrypted bytes back.
             if len(chunk) < READ_CHUNK and not (self.tls_capable and self.sock.pending()):
@@ -396,7 +409,7 @@ class Multiplexer:
                 self._tls_handshake(link, now)
             elif link.outbox:
                 self._send_rest(link, now)
-            elif link.fill(self.limits.max_request_bytes + HEADER_SIZE):
+            elif link.fill(self._cap(link) + HEADER_SIZE):
                 self._advance(link, now)
             else:
                 self._close(link, "the client hung up")
@@ -418,7 +431,7 @@ class Multiplexer:
             return
         link.tls_pending = False
         self._watch(link, selectors.EVENT_READ)
-        if link.fill(self.limits.max_request_bytes + HEADER_SIZE):  # the hello may be in
+        if link.fill(self._cap(link) + HEADER_SIZE):  # the hello may be in
             self._advance(link, now)
         else:
             self._close(link, "the client hung up")
@@ -441,14 +454,32 @@ class Multiplexer:
     def _advance(self, link: Link, now: float) -> None:
         """Hand a complete message to the workers, answer it at once, or wait for more."""
         while True:
+            if link.oversized is not None:
+                if link.skip:
+                    self._wait(link, now)
+                    return
+                self._refuse_oversized(link)
+                if link not in self._links:
+                    return
+                if link.outbox:
+                    self._wait_to_send(link, now)
+                    return
+                continue
             try:
                 head = link.head()
             except ProtocolError as exc:
                 self._close(link, f"not a Pyro5 message: {exc}")
                 return
-            if head is not None and head[1] > self.limits.max_request_bytes:
-                self._close(link, f"a request of {head[1]} bytes")
-                return
+            if head is not None and head[1] > self._cap(link):
+                self._refused["too large"] += 1
+                if not link.greeted or head[0].type != protocol.MSG_INVOKE:
+                    self._close(link, f"a message of {head[1]} bytes")
+                    return
+                # A call too large: dropped unread as it arrives, then answered.
+                link.oversized = head[0]
+                link.skip = head[1] - min(head[1], len(link.inbox))
+                del link.inbox[: head[1]]
+                continue
             if head is None or len(link.inbox) < head[1]:
                 self._wait(link, now)
                 return
@@ -464,9 +495,18 @@ class Multiplexer:
             self._work.put(link)
             return
 
+    def _cap(self, link: Link) -> int:
+        """The largest message ``link`` may send next: a hello is small, a request less so.
+
+        Checked on the header, before a byte of the body is kept: serpent takes
+        ~500 bytes of memory per byte it parses, so the cap is what bounds the
+        memory an unauthenticated peer can make this process spend.
+        """
+        return self.limits.max_request_bytes if link.greeted else self.limits.max_hello_bytes
+
     def _wait(self, link: Link, now: float) -> None:
         """Wait for the rest of a message (a deadline runs) or for the next one (idle)."""
-        if link.inbox or not link.greeted:
+        if link.inbox or link.skip or not link.greeted:
             self._idle.pop(link, None)
             self._due.setdefault(link, now + self.limits.deadline)
         elif link not in self._idle:
@@ -509,6 +549,21 @@ class Multiplexer:
             self._close(link, f"could not refuse a call: {exc!r}")
             return
         counters.CALLS_SERVED.add()
+
+    def _refuse_oversized(self, link: Link) -> None:
+        """Answer a call over the size cap ``InvalidRequest`` (its bytes were dropped)."""
+        header, link.oversized = link.oversized, None
+        refusal = InvalidRequest(
+            f"a request of {HEADER_SIZE + header.annotations_size + header.data_size} bytes "
+            f"is over this server's cap of {self.limits.max_request_bytes}; "
+            "no call of the API needs that much: check its arguments"
+        )
+        try:
+            self.daemon._sendExceptionResponse(
+                link, header.seq, header.serializer_id, refusal, None
+            )
+        except (KeyError, ConnectionClosedError) as exc:
+            self._close(link, f"could not refuse a call: {exc!r}")
 
     def _take_back(self, now: float) -> None:
         with contextlib.suppress(OSError):

@@ -15,8 +15,10 @@ first. The values:
   each connected proxy holds one server worker thread for as long as it stays
   connected. Peers talk through ``ProxyPool``, which keeps only as many
   connections as calls run at once, so the pool is sized for the peers of a
-  cluster times their concurrency, with room to spare; when it is full Pyro5
-  refuses new connections, which callers see as ``Unavailable``. A thread per
+  cluster times their concurrency, with room to spare; when it is full a new
+  connection is closed unread, which callers see as ``Unavailable``. Before a
+  caller proves membership its door (``security.members_server``) bounds it:
+  a few connections per address, a whole-hello deadline, a 4 KiB msgpack hello. A thread per
   connection suits them: their callers are few and known, and their calls
   wait on each other (a coordinator on its replicas, a replica on its peers),
   which a queue in front of a bounded pool could turn into a deadlock.
