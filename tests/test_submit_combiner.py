@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from conftest import poll
@@ -34,15 +34,23 @@ class Coordinator:
         return 10 * len(self.calls)
 
 
+def queued_behind_a_hung_call(
+    coordinator: Coordinator, combiner: SubmitCombiner, pool: ThreadPoolExecutor, behind: int
+) -> tuple[Future, list[Future]]:
+    """A first write whose submit hangs, ``behind`` more queued behind it; then the release."""
+    first = pool.submit(combiner.submit, [["w0", {}]])
+    assert coordinator.entered.wait(10)
+    rest = [pool.submit(combiner.submit, [[f"w{i}", {}]]) for i in range(1, behind + 1)]
+    poll(lambda: combiner.waiting() == behind, message=f"{behind} writers queued")
+    coordinator.release.set()
+    return first, rest
+
+
 def test_writes_queued_behind_a_submit_share_the_next_call() -> None:
     coordinator = Coordinator()
     combiner = SubmitCombiner(coordinator.send)
     with ThreadPoolExecutor(max_workers=6) as pool:
-        first = pool.submit(combiner.submit, [["w0", {}]])
-        assert coordinator.entered.wait(10)
-        rest = [pool.submit(combiner.submit, [[f"w{i}", {}]]) for i in range(1, 6)]
-        poll(lambda: combiner.waiting() == 5, message="five writers queued")
-        coordinator.release.set()
+        first, rest = queued_behind_a_hung_call(coordinator, combiner, pool, 5)
         assert first.result(10) == 10
         assert [f.result(10) for f in rest] == [20] * 5
     assert coordinator.calls[0] == ["w0"]
@@ -53,11 +61,7 @@ def test_every_writer_of_a_failed_call_gets_the_error() -> None:
     coordinator = Coordinator(fail_from=2)
     combiner = SubmitCombiner(coordinator.send)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        first = pool.submit(combiner.submit, [["w0", {}]])
-        assert coordinator.entered.wait(10)
-        rest = [pool.submit(combiner.submit, [[f"w{i}", {}]]) for i in range(1, 4)]
-        poll(lambda: combiner.waiting() == 3, message="three writers queued")
-        coordinator.release.set()
+        first, rest = queued_behind_a_hung_call(coordinator, combiner, pool, 3)
         assert first.result(10) == 10
         for future in rest:
             with pytest.raises(Unavailable, match="no quorum"):
@@ -80,11 +84,7 @@ def test_writers_queued_behind_a_failed_call_fail_with_it_not_one_timeout_later(
     coordinator = Coordinator(fail_from=1)
     combiner = SubmitCombiner(coordinator.send)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        first = pool.submit(combiner.submit, [["w0", {}]])
-        assert coordinator.entered.wait(10)
-        rest = [pool.submit(combiner.submit, [[f"w{i}", {}]]) for i in range(1, 4)]
-        poll(lambda: combiner.waiting() == 3, message="three writers queued")
-        coordinator.release.set()
+        first, rest = queued_behind_a_hung_call(coordinator, combiner, pool, 3)
         for future in [first, *rest]:
             with pytest.raises(Unavailable, match="no quorum"):
                 future.result(10)
