@@ -26,7 +26,7 @@ from ticketing import settings
 from ticketing.server import pyro_config
 from ticketing.server.hosting import stop_on_signals
 from ticketing.server.logs import setup_logging
-from ticketing.server.multiplexer import CrowdLimits, server_type, take_over
+from ticketing.server.multiplexer import CrowdDaemon, CrowdLimits
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,15 @@ LIMITS = CrowdLimits(
 )
 
 
-class CrowdNameServerDaemon(NameServerDaemon):
-    """Pyro5's name server daemon, its connections served by a ``Multiplexer``."""
+class CrowdNameServerDaemon(CrowdDaemon, NameServerDaemon):
+    """Pyro5's name server daemon, its connections served by a ``Multiplexer``.
+
+    ``CrowdDaemon`` makes the daemon under the multiplex server type and takes
+    it over; its ``super().__init__`` is ``NameServerDaemon``'s (the MRO).
+    """
 
     def __init__(self, limits: CrowdLimits = LIMITS, **kwargs: object) -> None:
-        with server_type("multiplex"):
-            super().__init__(**kwargs)
-        take_over(self, limits)
+        super().__init__(limits, None, **kwargs)
 
 
 def storage_path(data_dir: str | Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -89,24 +88,38 @@ class FakeProxy:
 
 def test_dialling_overlaps_dead_names_and_closes_late_winners() -> None:
     made: list[FakeProxy] = []
+    release = threading.Event()  # the hung candidates answer (time out) only once it is set
+    live_made = threading.Event()
+    hung_waiting: list[str] = []
+    waiting_when_live_dialled: list[int] = []
 
     def connect(name: str) -> FakeProxy:
         if name.startswith("hung"):
-            time.sleep(1.0)
+            hung_waiting.append(name)
+            release.wait(30)
             raise CommunicationError("receiving: timeout")
         if name.startswith("refused"):
             raise CommunicationError("connection refused")
-        time.sleep(0.3 if name == "slow-live" else 0.1)
+        if name == "slow-live":
+            live_made.wait(30)  # answers only after "live", which was started after it
+        else:
+            waiting_when_live_dialled.append(len(hung_waiting))
         proxy = FakeProxy(name)
         made.append(proxy)
+        if name == "live":
+            live_made.set()
         return proxy
 
     names = [*(f"hung-{i}" for i in range(5)), "refused", "slow-live", "live"]
-    started = time.monotonic()
-    found = dial(names, connect, stagger=0.05, timeout=1.0)
-    took = time.monotonic() - started
+    try:
+        found = dial(names, connect, stagger=0.05, timeout=30.0)
+        # Dialled while all five hung ones were still waiting: attempts overlap,
+        # rather than each waiting out its timeout in turn.
+        assert waiting_when_live_dialled == [5]
+        assert not release.is_set()
+    finally:
+        release.set()
     assert found.name == "live"  # started after "slow-live", answered first
-    assert took < 0.9  # far less than the 5 s of trying the hung ones in turn
     assert found.failed == {"refused": "CommunicationError: connection refused"}
     late = poll(lambda: [p for p in made if p.name == "slow-live"], message="the late one")
     poll(lambda: late[0].released, message="the late winner closed")

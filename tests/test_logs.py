@@ -24,9 +24,11 @@ def test_the_rate_limit_lets_a_burst_through_per_period_and_counts_the_rest() ->
     assert limit.allow("a", 11.0) == (True, 0)
 
 
-def record(name: str, level: int, msg: str, *args: object, exc: BaseException | None = None):
+def record(
+    name: str, level: int, msg: str, *args: object, exc: BaseException | None = None, line: int = 1
+):
     exc_info = (type(exc), exc, exc.__traceback__) if exc else None
-    return logging.LogRecord(name, level, __file__, 1, msg, args, exc_info)
+    return logging.LogRecord(name, level, __file__, line, msg, args, exc_info)
 
 
 def pyro_error() -> BaseException:
@@ -67,7 +69,11 @@ def test_a_refusal_is_one_short_line_and_others_keep_their_traceback() -> None:
     except ValueError as exc:
         ours = record("ticketing.server.multiplexer", logging.ERROR, "failed", exc=exc)
     assert refusals.filter(ours) and ours.exc_info is not None  # not a peer's fault: kept whole
-    flood = [record("Pyro5.threadpoolserver", logging.WARNING, "error: %s", n) for n in range(5)]
+    # One line of code, the peer's text already pasted into each message (as Pyro5 does):
+    # one reason, however the text varies.
+    flood = [
+        record("Pyro5.threadpoolserver", logging.WARNING, f"error: {n}", line=2) for n in range(5)
+    ]
     assert [refusals.filter(r) for r in flood] == [True, True, True, False, False]
     assert refusals.filter(flood[0])  # decided once per record, for every handler
 

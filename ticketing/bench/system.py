@@ -25,10 +25,10 @@ from typing import Any
 from ticketing import names
 from ticketing.launcher import RUN_DIR
 from ticketing.security.balancer_proof import verified
-from ticketing.security.cluster_key import SigningKey
+from ticketing.security.cluster_key import find_cluster_key
+from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import ProxyPool
 
-SECRET_VARIABLE = "TICKETING_SECRET"  # the cluster secret, read by every member's proxies
 READY_TIMEOUT = 180.0  # seconds for run/cluster.py to print READY
 STOP_TIMEOUT = 60.0
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -102,15 +102,14 @@ class System:
 
     def load_balancers(self) -> list[str]:
         """The URIs of the registered load balancers signed by the cluster, in name order."""
-        secret = os.environ.get(SECRET_VARIABLE)
-        key = SigningKey.from_secret(secret).public() if secret else None
+        key = find_cluster_key(None, None)  # from $TICKETING_SECRET, read as members read it
         found, skipped = verified(key, self.pool.entries(names.LOAD_BALANCER_PREFIX))
         if skipped:
             print(f"bench: skipped unsigned load balancer entries {skipped}", file=sys.stderr)
         if not found:
             raise RuntimeError(
                 f"no load balancer signed by the cluster in the name server at "
-                f"{self.ns_host}:{self.ns_port} (is ${SECRET_VARIABLE} the cluster's secret?)"
+                f"{self.ns_host}:{self.ns_port} (is ${ENV_VAR} the cluster's secret?)"
             )
         return [found[name] for name in sorted(found)]
 
@@ -252,7 +251,7 @@ class LocalCluster:
         A fresh cluster secret is handed to the launcher and set in this
         process's environment, where every ``ProxyPool`` finds it.
         """
-        os.environ[SECRET_VARIABLE] = secrets.token_urlsafe(32)
+        os.environ[ENV_VAR] = secrets.token_urlsafe(32)
         command = [
             sys.executable,
             str(RUN_DIR / "cluster.py"),

@@ -20,7 +20,6 @@ it again, for up to ``shed_patience`` seconds in all.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from typing import Any
@@ -33,9 +32,8 @@ from ticketing.client import dialer
 from ticketing.errors import Unavailable
 from ticketing.names import LOAD_BALANCER_PREFIX, ROOT
 from ticketing.security.balancer_proof import BalancerProxy, verified
-from ticketing.security.cluster_key import ClusterKey, SigningKey
+from ticketing.security.cluster_key import ClusterKey, SigningKey, find_cluster_key
 from ticketing.security.membership import MemberProxy, is_internal
-from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import name_server_uri
 
 MEMBERS_ONLY = "members only (give the cluster secret: --data-dir or $TICKETING_SECRET)"
@@ -72,9 +70,10 @@ class Connection:
         only. ``connect_timeout`` bounds connecting to one balancer, ``call_timeout`` a call."""
         self.secret = secret
         if cluster_key is None:
-            known_secret = secret or os.environ.get(ENV_VAR)
-            if known_secret:
-                cluster_key = SigningKey.from_secret(known_secret).public()
+            # $TICKETING_SECRET is read as every member reads it (load_secret strips it).
+            cluster_key = (
+                SigningKey.from_secret(secret).public() if secret else find_cluster_key(None, None)
+            )
         self.cluster_key = cluster_key
         self.ns_host = ns_host
         self.ns_port = ns_port
@@ -206,7 +205,7 @@ class Connection:
         """Re-read the balancers from the name server, keeping the verified ones only; keep
         the cache when the name server is away."""
         try:
-            listing = self._list_names(LOAD_BALANCER_PREFIX, metadata=True)
+            listing = self._list_names(LOAD_BALANCER_PREFIX)
         except (Pyro5.errors.CommunicationError, Pyro5.errors.NamingError) as exc:
             log.info("name server away, %d balancers cached: %s", len(self._known), exc)
             return
@@ -223,16 +222,14 @@ class Connection:
         if self.current == name:
             self.current = None
 
-    def _list_names(self, prefix: str, metadata: bool = False) -> dict[str, Any]:
-        """The entries under ``prefix``: name -> URI, or (URI, metadata) with ``metadata``."""
+    def _list_names(self, prefix: str) -> dict[str, tuple[str, Any]]:
+        """The entries under ``prefix``: name -> (URI, metadata)."""
         # A direct URI and a timeout set before connecting: a name server that accepts and
         # never answers costs status_timeout, not Pyro5's 60 s.
         with Pyro5.api.Proxy(name_server_uri(self.ns_host, self.ns_port)) as ns:
             ns._pyroTimeout = self.status_timeout
-            found = ns.list(prefix=prefix, return_metadata=metadata)
-        if metadata:
-            return {name: (str(uri), meta) for name, (uri, meta) in found.items()}
-        return {name: str(uri) for name, uri in found.items()}
+            found = ns.list(prefix=prefix, return_metadata=True)
+        return {name: (str(uri), meta) for name, (uri, meta) in found.items()}
 
     # -- cluster status ---------------------------------------------------------------------
 
@@ -243,7 +240,7 @@ class Connection:
         that is exactly what an operator looks for.
         """
         try:
-            listing = self._list_names(ROOT, metadata=True)
+            listing = self._list_names(ROOT)
         except (Pyro5.errors.CommunicationError, Pyro5.errors.NamingError) as exc:
             raise Unavailable(
                 f"the name server at {self.ns_host}:{self.ns_port} does not answer ({exc}); "

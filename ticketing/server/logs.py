@@ -32,7 +32,6 @@ import stat
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +165,7 @@ class _Reason:
 class RateLimit:
     """At most ``burst`` events of one key per ``period`` seconds (pure: time is passed in).
 
-    Keys are reasons (a logger and its message template), a set the code
+    Keys are reasons (a logger and the line of code that logs), a set the code
     fixes, never something a peer chooses, so the table stays small.
     """
 
@@ -218,7 +217,9 @@ class _Refusals(logging.Filter):
     def _decide(self, record: logging.LogRecord) -> bool:
         if not _is_refusal(record):
             return True
-        reason = (record.name, str(record.msg)[:80])
+        # The line of code that logged it: Pyro5 pastes a peer's error text into some of
+        # its messages, which must not make each variant a reason of its own.
+        reason = (record.name, record.pathname, record.lineno)
         allowed, dropped = self._limit.allow(reason, self._clock())
         if not allowed:
             return False
@@ -240,8 +241,10 @@ def _is_refusal(record: logging.LogRecord) -> bool:
         return record.levelno >= logging.INFO
     if record.levelno < logging.WARNING or not record.exc_info or record.exc_info[2] is None:
         return False
-    innermost = traceback.extract_tb(record.exc_info[2])[-1]
-    return _PYRO_PACKAGE in innermost.filename
+    innermost = record.exc_info[2]  # walked, not extract_tb: no source lines read in a flood
+    while innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return _PYRO_PACKAGE in innermost.tb_frame.f_code.co_filename
 
 
 def _first_line(text: str) -> str:

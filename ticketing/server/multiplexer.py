@@ -115,21 +115,16 @@ class CrowdDaemon(Daemon):
     def __init__(
         self, limits: CrowdLimits | None = None, gate: Gate | None = None, **address: Any
     ) -> None:
-        with server_type("multiplex"):
+        with _server_type("multiplex"):
             super().__init__(**address)
-        take_over(self, limits or CrowdLimits(), gate)
-
-
-def take_over(daemon: Daemon, limits: CrowdLimits, gate: Gate | None = None) -> None:
-    """Serve ``daemon`` (made under ``server_type("multiplex")``) with a ``Multiplexer``."""
-    listener = daemon.transportServer
-    if not isinstance(listener, SocketServer_Multiplex):
-        raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
-    daemon.transportServer = Multiplexer(daemon, listener, limits, gate)
+        listener = self.transportServer
+        if not isinstance(listener, SocketServer_Multiplex):
+            raise TypeError(f"expected Pyro5's multiplex server to take over, got {listener!r}")
+        self.transportServer = Multiplexer(self, listener, limits or CrowdLimits(), gate)
 
 
 @contextlib.contextmanager
-def server_type(kind: str) -> Iterator[None]:
+def _server_type(kind: str) -> Iterator[None]:
     """Pyro5 picks a daemon's server by a process-wide setting; set it for one daemon."""
     saved = config.SERVERTYPE
     config.SERVERTYPE = kind
@@ -541,14 +536,8 @@ class Multiplexer:
                 f"this load balancer is overloaded; retry in {wait:.2f} s or use another one",
                 retry_after=wait,
             )
-        try:
-            self.daemon._sendExceptionResponse(
-                link, header.seq, header.serializer_id, refusal, None
-            )
-        except (KeyError, ConnectionClosedError) as exc:  # an unknown serializer, a lost peer
-            self._close(link, f"could not refuse a call: {exc!r}")
-            return
-        counters.CALLS_SERVED.add()
+        if self._answer(link, header, refusal):
+            counters.CALLS_SERVED.add()
 
     def _refuse_oversized(self, link: Link) -> None:
         """Answer a call over the size cap ``InvalidRequest`` (its bytes were dropped)."""
@@ -558,12 +547,18 @@ class Multiplexer:
             f"is over this server's cap of {self.limits.max_request_bytes}; "
             "no call of the API needs that much: check its arguments"
         )
+        self._answer(link, header, refusal)
+
+    def _answer(self, link: Link, header: protocol.ReceivingMessage, refusal: Exception) -> bool:
+        """Send ``refusal`` as the answer to ``header``'s call; False if ``link`` was closed."""
         try:
             self.daemon._sendExceptionResponse(
                 link, header.seq, header.serializer_id, refusal, None
             )
-        except (KeyError, ConnectionClosedError) as exc:
+        except (KeyError, ConnectionClosedError) as exc:  # an unknown serializer, a lost peer
             self._close(link, f"could not refuse a call: {exc!r}")
+            return False
+        return True
 
     def _take_back(self, now: float) -> None:
         with contextlib.suppress(OSError):
