@@ -174,8 +174,12 @@ def test_snapshot_restore_and_refusals() -> None:
     assert copy.seat_states("AMC", "e1") == store.seat_states("AMC", "e1")
     assert serpent.loads(serpent.dumps(store.snapshot())) == store.snapshot()
     assert error(copy.apply(book("t9", "h9", ["B2"], fence=4), 5, 10.0)) == "HoldExpired"
+    far = SeatStore(CATALOG.clusters()["FAR"])
+    far.restore(snap)  # a snapshot brings its catalog along
+    assert far.digest() == store.digest() and far.theaters() == store.theaters()
+    without_catalog = {key: value for key, value in snap.items() if key != "catalog"}
     with pytest.raises(ValueError):
-        SeatStore(CATALOG.clusters()["FAR"]).restore(snap)  # theaters it does not host
+        SeatStore(CATALOG.clusters()["FAR"]).restore(without_catalog)  # theaters it lacks
     overlapping = {
         "tickets": [*snap["tickets"], {**snap["tickets"][0], "ticket_no": "x", "hold_id": "y"}],
         "fences": [],

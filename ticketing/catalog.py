@@ -1,9 +1,13 @@
 """The catalog: theaters, their seat maps and events, read from TOML and checked.
 
-Every process reads the same file at start and refuses it whole when anything
-is off, naming the file, the key and the reason: a catalog that two
-components read differently would route or validate requests differently.
-The default catalog ships beside this module.
+The file seeds a new cluster and sets the cluster-wide limits (``hold_ttl``,
+quotas). Its theaters and events are then replicated state: each data
+cluster's log holds its own theaters (``SeatStore``), seeded from the file
+once, and changed by the operator API; the processes that check requests
+follow those changes (``CatalogFollower``). A file is refused whole when
+anything is off, naming the file, the key and the reason; a theater sent as a
+log command is checked by the same reader (``theater_from_table``). The
+default catalog ships beside this module.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import ipaddress
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ticketing.domain.seats import SeatMap
-from ticketing.errors import UnknownEvent, UnknownTheater
+from ticketing.errors import SalesClosed, UnknownEvent, UnknownTheater
 from ticketing.settings import (
     BOOKING_QUOTA_WINDOW,
     DEFAULT_HOLD_TTL,
@@ -35,6 +39,10 @@ DEFAULT_CATALOG = "default_catalog.toml"
 
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 
+# What an event's ``sales`` says: on sale, sales stopped for now, or cancelled for good.
+OPEN, STOPPED, CANCELLED = "open", "stopped", "cancelled"
+SALES = (OPEN, STOPPED, CANCELLED)
+
 
 class CatalogError(ValueError):
     """The catalog file cannot be used; the message names file, key and reason.
@@ -49,9 +57,20 @@ class Event:
     id: str
     title: str
     starts_at: str  # ISO 8601 local date-time, as written in the catalog
+    sales: str = OPEN
 
     def to_plain(self) -> dict[str, str]:
+        """As ``list_theaters`` shows it, in the contract's shape."""
         return {"event": self.id, "title": self.title, "starts_at": self.starts_at}
+
+    def to_table(self) -> dict[str, str]:
+        """As the catalog file writes it (``[[theater.event]]``)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "starts_at": self.starts_at,
+            "sales": self.sales,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +101,63 @@ class Theater:
         known = ", ".join(e.id for e in self.events) or "none"
         raise UnknownEvent(f"no event {event_id!r} at theater {self.id} (events: {known})")
 
+    def on_sale(self, event_id: str) -> Event:
+        """The event, if its seats can be held and booked now; else ``SalesClosed``."""
+        event = self.event(event_id)
+        if event.sales == CANCELLED:
+            raise SalesClosed(
+                f"{self.id} {event.id} ({event.title}) was cancelled; "
+                "its tickets are listed for refunds"
+            )
+        if event.sales == STOPPED:
+            raise SalesClosed(
+                f"sales of {self.id} {event.id} ({event.title}) are stopped for now; "
+                "try again later"
+            )
+        return event
+
     def to_plain(self) -> dict[str, Any]:
+        """As ``list_theaters`` shows it, in the contract's shape: events on offer only.
+
+        A cancelled event is left out; one whose sales are stopped stays (it
+        is still on the programme).
+        """
         return {
             "theater": self.id,
             "name": self.name,
             "city": self.city,
             "seats": self.seat_count,
-            "events": [event.to_plain() for event in self.events],
+            "events": [event.to_plain() for event in self.events if event.sales != CANCELLED],
         }
+
+    def to_listing(self) -> dict[str, Any]:
+        """``list_catalog``'s form: the contract's, plus the seat map's size and every
+        event (cancelled ones too) with its ``sales``."""
+        return {
+            **self.to_plain(),
+            "rows": self.rows,
+            "seats_per_row": self.seats_per_row,
+            "events": [{**event.to_plain(), "sales": event.sales} for event in self.events],
+        }
+
+    def to_table(self) -> dict[str, Any]:
+        """Everything about the theater as the catalog file writes it (``[[theater]]``).
+
+        This is what the data clusters' logs and the followers carry; read it
+        back with ``theater_from_table``.
+        """
+        table: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "city": self.city,
+            "rows": self.rows,
+            "seats_per_row": self.seats_per_row,
+            "cluster": self.cluster,
+            "event": [event.to_table() for event in self.events],
+        }
+        if self.lock_group is not None:
+            table["lock_group"] = self.lock_group
+        return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +195,23 @@ class Catalog:
     def to_plain(self) -> list[dict[str, Any]]:
         """What ``list_theaters()`` answers, in the contract's shape."""
         return [theater.to_plain() for theater in self.theaters]
+
+    def with_theaters(self, theaters: tuple[Theater, ...]) -> Catalog:
+        """The same limits over other theaters (the replicated ones)."""
+        return replace(self, theaters=theaters)
+
+
+def theater_from_table(table: Any, source: str) -> Theater:
+    """A theater from its ``to_table`` form, checked as the file's would be.
+
+    Raises ``CatalogError`` naming ``source`` and the key at fault.
+    """
+    return _Reader(source).theater(table, "theater")
+
+
+def event_from_table(table: Any, source: str) -> Event:
+    """An event from its ``to_table`` form; ``CatalogError`` if anything is off."""
+    return _Reader(source).event(table, "event")
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -266,9 +351,14 @@ class _Reader:
     def event(self, table: Any, where: str) -> Event:
         if not isinstance(table, dict):
             raise self.fail(where, "must be a table ([[theater.event]])")
-        self.only_keys(table, {"id", "title", "starts_at"}, where)
+        self.only_keys(table, {"id", "title", "starts_at", "sales"}, where)
         event_id = self.ident(table, "id", where)
         title = self.text(table, "title", where)
+        sales = table.get("sales", OPEN)
+        if sales not in SALES:
+            raise self.fail(
+                _join(where, "sales"), f"must be one of {', '.join(SALES)}, got {sales!r}"
+            )
         starts_at = table.get("starts_at")
         key = _join(where, "starts_at")
         if isinstance(starts_at, datetime):  # an unquoted TOML date-time
@@ -283,7 +373,7 @@ class _Reader:
                 raise self.fail(key, f"not an ISO date-time: {starts_at!r}") from None
             if "T" not in starts_at and " " not in starts_at:
                 raise self.fail(key, f"needs a time of day too: {starts_at!r}")
-        return Event(event_id, title, starts_at)
+        return Event(event_id, title, starts_at, sales)
 
     def required(self, table: dict, key: str, where: str) -> Any:
         if key not in table:

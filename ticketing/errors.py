@@ -52,6 +52,14 @@ class UnknownEvent(TicketingError):
     """The event is not in the catalog for that theater."""
 
 
+class SalesClosed(UnknownEvent):
+    """The event is in the catalog but not on sale: its sales are stopped, or it was cancelled.
+
+    A kind of ``UnknownEvent``: a caller that only knows the contract's
+    classes treats it as an event it cannot book.
+    """
+
+
 class UnknownSeat(TicketingError):
     """The seat label is well formed but outside the theater's seat map."""
 
@@ -120,6 +128,7 @@ ERROR_CLASSES: dict[str, type[TicketingError]] = {
         InvalidRequest,
         UnknownTheater,
         UnknownEvent,
+        SalesClosed,
         UnknownSeat,
         SeatsUnavailable,
         HoldExpired,

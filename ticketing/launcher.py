@@ -39,7 +39,7 @@ from types import FrameType
 from Pyro5.errors import CommunicationError
 
 from ticketing import names
-from ticketing.catalog import CatalogError, load_catalog
+from ticketing.catalog import Catalog, CatalogError, load_catalog
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError
 from ticketing.restart_backoff import FIRST_DELAY, MAX_DELAY, SETTLED_AFTER, RestartBackoff
@@ -168,18 +168,34 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
             )
         )
     for cluster in clusters:
-        group = (*common, *catalog, "--cluster", cluster, "--replicas", str(options.data_replicas))
+        group = (*common, "--cluster", cluster, "--replicas", str(options.data_replicas))
         for i in range(1, options.data_replicas + 1):
             replica = names.datastore_replica(cluster, i)
-            add(f"datastore-{cluster}-{i}", "datastore.py", (*group, "--id", str(i)), replica)
+            args = (*group, *catalog, "--id", str(i))  # the catalog: to seed a new cluster
+            add(f"datastore-{cluster}-{i}", "datastore.py", args, replica)
         coordinator = names.datastore_coordinator(cluster)
         add(f"datastore_coordinator-{cluster}", "datastore_coordinator.py", group, coordinator)
-    add("datastore_manager", "datastore_manager.py", (*common, *catalog), names.DATASTORE_MANAGER)
+    # The manager reports held seats of an event to the operator: it must place events too.
+    manager_args = (*common, *catalog, *groups)
+    add("datastore_manager", "datastore_manager.py", manager_args, names.DATASTORE_MANAGER)
     for i in range(1, options.load_balancers + 1):
         balancer = names.load_balancer(i)
         args = (*common, *catalog, *groups, "--id", str(i))
         add(f"load_balancer-{i}", "load_balancer.py", args, balancer)
     return components
+
+
+def data_clusters(catalog: Catalog, data_dir: Path) -> list[str]:
+    """The catalog file's data clusters, then those started later beside them, by name.
+
+    A cluster an operator started while the system ran (``run/datastore.py
+    --cluster NAME``) left its directory under ``<data-dir>/datastore``; it
+    holds theaters added to it since, so a restart must start it too.
+    """
+    named = list(catalog.clusters())
+    found = data_dir / "datastore"
+    later = sorted(p.name for p in found.iterdir() if p.is_dir()) if found.is_dir() else []
+    return [*named, *(name for name in later if name not in named)]
 
 
 class StartupFailed(Exception):
@@ -312,6 +328,8 @@ class Supervisor:
         except (TicketingError, CommunicationError):
             return False
         coordinator = str(status.get("role", "")).endswith("coordinator")
+        if status.get("catalog_version") == 0:
+            return False  # a data replica whose cluster has not seeded its catalog yet
         return not (leading and coordinator) or status.get("state") == "leading"
 
     def supervise(
@@ -420,7 +438,7 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
     except (CatalogError, PlacementError, LockGroupsChanged) as exc:
         print(f"cluster: {exc}", file=sys.stderr)
         return 2
-    clusters = catalog.clusters()
+    clusters = data_clusters(catalog, options.data_dir)
     if port_in_use(options.ns_host, options.ns_port):
         print(
             f"cluster: {options.ns_host}:{options.ns_port} is already in use "

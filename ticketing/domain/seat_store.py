@@ -9,18 +9,37 @@ ends up in two live bookings.
 Cost stays proportional to what is booked, not to the venue: an event's
 seats are one bytearray (one byte a seat, made on its first booking), and
 fencing tokens are kept only for seats that were ever booked.
+
+The cluster's theaters and events are part of this state, changed by
+commands in the same log as the bookings. So the checks that tie the catalog
+to the bookings are decided at one slot, on every replica alike: a booking
+after an event's sales stopped is refused, a cancelled event's tickets all go
+to the refund list at once, a theater cannot shrink under a booked seat. The
+catalog file seeds a new cluster with one ``bootstrap`` command; every later
+start replays the log, so editing the file cannot make replicas differ.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ticketing.catalog import (
+    CANCELLED,
+    OPEN,
+    STOPPED,
+    CatalogError,
+    Theater,
+    event_from_table,
+    theater_from_table,
+)
 from ticketing.domain import payload as fields
 from ticketing.domain.digest import state_digest
 from ticketing.errors import (
     HoldExpired,
     InvalidRequest,
+    SalesClosed,
     SeatsUnavailable,
     TicketingError,
     TicketNotFound,
@@ -29,8 +48,18 @@ from ticketing.errors import (
 )
 from ticketing.settings import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
-if TYPE_CHECKING:
-    from ticketing.catalog import Theater
+# The commands that change the catalog (each answers the catalog after it).
+CATALOG_OPS = frozenset(
+    {
+        "bootstrap",
+        "add_theater",
+        "add_event",
+        "update_event",
+        "set_sales",
+        "cancel_event",
+        "resize_theater",
+    }
+)
 
 FREE, BOOKED = "0", "1"  # the characters of ``seat_states``
 _FREE, _BOOKED = ord(FREE), ord(BOOKED)  # the same, as bytes of an event's bytearray
@@ -59,20 +88,35 @@ class Ticket:
 
 
 class SeatStore:
-    """Bookings of the events of ``theaters`` (the theaters of one cluster).
+    """Bookings of the events of one cluster's theaters, and those theaters.
 
     Commands (plain dicts, see ``apply``):
 
     * ``{"op": "book", "ticket_no", "hold_id", "theater", "event", "seats",
       "name", "email", "fence", "expires_at"}``; the same ``hold_id`` booked
-      again answers the same ticket while that booking lives.
+      again answers the same ticket while that booking lives. Only while the
+      event is on sale.
     * ``{"op": "cancel", "theater", "ticket_no"}``.
+    * The catalog's (each answers ``{"ok", "catalog"}``, the catalog after it):
+      ``{"op": "bootstrap", "theaters": [table, ...]}`` (once: later ones change
+      nothing), ``{"op": "add_theater", "theater": table}``,
+      ``{"op": "add_event", "theater", "event": table}``,
+      ``{"op": "update_event", "theater", "event", "title"?, "starts_at"?}``,
+      ``{"op": "set_sales", "theater", "event", "sales": "open" | "stopped"}``,
+      ``{"op": "cancel_event", "theater", "event"}`` (also answers ``refunds``,
+      the tickets it cancelled), ``{"op": "resize_theater", "theater", "rows",
+      "seats_per_row"}``. Tables are ``Theater.to_table``'s and
+      ``Event.to_table``'s shapes.
     """
 
-    def __init__(self, theaters: tuple[Theater, ...], check_free: bool = True) -> None:
-        """``check_free=False`` is a deliberately broken variant (seats are booked even when
+    def __init__(self, theaters: tuple[Theater, ...] = (), check_free: bool = True) -> None:
+        """``theaters`` seeds the catalog as a bootstrap would (for tests and the simulator);
+        without them the store waits for its ``bootstrap`` command.
+
+        ``check_free=False`` is a deliberately broken variant (seats are booked even when
         booked already), run only to show that the fault checker catches a double sale."""
         self._theaters = {theater.id: theater for theater in theaters}
+        self._version = 1 if theaters else 0  # catalog changes applied; 0: not seeded yet
         self._check_free = check_free
         self._clear()
 
@@ -81,6 +125,7 @@ class SeatStore:
         self._fences: dict[tuple[str, str], dict[int, int]] = {}  # seat index -> newest token
         self._tickets: dict[str, Ticket] = {}
         self._by_hold: dict[str, str] = {}  # hold id -> ticket number
+        self._refunds: dict[str, Ticket] = {}  # tickets of cancelled events, by number
         self._digest: str | None = None
 
     # -- the state machine -------------------------------------------------
@@ -93,23 +138,45 @@ class SeatStore:
                 return self._book(command, now)
             if op == "cancel":
                 return self._cancel(command)
-            raise InvalidRequest(f"unknown data store operation {op!r} (book or cancel)")
+            if op in CATALOG_OPS:
+                return self._change_catalog(op, command)
+            raise InvalidRequest(f"unknown data store operation {op!r}")
         except TicketingError as exc:
             return to_result(exc)
 
     def snapshot(self) -> dict[str, Any]:
         tickets = [self._ticket_plain(t) for _, t in sorted(self._tickets.items())]
+        refunds = [self._ticket_plain(t) for _, t in sorted(self._refunds.items())]
         fences = []
         for (theater, event), tokens in sorted(self._fences.items()):
             seat_map = self._theaters[theater].seat_map
             seats = [[seat_map.label(i), tokens[i]] for i in sorted(tokens)]
             fences.append({"theater": theater, "event": event, "seats": seats})
-        return {"tickets": tickets, "fences": fences}
+        return {
+            "catalog": self.catalog_plain(),
+            "tickets": tickets,
+            "fences": fences,
+            "refunds": refunds,
+        }
 
     def restore(self, snapshot: Any) -> None:
-        """Replace the state; raises ValueError when it does not fit this catalog."""
+        """Replace the state; raises ValueError when it does not fit.
+
+        A snapshot carries its catalog; one without (from a test) is read
+        against the catalog this store has.
+        """
+        theaters, version = self._theaters, self._version
         self._clear()
         try:
+            if "catalog" in snapshot:
+                self._theaters = {}
+                for table in snapshot["catalog"]["theaters"]:
+                    theater = theater_from_table(table, "snapshot")
+                    self._theaters[theater.id] = theater
+                self._version = int(snapshot["catalog"]["version"])
+            for t in snapshot.get("refunds", ()):
+                ticket = self._ticket_from_plain(t)
+                self._refunds[ticket.ticket_no] = ticket
             for entry in snapshot["fences"]:
                 theater = self._theater(str(entry["theater"]))
                 event = theater.event(str(entry["event"])).id
@@ -117,27 +184,32 @@ class SeatStore:
                 for seat, token in entry["seats"]:
                     tokens[theater.seat_map.index(seat)] = int(token)
             for t in snapshot["tickets"]:
-                theater, event = str(t["theater"]), str(t["event"])
-                indices = self._seat_indices(theater, event, [str(seat) for seat in t["seats"]])
-                seat_map = self._theaters[theater].seat_map
-                labels = tuple(seat_map.label(i) for i in indices)
-                ticket = Ticket(
-                    str(t["ticket_no"]),
-                    theater,
-                    event,
-                    labels,
-                    str(t["name"]),
-                    str(t["email"]),
-                    str(t["hold_id"]),
-                )
-                booked = self._booked_of(theater, event)
+                ticket = self._ticket_from_plain(t)
+                indices = self._seat_indices(ticket.theater, ticket.event, list(ticket.seats))
+                booked = self._booked_of(ticket.theater, ticket.event)
                 clash = ticket.ticket_no in self._tickets or ticket.hold_id in self._by_hold
                 if clash or any(booked[i] == _BOOKED for i in indices):
                     raise ValueError(f"ticket {ticket.ticket_no} overlaps another")
                 self._add(ticket, indices, None)
         except (TypeError, KeyError, ValueError, TicketingError) as exc:
             self._clear()
+            self._theaters, self._version = theaters, version
             raise ValueError(f"not a seat store snapshot for this catalog: {exc!r}") from exc
+
+    def _ticket_from_plain(self, t: dict[str, Any]) -> Ticket:
+        """A snapshot's ticket, its seats in the theater's canonical labels."""
+        theater, event = str(t["theater"]), str(t["event"])
+        seat_map = self._theater(theater).seat_map
+        labels = tuple(seat_map.canonical(str(seat)) for seat in t["seats"])
+        return Ticket(
+            str(t["ticket_no"]),
+            theater,
+            event,
+            labels,
+            str(t["name"]),
+            str(t["email"]),
+            str(t["hold_id"]),
+        )
 
     def digest(self) -> str:
         if self._digest is None:
@@ -145,6 +217,40 @@ class SeatStore:
         return self._digest
 
     # -- reads (served by one replica, not through the log) ------------------
+
+    @property
+    def catalog_version(self) -> int:
+        """How many catalog changes were applied (0: not seeded yet)."""
+        return self._version
+
+    def theaters(self) -> tuple[Theater, ...]:
+        """The cluster's theaters, in the order they were added."""
+        return tuple(self._theaters.values())
+
+    def catalog_plain(self) -> dict[str, Any]:
+        """``{"version", "theaters": [table, ...]}``: what the catalog followers carry."""
+        return {
+            "version": self._version,
+            "theaters": [theater.to_table() for theater in self._theaters.values()],
+        }
+
+    def sales_report(self, theater: str, event: str) -> dict[str, Any]:
+        """The event's sold seats and tickets (with name and e-mail), and its refunds."""
+        self._theater(theater).event(event)
+
+        def of_event(tickets: dict[str, Ticket]) -> list[dict[str, Any]]:
+            return [
+                t.to_plain()
+                for _, t in sorted(tickets.items())
+                if t.theater == theater and t.event == event
+            ]
+
+        tickets = of_event(self._tickets)
+        return {
+            "sold": sum(len(t["seats"]) for t in tickets),
+            "tickets": tickets,
+            "refunds": of_event(self._refunds),
+        }
 
     def free_seats(self, theater: str, event: str) -> list[str]:
         """Seats not booked, in seat-map order (holds are the lock store's business)."""
@@ -162,11 +268,22 @@ class SeatStore:
         return booked.decode("ascii")
 
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
+        return self._live_ticket(theater, ticket_no).to_plain()
+
+    def _live_ticket(self, theater: str, ticket_no: str) -> Ticket:
+        """The live ticket, or ``TicketNotFound`` saying why (never booked, or refunded)."""
         self._theater(theater)
         ticket = self._tickets.get(ticket_no)
-        if ticket is None or ticket.theater != theater:
-            raise TicketNotFound(f"no ticket {ticket_no!r} at theater {theater}")
-        return ticket.to_plain()
+        if ticket is not None and ticket.theater == theater:
+            return ticket
+        refunded = self._refunds.get(ticket_no)
+        if refunded is not None and refunded.theater == theater:
+            event = self._theaters[theater].event(refunded.event)
+            raise TicketNotFound(
+                f"ticket {ticket_no} was for {theater} {event.id} ({event.title}), which was "
+                "cancelled; the ticket is listed for a refund"
+            )
+        raise TicketNotFound(f"no ticket {ticket_no!r} at theater {theater}")
 
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
         """The live booking made with ``hold_id``, if any (a hold books at most once)."""
@@ -205,6 +322,7 @@ class SeatStore:
         if existing is not None:  # a retry, or the same hold booked twice
             return {"ok": True, "ticket": self._tickets[existing].to_plain()}
         indices = self._seat_indices(theater, event, seats)
+        self._theaters[theater].on_sale(event)
         if expires_at <= now:
             raise HoldExpired("the hold expired before booking; block the seats again")
         tokens = self._fences.get((theater, event), {})
@@ -227,10 +345,7 @@ class SeatStore:
     def _cancel(self, command: dict[str, Any]) -> dict[str, Any]:
         theater = fields.text(command, "theater")
         ticket_no = fields.text(command, "ticket_no")
-        self._theater(theater)
-        ticket = self._tickets.get(ticket_no)
-        if ticket is None or ticket.theater != theater:
-            raise TicketNotFound(f"no ticket {ticket_no!r} at theater {theater}")
+        ticket = self._live_ticket(theater, ticket_no)
         seat_map = self._theaters[theater].seat_map
         booked = self._booked[(theater, ticket.event)]
         for seat in ticket.seats:
@@ -239,6 +354,146 @@ class SeatStore:
         del self._by_hold[ticket.hold_id]
         self._digest = None
         return {"ok": True, "hold_id": ticket.hold_id, "event": ticket.event}
+
+    # -- the catalog's commands --------------------------------------------------
+
+    def _change_catalog(self, op: str, command: dict[str, Any]) -> dict[str, Any]:
+        """Run one catalog command; every one that changes something counts a version."""
+        if op == "bootstrap":
+            return self._bootstrap(command)
+        if self._version == 0:
+            raise InvalidRequest("this data cluster has no catalog yet (no bootstrap)")
+        result: dict[str, Any] = {"ok": True}
+        if op == "add_theater":
+            theater = self._read_theater(command.get("theater"))
+            if theater.id in self._theaters:
+                raise InvalidRequest(f"theater {theater.id} already exists")
+            if any(event.sales == CANCELLED for event in theater.events):
+                raise InvalidRequest("a new theater's events cannot be cancelled already")
+            self._theaters[theater.id] = theater
+        elif op == "add_event":
+            theater = self._theater(fields.text(command, "theater"))
+            event = self._read_event(command.get("event"))
+            if any(e.id == event.id for e in theater.events):
+                raise InvalidRequest(f"theater {theater.id} already has an event {event.id}")
+            if event.sales == CANCELLED:
+                raise InvalidRequest("a new event cannot be cancelled already")
+            self._replace_event(theater, event)
+        elif op == "update_event":
+            theater, event = self._changeable_event(command)
+            table = event.to_table()
+            for key in ("title", "starts_at"):
+                if key in command:
+                    table[key] = command[key]
+            self._replace_event(theater, self._read_event(table))
+        elif op == "set_sales":
+            theater, event = self._changeable_event(command)
+            sales = command.get("sales")
+            if sales not in (OPEN, STOPPED):
+                raise InvalidRequest(f"'sales' must be {OPEN!r} or {STOPPED!r}, got {sales!r}")
+            self._replace_event(theater, dataclasses.replace(event, sales=sales))
+        elif op == "cancel_event":
+            theater, event = self._changeable_event(command)
+            result["refunds"] = self._refund_all(theater.id, event.id)
+            self._replace_event(theater, dataclasses.replace(event, sales=CANCELLED))
+        else:  # resize_theater
+            self._resize(command)
+        self._version += 1
+        self._digest = None
+        return {**result, "catalog": self.catalog_plain()}
+
+    def _bootstrap(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Seed the catalog once; a later bootstrap (another replica's, a restart's) is a no-op."""
+        if self._version == 0:
+            tables = command.get("theaters")
+            if not isinstance(tables, list):
+                raise InvalidRequest("'theaters' must be a list of theater tables")
+            theaters = [self._read_theater(table) for table in tables]
+            if len({t.id for t in theaters}) != len(theaters):
+                raise InvalidRequest("a theater id appears twice in the bootstrap")
+            self._theaters = {t.id: t for t in theaters}
+            self._version = 1
+            self._digest = None
+        return {"ok": True, "catalog": self.catalog_plain()}
+
+    def _changeable_event(self, command: dict[str, Any]) -> tuple[Theater, Any]:
+        """The command's theater and event, refusing a cancelled event (it is final)."""
+        theater = self._theater(fields.text(command, "theater"))
+        event = theater.event(fields.text(command, "event"))
+        if event.sales == CANCELLED:
+            raise SalesClosed(f"{theater.id} {event.id} was cancelled; it cannot change any more")
+        return theater, event
+
+    def _replace_event(self, theater: Theater, event: Any) -> None:
+        """``theater`` with ``event`` put in place of the one of the same id, or added last."""
+        events = [e for e in theater.events if e.id != event.id]
+        at = next((i for i, e in enumerate(theater.events) if e.id == event.id), len(events))
+        events.insert(at, event)
+        self._theaters[theater.id] = dataclasses.replace(theater, events=tuple(events))
+
+    def _refund_all(self, theater: str, event: str) -> list[dict[str, Any]]:
+        """Move every live ticket of the event to the refund list; those tickets."""
+        cancelled = sorted(
+            (t for t in self._tickets.values() if t.theater == theater and t.event == event),
+            key=lambda t: t.ticket_no,
+        )
+        for ticket in cancelled:
+            del self._tickets[ticket.ticket_no]
+            del self._by_hold[ticket.hold_id]
+            self._refunds[ticket.ticket_no] = ticket
+        self._booked.pop((theater, event), None)
+        return [t.to_plain() for t in cancelled]
+
+    def _resize(self, command: dict[str, Any]) -> None:
+        """New row and seat counts; refused if a booked seat would fall outside them.
+
+        Seats keep their labels (A7 stays A7), so every booked bytearray and
+        fence is re-indexed by label into the new map.
+        """
+        theater = self._theater(fields.text(command, "theater"))
+        table = {**theater.to_table(), "rows": command.get("rows")}
+        table["seats_per_row"] = command.get("seats_per_row")
+        resized = self._read_theater(table)
+        old, new = theater.seat_map, resized.seat_map
+        outside: list[str] = []
+        for ticket in self._tickets.values():
+            if ticket.theater == theater.id:
+                outside.extend(seat for seat in ticket.seats if not new.contains(seat))
+        if outside:
+            shown = ", ".join(sorted(set(outside))[:10])
+            raise InvalidRequest(
+                f"{theater.id} cannot shrink to {new.rows}x{new.seats_per_row}: "
+                f"booked seats would fall outside it ({shown}); cancel those tickets first"
+            )
+        grids: dict[tuple[str, str], bytearray] = {}
+        for key, booked in self._booked.items():
+            if key[0] == theater.id:
+                grid = grids[key] = bytearray(FREE * len(new), "ascii")
+                for i, state in enumerate(booked):
+                    if state == _BOOKED:
+                        grid[new.index(old.label(i))] = _BOOKED
+        fences: dict[tuple[str, str], dict[int, int]] = {}
+        for key, tokens in self._fences.items():
+            if key[0] == theater.id:  # a seat gone from the map keeps no token
+                labels = {old.label(i): token for i, token in tokens.items()}
+                fences[key] = {new.index(s): t for s, t in labels.items() if new.contains(s)}
+        self._booked.update(grids)
+        self._fences.update(fences)
+        self._theaters[theater.id] = resized
+
+    @staticmethod
+    def _read_theater(table: Any) -> Theater:
+        try:
+            return theater_from_table(table, "command")
+        except CatalogError as exc:
+            raise InvalidRequest(str(exc)) from None
+
+    @staticmethod
+    def _read_event(table: Any) -> Any:
+        try:
+            return event_from_table(table, "command")
+        except CatalogError as exc:
+            raise InvalidRequest(str(exc)) from None
 
     # -- helpers of the state ------------------------------------------------
 

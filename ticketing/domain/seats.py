@@ -105,6 +105,11 @@ class SeatMap:
             raise UnknownSeat(f"no seat {label.strip().upper()} here (seats run from A1 to {last})")
         return row * self.seats_per_row + number - 1
 
+    def contains(self, label: str) -> bool:
+        """Whether ``label`` (well formed) names a seat of this map."""
+        row, number = parse_seat(label)
+        return row < self.rows and 1 <= number <= self.seats_per_row
+
     def canonical(self, label: str) -> str:
         """The one spelling of a seat that every component compares: ``" a07"`` → ``"A7"``."""
         return self.label(self.index(label))

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 from ticketing.catalog import Catalog, CatalogError, load_catalog
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
+from ticketing.settings import MAX_ID_LENGTH
+
+_IDENT = re.compile(r"[A-Za-z0-9_-]+")
 
 DEFAULT_NS_HOST = "127.0.0.1"
 DEFAULT_NS_PORT = 9090
@@ -64,7 +68,9 @@ def replica_parser(
     parser = common_parser(description, catalog=catalog)
     parser.add_argument("--id", type=positive_int, required=True, help="replica id (1, 2, ...)")
     if cluster:
-        parser.add_argument("--cluster", required=True, help="data cluster this replica belongs to")
+        parser.add_argument(
+            "--cluster", required=True, type=cluster_name, help="data cluster this replica is of"
+        )
     parser.add_argument(
         "--recover-from",
         nargs="+",
@@ -73,6 +79,15 @@ def replica_parser(
         help="name-server names of running replicas to copy state from",
     )
     return parser
+
+
+def cluster_name(value: str) -> str:
+    """A data cluster's name, as the names and the data directory spell it."""
+    if not _IDENT.fullmatch(value) or len(value) > MAX_ID_LENGTH:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: letters, digits, '-' and '_' only, at most {MAX_ID_LENGTH}"
+        )
+    return value
 
 
 def lock_groups_flag(parser: argparse.ArgumentParser, group: bool = False) -> None:

@@ -25,7 +25,6 @@ from typing import Any
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import load_catalog
 from ticketing.consensus import codec
 from ticketing.consensus.messages import Message
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready, Role
@@ -35,6 +34,7 @@ from ticketing.security.secret import require_secret
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import (
     LockGroupsChanged,
+    cluster_name,
     common_parser,
     lock_data_dir,
     lock_group_of,
@@ -314,16 +314,13 @@ def lock_main(argv: list[str] | None = None) -> None:
 
 
 def datastore_main(argv: list[str] | None = None) -> None:
-    parser = common_parser(
-        "A data store coordinator: leads consensus in one data cluster.", catalog=True
+    parser = common_parser("A data store coordinator: leads consensus in one data cluster.")
+    parser.add_argument(
+        "--cluster", required=True, type=cluster_name, help="the data cluster it coordinates"
     )
-    parser.add_argument("--cluster", required=True, help="the data cluster it coordinates")
     parser.add_argument("--replicas", type=positive_int, default=3, help="replicas (3)")
     _standby_flag(parser)
     args = parser.parse_args(argv)
-    clusters = load_catalog(args.catalog).clusters()
-    if args.cluster not in clusters:
-        parser.error(f"--cluster {args.cluster}: the catalog has clusters {', '.join(clusters)}")
     replicas = [names.datastore_replica(args.cluster, i) for i in range(1, args.replicas + 1)]
     data_dir = Path(args.data_dir) / "datastore" / args.cluster / "coordinator"
     name = names.datastore_coordinator(args.cluster)

@@ -1,10 +1,18 @@
-"""A data store replica: one copy of one data cluster's seats and bookings."""
+"""A data store replica: one copy of one data cluster's seats, bookings and theaters.
+
+The cluster's theaters and events are replicated state (``SeatStore``): this
+replica checks requests against what it applied, and when a theater or event
+is unknown here it first passes a read barrier (a replica a little behind
+may not have applied the command that added it). A new cluster is seeded
+from the catalog file by one ``bootstrap`` command, which every replica
+submits at start under the same request id, so it is applied once.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,8 +20,9 @@ from typing import Any, TypeVar
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import Catalog, load_catalog
-from ticketing.domain.seat_store import SeatStore
+from ticketing.catalog import Catalog, Theater, load_catalog
+from ticketing.domain.seat_store import CATALOG_OPS, SeatStore
+from ticketing.errors import InvalidRequest, TicketingError, UnknownEvent, UnknownTheater
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
@@ -31,6 +40,9 @@ UNSAFE_NO_SEAT_CHECK = "TICKETING_UNSAFE_NO_SEAT_CHECK"
 
 T = TypeVar("T")
 
+BOOTSTRAP_RETRY = 0.2  # seconds between tries to seed the catalog while there is no quorum
+BOOTSTRAP_REQUEST = "catalog:bootstrap"  # one request id for every replica's bootstrap
+
 
 @expose
 class DataStore(ReplicaServer):
@@ -38,13 +50,94 @@ class DataStore(ReplicaServer):
 
     role = "data store"
 
-    def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        limits: Catalog | None = None,
+        seed: tuple[Theater, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        """``limits``: the catalog file's cluster-wide settings (its theaters are not used);
+        ``seed``: the theaters a new cluster starts with (see ``bootstrap``)."""
         super().__init__(*args, **kwargs)
-        # Only this cluster's theaters: others are UnknownTheater here.
-        self._catalog = catalog if catalog is not None else load_catalog(None)
+        self._limits = limits if limits is not None else load_catalog(None)
+        self._seed = seed
+        self._hosted: tuple[int, Catalog] = (-1, self._limits.with_theaters(()))
         # Views and lookups served behind the read barrier: callers spread them
         # over the replicas (``ReplicaGroup.read``), and ``status`` shows how.
         self._barrier_reads = counters.Counter()
+        self._stopping = threading.Event()
+
+    # -- the catalog --------------------------------------------------------------
+
+    @property
+    def _catalog(self) -> Catalog:
+        """The limits over the theaters this cluster's log holds now (rebuilt on change)."""
+        version, catalog = self._hosted
+        current = self._host.read(lambda store: store.catalog_version)
+        if current != version:
+            theaters = self._host.read(lambda store: store.theaters())
+            catalog = self._limits.with_theaters(theaters)
+            self._hosted = (current, catalog)
+        return catalog
+
+    def _checked(self, check: Callable[[Catalog], T]) -> T:
+        """``check(catalog)``; on an unknown theater or event, again after a read barrier."""
+        try:
+            return check(self._catalog)
+        except (UnknownTheater, UnknownEvent):
+            self._sync()
+            return check(self._catalog)
+
+    def bootstrap(self) -> None:
+        """Seed a new cluster's catalog from the file, retrying until a quorum decides it.
+
+        Every replica submits the same request; the first one decided seeds
+        the catalog, later ones change nothing (``SeatStore``), so it is safe
+        at every start, and a cluster that already has a catalog keeps it.
+        """
+        command = {"op": "bootstrap", "theaters": [t.to_table() for t in self._seed]}
+        while not self._stopping.is_set():
+            if self._host.read(lambda store: store.catalog_version) > 0:
+                return
+            try:
+                self._write(BOOTSTRAP_REQUEST, command)
+                return
+            except TicketingError as exc:
+                log.debug("catalog bootstrap not decided yet: %s", exc)
+            self._stopping.wait(BOOTSTRAP_RETRY)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @contract_errors
+    def catalog_since(self, version: int) -> dict[str, Any] | None:
+        """The cluster's catalog (``{"version", "theaters"}``) if not at ``version``; else None.
+
+        From this replica's applied state, without a barrier: the manager polls
+        it, and learns the changes it makes itself from their results.
+        """
+        plain = self._host.read(lambda store: store.catalog_plain())
+        return None if plain["version"] == version else plain
+
+    @contract_errors
+    def change_catalog(self, request_id: str, command: dict[str, Any]) -> dict[str, Any]:
+        """Decide one catalog command (``SeatStore``'s) in the log: its result.
+
+        Only the data store manager calls this, for the operator; the state
+        machine checks the command against the catalog and the bookings as
+        they are at its slot, so two operators at once get one outcome each.
+        """
+        request_id = validation.token(request_id, "request id", "a random id")
+        if not isinstance(command, dict) or command.get("op") not in CATALOG_OPS:
+            raise InvalidRequest(f"not a catalog command: {sorted(CATALOG_OPS)}")
+        return self._write(f"catalog:{request_id}", command)
+
+    @contract_errors
+    def sales_report(self, theater: str, event: str) -> dict[str, Any]:
+        """``{"sold", "tickets", "refunds"}`` of one event, behind a read barrier."""
+        found = self._checked(lambda c: validation.theater_event(c, theater, event))
+        return self._fresh_read(lambda store: store.sales_report(found.id, event))
 
     @contract_errors
     def book(
@@ -60,9 +153,9 @@ class DataStore(ReplicaServer):
         expires_at: float,
     ) -> dict[str, Any]:
         """Book if every seat is free and the hold is current; the same hold books once."""
-        ticket_no, hold_id, theater, event, seats, name, email, fence, expires_at = (
-            validation.booking(
-                self._catalog,
+        ticket_no, hold_id, theater, event, seats, name, email, fence, expires_at = self._checked(
+            lambda catalog: validation.booking(
+                catalog,
                 ticket_no,
                 hold_id,
                 theater,
@@ -98,7 +191,7 @@ class DataStore(ReplicaServer):
         The load balancer frees that hold's sold mark at once, in the lock group
         of the event, so the seats can be held again as soon as the cancel returns.
         """
-        theater = validation.theater(self._catalog, theater).id
+        theater = self._checked(lambda c: validation.theater(c, theater)).id
         ticket_no = validation.ticket_no(ticket_no)
         payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
         result = self._write(f"cancel:{theater}:{ticket_no}", payload)
@@ -112,7 +205,11 @@ class DataStore(ReplicaServer):
 
     @contract_errors
     def status(self) -> dict[str, Any]:
-        return {**super().status(), "barrier_reads": self._barrier_reads.value}
+        return {
+            **super().status(),
+            "barrier_reads": self._barrier_reads.value,
+            "catalog_version": self._host.read(lambda store: store.catalog_version),
+        }
 
     def _fresh_read(self, query: Callable[[SeatStore], T]) -> T:
         """``query`` on the state once everything acknowledged so far is applied here."""
@@ -122,17 +219,17 @@ class DataStore(ReplicaServer):
 
     @contract_errors
     def free_seats(self, theater: str, event: str) -> list[str]:
-        theater = validation.theater_event(self._catalog, theater, event).id
+        theater = self._checked(lambda c: validation.theater_event(c, theater, event)).id
         return self._fresh_read(lambda store: store.free_seats(theater, event))
 
     @contract_errors
     def seat_states(self, theater: str, event: str) -> str:
-        theater = validation.theater_event(self._catalog, theater, event).id
+        theater = self._checked(lambda c: validation.theater_event(c, theater, event)).id
         return self._fresh_read(lambda store: store.seat_states(theater, event))
 
     @contract_errors
     def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
-        theater = validation.theater(self._catalog, theater).id
+        theater = self._checked(lambda c: validation.theater(c, theater)).id
         ticket_no = validation.ticket_no(ticket_no)
         # Always behind a read barrier: a replica that restarted a little behind
         # must not show a cancelled ticket as live, nor a booked one as missing.
@@ -145,8 +242,8 @@ class DataStore(ReplicaServer):
         Behind a read barrier: it answers a load balancer whose booking was just
         refused for those seats, to re-send the lock store the sold marks it lacks.
         """
-        found = validation.theater_event(self._catalog, theater, event)
-        seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
+        found = self._checked(lambda c: validation.theater_event(c, theater, event))
+        seats = validation.seat_list(found, seats, self._limits.max_seats_per_booking)
         return self._fresh_read(lambda store: store.holds_booked_on(found.id, event, seats))
 
     @contract_errors
@@ -164,9 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicas", type=int, default=3, help="replicas in the cluster (3)")
     args = parser.parse_args(argv)
     catalog = load_catalog(args.catalog)
-    clusters = catalog.clusters()
-    if args.cluster not in clusters:
-        parser.error(f"--cluster {args.cluster}: the catalog has clusters {', '.join(clusters)}")
+    seed = catalog.clusters().get(args.cluster, ())
+    if not seed:
+        log.info("cluster %s is not in the catalog file: a new cluster starts empty", args.cluster)
     name = names.datastore_replica(args.cluster, args.id)
     peers = [names.datastore_replica(args.cluster, i) for i in range(1, args.replicas + 1)]
     data_dir = Path(args.data_dir) / "datastore" / args.cluster
@@ -178,15 +275,16 @@ def main(argv: list[str] | None = None) -> None:
         log.warning(
             "%s=1: the free-seat check is OFF (a broken variant for tests)", UNSAFE_NO_SEAT_CHECK
         )
-    store = SeatStore(clusters[args.cluster], check_free=not broken)
+    store = SeatStore(check_free=not broken)  # its catalog comes from the log
     db = data_dir / f"replica-{args.id}.sqlite"
     host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
     coordinator = names.datastore_coordinator(args.cluster)
-    hosted = dataclasses.replace(catalog, theaters=clusters[args.cluster])
-    server = DataStore(name, host, coordinator, pool, catalog=hosted)
+    server = DataStore(name, host, coordinator, pool, limits=catalog, seed=seed)
     host.start(also_resolve=[coordinator])
+    threading.Thread(target=server.bootstrap, name="bootstrap", daemon=True).start()
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
+        server.stop()
         host.stop()
         pool.close()

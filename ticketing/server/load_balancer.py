@@ -5,7 +5,8 @@ in the data store (on the replicas the data store manager routes a theater
 to, see ``data_routes``). The balancer keeps no
 state of its own, so any number of them can run and a client may switch
 between them at any call: everything it knows is in the replicated stores or
-derived from the catalog.
+derived from the catalog, which it follows as the operator changes it
+(``CatalogFollower``).
 
 Every argument is checked first (``validation``), so a refusal changes
 nothing and costs no remote call. Booking is safe to repeat: a hold is
@@ -28,7 +29,6 @@ from Pyro5.api import expose
 from ticketing import counters, names, settings
 from ticketing.catalog import Catalog, Theater
 from ticketing.domain import seat_codes, seat_store
-from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
@@ -44,6 +44,7 @@ from ticketing.security.fairness import (
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
+from ticketing.server.catalog_follower import CatalogFollower
 from ticketing.server.cli import (
     common_parser,
     load_placement,
@@ -106,17 +107,12 @@ def seat_rows(seat_map: SeatMap, codes: str) -> dict[str, list[list[dict[str, st
 class LoadBalancer:
     """The contract's API (section 2), served as ``ticketing.loadbalancer.<id>``."""
 
-    def __init__(
-        self,
-        balancer_id: int | str,
-        catalog: Catalog,
-        pool: ProxyPool,
-        placement: LockPlacement | None = None,
-    ) -> None:
+    def __init__(self, balancer_id: int | str, follower: CatalogFollower, pool: ProxyPool) -> None:
         self.name = names.load_balancer(balancer_id)
-        self.catalog = catalog
+        self.follower = follower
+        catalog = follower.catalog  # its limits do not change while the process runs
         self.pool = pool
-        self.locks = LockRoutes(pool, placement or LockPlacement(catalog))
+        self.locks = LockRoutes(pool, lambda: follower.placement)
         self.data = DataRoutes(pool)
         self._settles = SettleQueue(self.locks)
         self.admission = Admission(settings.LB_MAX_CONCURRENT_CALLS)
@@ -125,6 +121,19 @@ class LoadBalancer:
             catalog.max_booked_seats_per_client, catalog.booking_quota_window
         )
         self._exempt = catalog.quota_exempt_networks
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.follower.catalog
+
+    def _event(self, theater: Any, event: Any, on_sale: bool = False) -> Theater:
+        """The checked theater of ``event`` (on sale, with ``on_sale``), on a fresh catalog
+        if ours does not know it."""
+        check = validation.theater_on_sale if on_sale else validation.theater_event
+        return self.follower.checked(lambda catalog: check(catalog, theater, event))
+
+    def _theater(self, theater: Any) -> Theater:
+        return self.follower.checked(lambda catalog: validation.theater(catalog, theater))
 
     def _client(self) -> str | None:
         """The caller as the per-client quotas count it (``None``: exempt)."""
@@ -148,14 +157,21 @@ class LoadBalancer:
 
     @contract_errors
     @admitted
+    def list_catalog(self) -> list[dict[str, Any]]:
+        """``list_theaters`` with each seat map's size and every event's ``sales`` (``open``,
+        ``stopped`` or ``cancelled``; cancelled events too): an extension of the contract."""
+        return [theater.to_listing() for theater in self.catalog.theaters]
+
+    @contract_errors
+    @admitted
     def get_available_seats(self, theater: str, event: str) -> list[str]:
-        found = validation.theater_event(self.catalog, theater, event)
+        found = self._event(theater, event)
         return seat_codes.free_seats(found.seat_map, self._codes(found, event))
 
     @contract_errors
     @admitted
     def get_seat_map(self, theater: str, event: str) -> dict[str, Any]:
-        found = validation.theater_event(self.catalog, theater, event)
+        found = self._event(theater, event)
         return seat_rows(found.seat_map, self._codes(found, event))
 
     @contract_errors
@@ -166,7 +182,7 @@ class LoadBalancer:
         It carries what ``get_seat_map`` does, but as a single string: a big
         venue's map then costs serpent next to nothing to send and to read.
         """
-        found = validation.theater_event(self.catalog, theater, event)
+        found = self._event(theater, event)
         return {
             "rows": found.seat_map.rows,
             "seats_per_row": found.seat_map.seats_per_row,
@@ -182,7 +198,7 @@ class LoadBalancer:
         (``settle``). A refusal offers, as ``.alternative``, the best free
         seats of the same count.
         """
-        found = validation.theater_event(self.catalog, theater, event)
+        found = self._event(theater, event, on_sale=True)
         wanted = validation.seat_list(found, seats, self.catalog.max_seats_per_booking)
         return self._hold(found, event, len(wanted), "acquire", wanted)
 
@@ -196,7 +212,7 @@ class LoadBalancer:
         asking at once never collide: each gets seats, or all get
         ``SeatsUnavailable`` once fewer than ``count`` are free.
         """
-        found = validation.theater_event(self.catalog, theater, event)
+        found = self._event(theater, event, on_sale=True)
         count = validation.seat_count(count, self.catalog.max_seats_per_booking)
         return self._hold(found, event, count, "acquire_best", count)
 
@@ -306,14 +322,14 @@ class LoadBalancer:
     @contract_errors
     @admitted
     def get_ticket_details(self, theater: str, ticket_no: str) -> dict[str, Any]:
-        found = validation.theater(self.catalog, theater)
+        found = self._theater(theater)
         return self.data.read(found.id, "ticket", found.id, validation.ticket_no(ticket_no))
 
     @contract_errors
     @admitted
     def delete_ticket(self, theater: str, ticket_no: str) -> bool:
         """Cancel a ticket; its seats are free at once."""
-        found = validation.theater(self.catalog, theater)
+        found = self._theater(theater)
         booked = self.data.call(found.id, "cancel", found.id, validation.ticket_no(ticket_no))
         # The seats' sold mark (or the hold, if its settle is still queued) goes
         # now, so they can be held again as soon as this returns. It lives in the
@@ -350,15 +366,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--id", type=positive_int, required=True, help="balancer id (1, 2, ...)")
     lock_groups_flag(parser)
     args = parser.parse_args(argv)
-    catalog, placement = load_placement(args)
+    catalog, _ = load_placement(args)
     # A member towards the lock servers and the manager; public itself (served
     # without the secret, and over TLS without asking for a client certificate).
     tls.serve_public()
     # It proves to clients that it is the cluster's with the key derived from the secret.
     secret = require_secret(args.data_dir)
     pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
+    follower = CatalogFollower(pool, catalog, args.lock_groups)
+    follower.start()
     try:
-        balancer = LoadBalancer(args.id, catalog, pool, placement)
+        balancer = LoadBalancer(args.id, follower, pool)
         serve(
             balancer,
             balancer.name,
@@ -369,4 +387,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             balancer_key=SigningKey.from_secret(secret),
         )
     finally:
+        follower.stop()
         pool.close()

@@ -2,12 +2,15 @@
 
 An event's holds are decided by the group ``LockPlacement`` names for it,
 and a hold id is drawn so that it names the same group; so a call about an
-event or a hold goes to exactly one group.
+event or a hold goes to exactly one group. The placement is asked for at each
+call: it follows the live catalog (a new theater may name its group), while
+the number of groups never changes.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from ticketing import names
@@ -19,8 +22,9 @@ TOKEN_BYTES = 16  # hold ids: 128 random bits (the contract asks >= 96)
 
 
 class LockRoutes:
-    def __init__(self, pool: ProxyPool, placement: LockPlacement) -> None:
-        self.placement = placement
+    def __init__(self, pool: ProxyPool, placement: Callable[[], LockPlacement]) -> None:
+        self._placement = placement
+        placement = placement()
         self._groups = {
             number: ReplicaGroup(
                 pool,
@@ -29,6 +33,10 @@ class LockRoutes:
             )
             for number in placement.numbers()
         }
+
+    @property
+    def placement(self) -> LockPlacement:
+        return self._placement()
 
     def for_event(self, theater: str, event: str) -> ReplicaGroup:
         """The group deciding the holds of ``event`` (ids already checked against the catalog)."""

@@ -30,13 +30,14 @@ from typing import Any, TypeVar
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import Catalog, Theater, load_catalog
+from ticketing.catalog import Catalog, Theater
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.lock_table import LockTable, seats_taken, too_few_free
 from ticketing.errors import InvalidRequest, SeatsUnavailable
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
+from ticketing.server.catalog_follower import CatalogFollower
 from ticketing.server.cli import (
     load_placement,
     lock_data_dir,
@@ -79,15 +80,13 @@ class LockServer(ReplicaServer):
     def __init__(
         self,
         *args: Any,
-        catalog: Catalog | None = None,
-        placement: LockPlacement | None = None,
+        follower: CatalogFollower,
         group: int = 1,
         forget_sold: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._catalog = catalog if catalog is not None else load_catalog(None)
-        self._placement = placement or LockPlacement(self._catalog)
+        self._follower = follower
         self._group = group
         self._forget_sold = forget_sold  # the broken variant (UNSAFE_FORGET_SOLD)
         self._refused_locally = counters.Counter()  # holds refused without a log round
@@ -98,7 +97,7 @@ class LockServer(ReplicaServer):
     ) -> dict[str, Any]:
         """All-or-nothing hold of ``seats`` for ``ttl`` seconds; SeatsUnavailable if taken."""
         hold_id = self._own_hold(hold_id)
-        found = self._own_event(theater, event)
+        found = self._own_event(theater, event, on_sale=True)
         seats = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
         ttl = self._ttl(ttl)
         taken = self._refusal(
@@ -127,7 +126,7 @@ class LockServer(ReplicaServer):
     ) -> dict[str, Any]:
         """Hold the ``count`` best free seats, chosen by the log; SeatsUnavailable if too few."""
         hold_id = self._own_hold(hold_id)
-        found = self._own_event(theater, event)
+        found = self._own_event(theater, event, on_sale=True)
         count = validation.seat_count(count, self._catalog.max_seats_per_booking)
         ttl = self._ttl(ttl)
         seat_map = found.seat_map
@@ -158,9 +157,20 @@ class LockServer(ReplicaServer):
         result = self._write(f"acquire:{payload['hold_id']}", payload)
         return {k: v for k, v in result.items() if k != "ok"}
 
-    def _own_event(self, theater: Any, event: Any) -> Theater:
-        """The checked theater of ``event``, which must be placed in this server's group."""
-        found = validation.theater_event(self._catalog, theater, event)
+    @property
+    def _catalog(self) -> Catalog:
+        return self._follower.catalog
+
+    @property
+    def _placement(self) -> LockPlacement:
+        return self._follower.placement
+
+    def _own_event(self, theater: Any, event: Any, on_sale: bool = False) -> Theater:
+        """The checked theater of ``event`` (on sale, with ``on_sale``), which must be placed
+        in this server's group; a theater or event unknown here is looked for in a fresh
+        catalog first (``CatalogFollower``)."""
+        check = validation.theater_on_sale if on_sale else validation.theater_event
+        found = self._follower.checked(lambda catalog: check(catalog, theater, event))
         group = self._placement.event_group(found.id, event)
         if group != self._group:
             raise self._elsewhere(f"event {event} at {found.id}", group)
@@ -291,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     lock_groups_flag(parser, group=True)
     args = parser.parse_args(argv)
     group = lock_group_of(parser, args)
-    catalog, placement = load_placement(args)
+    catalog, _ = load_placement(args)
     name = names.lock_server(args.id, group)
     peers = [names.lock_server(i, group) for i in range(1, args.replicas + 1)]
     coordinator = names.lock_coordinator(group)
@@ -302,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     host = ReplicaHost(
         name, peers, LockTable(), data_dir / f"server-{args.id}.sqlite", pool, args.recover_from
     )
+    follower = CatalogFollower(pool, catalog, args.lock_groups)
     forget_sold = os.environ.get(UNSAFE_FORGET_SOLD) == "1"
     if forget_sold:
         log.warning("%s=1: sold marks are dropped (a broken variant for tests)", UNSAFE_FORGET_SOLD)
@@ -310,14 +321,15 @@ def main(argv: list[str] | None = None) -> None:
         host,
         coordinator,
         pool,
-        catalog=catalog,
-        placement=placement,
+        follower=follower,
         group=group or 1,
         forget_sold=forget_sold,
     )
     host.start(also_resolve=[coordinator])
+    follower.start()
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
+        follower.stop()
         host.stop()
         pool.close()

@@ -1,54 +1,171 @@
-"""The data store manager: one front for every data cluster, routed by theater.
+"""The data store manager: one front for every data cluster, routed by theater,
+and the operator's way to change the catalog while sales go on.
 
-Theaters are partitioned among data clusters (``Catalog.clusters()``); the
-manager sends each call to the cluster that owns the theater and, inside it,
-to any live replica (``ReplicaGroup``: a sticky favourite, failover on
+Theaters are partitioned among data clusters; each cluster's log holds its
+own theaters and events (``SeatStore``). The manager merges them
+(``MergedCatalog``): it polls each cluster for a newer version, finds new
+clusters in the name server, and learns every change it makes from the
+change's result, so the followers (load balancers, lock servers, see
+``CatalogFollower``) get it on their next ask.
+
+It sends each call to the cluster that owns the theater and, inside it, to
+any live replica (``ReplicaGroup``: a sticky favourite, failover on
 ``Unavailable``; views and ticket lookups, behind a read barrier on the
-replica, spread over all of them). Load balancers ask it for a theater's ``route`` once and then
-call the replicas themselves (``data_routes``), which saves a hop per call; the
-routed methods stay for every other caller. Replicas replicate every write
-through their cluster's log before answering, so whichever replica answers,
-the answer is the cluster's. The manager keeps no state of its own beyond
-cached names, so it can be restarted at any time.
+replica, spread over all of them). Load balancers ask it for a theater's
+``route`` once and then call the replicas themselves (``data_routes``),
+which saves a hop per call. Replicas replicate every write through their
+cluster's log before answering, so whichever replica answers, the answer is
+the cluster's. The manager keeps no state of its own beyond cached names and
+the merged catalog, which it rebuilds from the clusters, so it can be
+restarted at any time.
+
+The operator API (``admin_*``) is served to members only, like everything
+the manager serves: a caller proves the cluster secret (``members_server``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import secrets
+import threading
+import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from Pyro5.api import expose
 
 from ticketing import counters, names
-from ticketing.catalog import Catalog, CatalogError, load_catalog
-from ticketing.errors import Unavailable
+from ticketing.catalog import (
+    Catalog,
+    CatalogError,
+    Event,
+    Theater,
+    event_from_table,
+    theater_from_table,
+)
+from ticketing.domain.lock_placement import LockPlacement
+from ticketing.errors import InvalidRequest, TicketingError, Unavailable, UnknownTheater
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
-from ticketing.server.cli import common_parser
+from ticketing.server.cli import common_parser, load_placement, lock_groups_flag
 from ticketing.server.hosting import serve
+from ticketing.server.lock_routes import LockRoutes
+from ticketing.server.merged_catalog import MergedCatalog
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_group import ReplicaGroup
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.5  # seconds between asks of every cluster for a newer catalog
+DISCOVER_INTERVAL = 2.0  # seconds between looks in the name server for new clusters
+REFRESH_GAP = 0.1  # seconds between asks of every cluster on a route to an unknown theater
+_REPLICA_NAME = re.compile(re.escape(names.DATASTORE_PREFIX) + r"([A-Za-z0-9_-]+)\.replica\.")
 
 
 @expose
 class DataStoreManager:
-    """Routes data-store calls to the replicas of the owning cluster."""
+    """Routes data-store calls to the replicas of the owning cluster; changes the catalog."""
 
-    def __init__(self, catalog: Catalog, pool: ProxyPool) -> None:
-        self.catalog = catalog
+    def __init__(self, catalog: Catalog, pool: ProxyPool, lock_groups: int = 1) -> None:
         self.pool = pool
-        self._groups = {
-            cluster: ReplicaGroup(
-                pool, names.datastore_replica_prefix(cluster), f"data store replica of {cluster}"
-            )
-            for cluster in catalog.clusters()
-        }
+        self.merged = MergedCatalog(catalog)
+        self._lock_groups = lock_groups
+        self.locks = LockRoutes(pool, lambda: LockPlacement(self.catalog, lock_groups))
+        self._groups: dict[str, ReplicaGroup] = {}
+        self._groups_lock = threading.Lock()
+        self._admin_lock = threading.Lock()  # one catalog change at a time (ids stay unique)
+        self._refresh_lock = threading.Lock()
+        self._refreshed_at = -float("inf")
+        self._stopping = threading.Event()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.merged.catalog
+
+    def _cluster(self, cluster: str) -> ReplicaGroup:
+        with self._groups_lock:
+            group = self._groups.get(cluster)
+            if group is None:
+                prefix = names.datastore_replica_prefix(cluster)
+                group = ReplicaGroup(self.pool, prefix, f"data store replica of {cluster}")
+                self._groups[cluster] = group
+            return group
 
     def _group(self, theater: Any) -> ReplicaGroup:
         """The replicas of the cluster owning ``theater``; ``UnknownTheater`` if none does."""
-        return self._groups[validation.theater(self.catalog, theater).cluster]
+        try:
+            found = validation.theater(self.catalog, theater)
+        except UnknownTheater:
+            self.refresh()
+            found = validation.theater(self.catalog, theater)
+        return self._cluster(found.cluster)
+
+    # -- following the clusters' catalogs --------------------------------------------
+
+    def start(self) -> None:
+        threading.Thread(target=self._follow, name="catalog-poll", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _follow(self) -> None:
+        discovered = -float("inf")
+        while not self._stopping.is_set():
+            if time.monotonic() - discovered >= DISCOVER_INTERVAL:
+                self._discover()
+                discovered = time.monotonic()
+            self._poll_clusters()
+            self._stopping.wait(POLL_INTERVAL)
+
+    def _discover(self) -> None:
+        """Add the clusters registered in the name server (one started beside the others)."""
+        try:
+            registered = self.pool.list(names.DATASTORE_PREFIX, refresh=True)
+        except TicketingError as exc:
+            log.debug("cannot list the data clusters: %s", exc)
+            return
+        for name in registered:
+            match = _REPLICA_NAME.match(name)
+            if match:
+                self.merged.add_cluster(match.group(1))
+
+    def _poll_clusters(self) -> list[str]:
+        """Ask every cluster for a catalog newer than ours; the clusters that did not answer."""
+        silent = []
+        for cluster, version in self.merged.clusters().items():
+            try:
+                newer = self._cluster(cluster).call("catalog_since", version)
+            except TicketingError:
+                silent.append(cluster)
+                continue
+            if newer is not None:
+                self.merged.update(cluster, newer)
+        return silent
+
+    def refresh(self) -> None:
+        """Ask every cluster now: a theater may have been added to one since our last poll.
+
+        A poll that began after this call did is as good; asks stay
+        ``REFRESH_GAP`` apart, so a flood of unknown theaters costs the clusters little.
+        """
+        since = time.monotonic()
+        with self._refresh_lock:
+            if self._refreshed_at >= since:
+                return
+            self._stopping.wait(REFRESH_GAP - (time.monotonic() - self._refreshed_at))
+            self._refreshed_at = time.monotonic()
+            self._poll_clusters()
+
+    @contract_errors
+    def catalog_since(self, token: str) -> dict[str, Any] | None:
+        """The merged catalog ``{"token", "theaters"}``, or None if ``token`` is current."""
+        if not isinstance(token, str):
+            raise InvalidRequest("token must be the text an earlier answer gave, or ''")
+        return None if token == self.merged.token else self.merged.to_plain()
 
     @contract_errors
     def route(self, theater: str) -> str:
@@ -104,7 +221,8 @@ class DataStoreManager:
         """
         hold_id = validation.hold_id(hold_id)
         unreachable: list[str] = []
-        for cluster, group in self._groups.items():
+        for cluster in self.merged.clusters():
+            group = self._cluster(cluster)
             try:
                 # On the favourite, not spread: a hit is answered without a
                 # read barrier, so only where the writes went is it fresh.
@@ -121,38 +239,244 @@ class DataStoreManager:
             )
         return None
 
+    # -- the operator's API -------------------------------------------------------------
+
+    @contract_errors
+    def admin_clusters(self) -> list[dict[str, Any]]:
+        """Every data cluster: its catalog version, theaters and known replicas."""
+        self.refresh()
+        by_cluster: dict[str, list[str]] = {}
+        for theater in self.catalog.theaters:
+            by_cluster.setdefault(theater.cluster, []).append(theater.id)
+        return [
+            {
+                "cluster": cluster,
+                "version": version,
+                "theaters": by_cluster.get(cluster, []),
+                "replicas": self._cluster(cluster).known(),
+            }
+            for cluster, version in self.merged.clusters().items()
+        ]
+
+    @contract_errors
+    def admin_add_theater(self, table: dict[str, Any]) -> dict[str, Any]:
+        """Add a theater (``Theater.to_table``'s keys, ``cluster`` required) to a running cluster.
+
+        Its id must be new across every cluster: the manager makes one change
+        at a time and asks every cluster first, so an unreachable cluster
+        makes this ``Unavailable`` rather than risk a duplicate.
+        """
+        if not isinstance(table, dict) or "cluster" not in table:
+            raise InvalidRequest("a theater needs a 'cluster': the data cluster to host it")
+        theater = _checked_theater(table)
+        with self._admin_lock:
+            self._discover()
+            if theater.cluster not in self.merged.clusters():
+                known = ", ".join(self.merged.clusters()) or "none"
+                raise InvalidRequest(
+                    f"no data cluster {theater.cluster!r} is running (clusters: {known}); "
+                    f"start its replicas and coordinator first"
+                )
+            silent = self._poll_clusters()
+            if silent:
+                raise Unavailable(
+                    f"cannot tell whether theater {theater.id} exists: data cluster(s) "
+                    f"{', '.join(silent)} unreachable; retry later"
+                )
+            if any(t.id == theater.id for t in self.catalog.theaters):
+                where = self.catalog.theater(theater.id).cluster
+                raise InvalidRequest(f"theater {theater.id} already exists (in cluster {where})")
+            LockPlacement(self.catalog.with_theaters((theater,)), self._lock_groups)
+            self._change(theater.cluster, {"op": "add_theater", "theater": theater.to_table()})
+        return self.catalog.theater(theater.id).to_listing()
+
+    @contract_errors
+    def admin_add_event(self, theater: str, table: dict[str, Any]) -> dict[str, Any]:
+        """Add an event (``{"id", "title", "starts_at"}``) to a theater; it is on sale at once."""
+        found = self._theater(theater)
+        event = _checked_event(table)
+        self._change(
+            found.cluster, {"op": "add_event", "theater": found.id, "event": event.to_table()}
+        )
+        return self.catalog.theater(found.id).to_listing()
+
+    @contract_errors
+    def admin_update_event(
+        self, theater: str, event: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Retitle or reschedule: ``changes`` has ``title`` and/or ``starts_at``.
+
+        Tickets stay as they are: they name the event by its id.
+        """
+        found = self._theater(theater)
+        current = found.event(validation.identifier(event, "event", "dune-1900"))
+        if not isinstance(changes, dict) or not changes or set(changes) - {"title", "starts_at"}:
+            raise InvalidRequest("changes must be a dict of 'title' and/or 'starts_at'")
+        _checked_event({**current.to_table(), **changes})
+        command = {"op": "update_event", "theater": found.id, "event": current.id, **changes}
+        self._change(found.cluster, command)
+        return self.catalog.theater(found.id).to_listing()
+
+    @contract_errors
+    def admin_stop_sales(self, theater: str, event: str) -> dict[str, Any]:
+        """No new holds or bookings for the event until ``admin_resume_sales``."""
+        return self._set_sales(theater, event, "stopped")
+
+    @contract_errors
+    def admin_resume_sales(self, theater: str, event: str) -> dict[str, Any]:
+        return self._set_sales(theater, event, "open")
+
+    def _set_sales(self, theater: str, event: str, sales: str) -> dict[str, Any]:
+        found = self._theater(theater)
+        event = found.event(validation.identifier(event, "event", "dune-1900")).id
+        command = {"op": "set_sales", "theater": found.id, "event": event, "sales": sales}
+        self._change(found.cluster, command)
+        return self.catalog.theater(found.id).to_listing()
+
+    @contract_errors
+    def admin_cancel_event(self, theater: str, event: str) -> dict[str, Any]:
+        """Cancel for good: every ticket is cancelled and listed for a refund (``refunds``)."""
+        found = self._theater(theater)
+        event = found.event(validation.identifier(event, "event", "dune-1900")).id
+        command = {"op": "cancel_event", "theater": found.id, "event": event}
+        result = self._change(found.cluster, command)
+        return {"theater": found.id, "event": event, "refunds": result.get("refunds", [])}
+
+    @contract_errors
+    def admin_resize_theater(self, theater: str, rows: int, seats_per_row: int) -> dict[str, Any]:
+        """New seat-map size; refused while a booked seat would fall outside it."""
+        found = self._theater(theater)
+        _checked_theater({**found.to_table(), "rows": rows, "seats_per_row": seats_per_row})
+        command = {
+            "op": "resize_theater",
+            "theater": found.id,
+            "rows": rows,
+            "seats_per_row": seats_per_row,
+        }
+        self._change(found.cluster, command)
+        return self.catalog.theater(found.id).to_listing()
+
+    @contract_errors
+    def admin_sales_report(self, theater: str, event: str) -> dict[str, Any]:
+        """One event's sales: seats sold, held and free, its tickets and refunds.
+
+        Tickets carry the buyer's name and e-mail (for export); ``held`` is what
+        the lock store holds now, less what is booked.
+        """
+        found = self._theater(theater)
+        listed = found.event(validation.identifier(event, "event", "dune-1900"))
+        sales = self._cluster(found.cluster).read("sales_report", found.id, listed.id)
+        held_seats = self.locks.for_event(found.id, listed.id).call(
+            "held_seats", found.id, listed.id
+        )
+        sold = {seat for ticket in sales["tickets"] for seat in ticket["seats"]}
+        held = len(set(held_seats) - sold)
+        return {
+            "theater": found.id,
+            "event": listed.id,
+            "title": listed.title,
+            "starts_at": listed.starts_at,
+            "sales": listed.sales,
+            "seats": found.seat_count,
+            "sold": len(sold),
+            "held": held,
+            "free": found.seat_count - len(sold) - held,
+            "tickets": sales["tickets"],
+            "refunds": sales["refunds"],
+        }
+
+    def _theater(self, theater: Any) -> Theater:
+        """A theater of the catalog, asking the clusters again if it is not known here."""
+        try:
+            return validation.theater(self.catalog, theater)
+        except UnknownTheater:
+            self.refresh()
+            return validation.theater(self.catalog, theater)
+
+    def _change(self, cluster: str, command: dict[str, Any]) -> dict[str, Any]:
+        """Decide ``command`` in ``cluster``'s log; the merged catalog takes its result at once.
+
+        One request id for the whole call: the failover of ``ReplicaGroup``
+        re-sends it to another replica, and the log applies it once.
+        """
+        request_id = secrets.token_urlsafe(12)
+        result = self._cluster(cluster).call("change_catalog", request_id, command)
+        self.merged.update(cluster, result["catalog"])
+        return result
+
     @contract_errors
     def status(self) -> dict[str, Any]:
         """Who we are and which replicas we know and prefer (no remote call)."""
+        versions = self.merged.clusters()
         clusters = {
-            cluster: {"replicas": group.known(), "preferred": group.preferred}
-            for cluster, group in self._groups.items()
+            cluster: {
+                "replicas": group.known(),
+                "preferred": group.preferred,
+                "catalog_version": versions.get(cluster, 0),
+            }
+            for cluster, group in ((c, self._cluster(c)) for c in versions)
         }
         return {
             "name": names.DATASTORE_MANAGER,
             "role": "datastore_manager",
             "pid": os.getpid(),
             "clusters": clusters,
+            "catalog": self.merged.token,
             **counters.snapshot(),
         }
+
+
+def _checked_theater(table: Any) -> Theater:
+    """An operator's theater, checked as the catalog file's would be; its events upcoming."""
+    try:
+        theater = theater_from_table(table, "the new theater")
+    except CatalogError as exc:
+        raise InvalidRequest(str(exc)) from None
+    for event in theater.events:
+        _upcoming(event)
+    return theater
+
+
+def _checked_event(table: Any) -> Event:
+    """An operator's event, checked as the catalog file's would be, and not in the past."""
+    if not isinstance(table, dict) or set(table) - {"id", "title", "starts_at", "sales"}:
+        raise InvalidRequest("an event is a dict of 'id', 'title' and 'starts_at'")
+    try:
+        event = event_from_table(table, "the event")
+    except CatalogError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return _upcoming(event)
+
+
+def _upcoming(event: Event) -> Event:
+    """``event`` if it starts later than now (this host's local time, as the catalog's are)."""
+    starts = datetime.fromisoformat(event.starts_at)
+    now = datetime.now(starts.tzinfo) if starts.tzinfo else datetime.now()
+    if starts <= now:
+        raise InvalidRequest(
+            f"event {event.id} would start at {event.starts_at}, which is in the past "
+            f"(now {now.isoformat(timespec='minutes')})"
+        )
+    return event
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``run/datastore_manager.py``: serve the manager until SIGINT/SIGTERM."""
     parser = common_parser(
-        "Serve the data store manager: routes bookings to the data cluster of each theater.",
+        "Serve the data store manager: routes bookings to the data cluster of each theater, "
+        "and changes the catalog for the operator.",
         catalog=True,
     )
+    lock_groups_flag(parser)
     args = parser.parse_args(argv)
-    try:
-        catalog = load_catalog(args.catalog)
-    except CatalogError as exc:
-        raise SystemExit(str(exc)) from None
+    catalog, _ = load_placement(args)
     secret = require_secret(args.data_dir)
     pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
+    manager = DataStoreManager(catalog, pool, args.lock_groups)
+    manager.start()
     try:
-        manager = DataStoreManager(catalog, pool)
         name = names.DATASTORE_MANAGER
         serve(manager, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
+        manager.stop()
         pool.close()

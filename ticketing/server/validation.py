@@ -45,6 +45,13 @@ def theater_event(catalog: Catalog, theater_id: Any, event_id: Any) -> Theater:
     return found
 
 
+def theater_on_sale(catalog: Catalog, theater_id: Any, event_id: Any) -> Theater:
+    """The theater, once its event ``event_id`` is known and on sale (else ``SalesClosed``)."""
+    found = theater(catalog, theater_id)
+    found.on_sale(identifier(event_id, "event", "dune-1900"))
+    return found
+
+
 def seat_list(where: Theater, value: Any, limit: int) -> list[str]:
     """1..``limit`` distinct seats of ``where``, canonical, in seat-map order."""
     if not isinstance(value, list | tuple):
