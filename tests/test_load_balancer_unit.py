@@ -168,6 +168,7 @@ def test_arguments_that_do_not_fit_are_invalid(args, kwargs, expected: str) -> N
 def test_the_balancer_methods_keep_their_names_for_pyro() -> None:
     exposed = {
         "list_theaters",
+        "list_catalog",
         "get_available_seats",
         "get_seat_map",
         "get_seat_states",

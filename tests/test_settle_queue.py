@@ -42,7 +42,7 @@ class Routes(LockRoutes):
     """The real routing over fake groups."""
 
     def __init__(self, placement: LockPlacement, groups: dict[int, Group]) -> None:
-        self.placement = placement
+        self._placement = lambda: placement
         self._groups = groups  # type: ignore[assignment]
 
 

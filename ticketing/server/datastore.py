@@ -66,7 +66,6 @@ class DataStore(ReplicaServer):
         # Views and lookups served behind the read barrier: callers spread them
         # over the replicas (``ReplicaGroup.read``), and ``status`` shows how.
         self._barrier_reads = counters.Counter()
-        self._stopping = threading.Event()
 
     # -- the catalog --------------------------------------------------------------
 
@@ -89,7 +88,7 @@ class DataStore(ReplicaServer):
             self._sync()
             return check(self._catalog)
 
-    def bootstrap(self) -> None:
+    def _seed_catalog(self, stopping: threading.Event) -> None:
         """Seed a new cluster's catalog from the file, retrying until a quorum decides it.
 
         Every replica submits the same request; the first one decided seeds
@@ -97,7 +96,7 @@ class DataStore(ReplicaServer):
         at every start, and a cluster that already has a catalog keeps it.
         """
         command = {"op": "bootstrap", "theaters": [t.to_table() for t in self._seed]}
-        while not self._stopping.is_set():
+        while not stopping.is_set():
             if self._host.read(lambda store: store.catalog_version) > 0:
                 return
             try:
@@ -105,10 +104,7 @@ class DataStore(ReplicaServer):
                 return
             except TicketingError as exc:
                 log.debug("catalog bootstrap not decided yet: %s", exc)
-            self._stopping.wait(BOOTSTRAP_RETRY)
-
-    def stop(self) -> None:
-        self._stopping.set()
+            stopping.wait(BOOTSTRAP_RETRY)
 
     @contract_errors
     def catalog_since(self, version: int) -> dict[str, Any] | None:
@@ -281,10 +277,12 @@ def main(argv: list[str] | None = None) -> None:
     coordinator = names.datastore_coordinator(args.cluster)
     server = DataStore(name, host, coordinator, pool, limits=catalog, seed=seed)
     host.start(also_resolve=[coordinator])
-    threading.Thread(target=server.bootstrap, name="bootstrap", daemon=True).start()
+    stopping = threading.Event()
+    seeding = threading.Thread(target=server._seed_catalog, args=(stopping,), daemon=True)
+    seeding.start()
     try:
         serve(server, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
-        server.stop()
+        stopping.set()
         host.stop()
         pool.close()

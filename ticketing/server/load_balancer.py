@@ -123,7 +123,7 @@ class LoadBalancer:
         self._exempt = catalog.quota_exempt_networks
 
     @property
-    def catalog(self) -> Catalog:
+    def _catalog(self) -> Catalog:
         return self.follower.catalog
 
     def _event(self, theater: Any, event: Any, on_sale: bool = False) -> Theater:
@@ -153,14 +153,19 @@ class LoadBalancer:
     @contract_errors
     @admitted
     def list_theaters(self) -> list[dict[str, Any]]:
-        return self.catalog.to_plain()
+        return self._catalog.to_plain()
 
     @contract_errors
     @admitted
     def list_catalog(self) -> list[dict[str, Any]]:
         """``list_theaters`` with each seat map's size and every event's ``sales`` (``open``,
-        ``stopped`` or ``cancelled``; cancelled events too): an extension of the contract."""
-        return [theater.to_listing() for theater in self.catalog.theaters]
+        ``stopped`` or ``cancelled``; cancelled events too): an extension of the contract.
+
+        Asked of the manager first (``CatalogFollower.refresh``), so an operator
+        sees a change of theirs at once, whichever balancer they ask.
+        """
+        self.follower.refresh()
+        return [theater.to_listing() for theater in self._catalog.theaters]
 
     @contract_errors
     @admitted
@@ -199,7 +204,7 @@ class LoadBalancer:
         seats of the same count.
         """
         found = self._event(theater, event, on_sale=True)
-        wanted = validation.seat_list(found, seats, self.catalog.max_seats_per_booking)
+        wanted = validation.seat_list(found, seats, self._catalog.max_seats_per_booking)
         return self._hold(found, event, len(wanted), "acquire", wanted)
 
     @contract_errors
@@ -213,7 +218,7 @@ class LoadBalancer:
         ``SeatsUnavailable`` once fewer than ``count`` are free.
         """
         found = self._event(theater, event, on_sale=True)
-        count = validation.seat_count(count, self.catalog.max_seats_per_booking)
+        count = validation.seat_count(count, self._catalog.max_seats_per_booking)
         return self._hold(found, event, count, "acquire_best", count)
 
     def _hold(
@@ -229,14 +234,14 @@ class LoadBalancer:
         group = self.locks.for_event(found.id, event)
         client = self._client()
         if client is None:
-            hold = group.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
+            hold = group.call(method, hold_id, found.id, event, what, self._catalog.hold_ttl)
             return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
         now = time.time()
         self._bookings.refuse_hold(client, found.id, event, count, now)
         with self._quota.reserving(
             client, found.id, event, count, now, self._hold_live
         ) as reserved:
-            hold = group.call(method, hold_id, found.id, event, what, self.catalog.hold_ttl)
+            hold = group.call(method, hold_id, found.id, event, what, self._catalog.hold_ttl)
             reserved.hold(hold["hold_id"], hold["expires_at"])
         return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
 

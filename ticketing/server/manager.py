@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import threading
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -47,125 +45,47 @@ from ticketing.catalog import (
     theater_from_table,
 )
 from ticketing.domain.lock_placement import LockPlacement
-from ticketing.errors import InvalidRequest, TicketingError, Unavailable, UnknownTheater
+from ticketing.errors import InvalidRequest, Unavailable, UnknownTheater
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import common_parser, load_placement, lock_groups_flag
+from ticketing.server.cluster_catalogs import ClusterCatalogs
 from ticketing.server.hosting import serve
 from ticketing.server.lock_routes import LockRoutes
-from ticketing.server.merged_catalog import MergedCatalog
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_group import ReplicaGroup
 
 log = logging.getLogger(__name__)
-
-POLL_INTERVAL = 0.5  # seconds between asks of every cluster for a newer catalog
-DISCOVER_INTERVAL = 2.0  # seconds between looks in the name server for new clusters
-REFRESH_GAP = 0.1  # seconds between asks of every cluster on a route to an unknown theater
-_REPLICA_NAME = re.compile(re.escape(names.DATASTORE_PREFIX) + r"([A-Za-z0-9_-]+)\.replica\.")
 
 
 @expose
 class DataStoreManager:
     """Routes data-store calls to the replicas of the owning cluster; changes the catalog."""
 
-    def __init__(self, catalog: Catalog, pool: ProxyPool, lock_groups: int = 1) -> None:
-        self.pool = pool
-        self.merged = MergedCatalog(catalog)
+    def __init__(self, clusters: ClusterCatalogs, lock_groups: int = 1) -> None:
+        self._clusters = clusters
         self._lock_groups = lock_groups
-        self.locks = LockRoutes(pool, lambda: LockPlacement(self.catalog, lock_groups))
-        self._groups: dict[str, ReplicaGroup] = {}
-        self._groups_lock = threading.Lock()
+        self._locks = LockRoutes(clusters.pool, lambda: LockPlacement(self._catalog, lock_groups))
         self._admin_lock = threading.Lock()  # one catalog change at a time (ids stay unique)
-        self._refresh_lock = threading.Lock()
-        self._refreshed_at = -float("inf")
-        self._stopping = threading.Event()
 
     @property
-    def catalog(self) -> Catalog:
-        return self.merged.catalog
+    def _catalog(self) -> Catalog:
+        return self._clusters.merged.catalog
 
     def _cluster(self, cluster: str) -> ReplicaGroup:
-        with self._groups_lock:
-            group = self._groups.get(cluster)
-            if group is None:
-                prefix = names.datastore_replica_prefix(cluster)
-                group = ReplicaGroup(self.pool, prefix, f"data store replica of {cluster}")
-                self._groups[cluster] = group
-            return group
+        return self._clusters.group(cluster)
 
     def _group(self, theater: Any) -> ReplicaGroup:
         """The replicas of the cluster owning ``theater``; ``UnknownTheater`` if none does."""
-        try:
-            found = validation.theater(self.catalog, theater)
-        except UnknownTheater:
-            self.refresh()
-            found = validation.theater(self.catalog, theater)
-        return self._cluster(found.cluster)
-
-    # -- following the clusters' catalogs --------------------------------------------
-
-    def start(self) -> None:
-        threading.Thread(target=self._follow, name="catalog-poll", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    def _follow(self) -> None:
-        discovered = -float("inf")
-        while not self._stopping.is_set():
-            if time.monotonic() - discovered >= DISCOVER_INTERVAL:
-                self._discover()
-                discovered = time.monotonic()
-            self._poll_clusters()
-            self._stopping.wait(POLL_INTERVAL)
-
-    def _discover(self) -> None:
-        """Add the clusters registered in the name server (one started beside the others)."""
-        try:
-            registered = self.pool.list(names.DATASTORE_PREFIX, refresh=True)
-        except TicketingError as exc:
-            log.debug("cannot list the data clusters: %s", exc)
-            return
-        for name in registered:
-            match = _REPLICA_NAME.match(name)
-            if match:
-                self.merged.add_cluster(match.group(1))
-
-    def _poll_clusters(self) -> list[str]:
-        """Ask every cluster for a catalog newer than ours; the clusters that did not answer."""
-        silent = []
-        for cluster, version in self.merged.clusters().items():
-            try:
-                newer = self._cluster(cluster).call("catalog_since", version)
-            except TicketingError:
-                silent.append(cluster)
-                continue
-            if newer is not None:
-                self.merged.update(cluster, newer)
-        return silent
-
-    def refresh(self) -> None:
-        """Ask every cluster now: a theater may have been added to one since our last poll.
-
-        A poll that began after this call did is as good; asks stay
-        ``REFRESH_GAP`` apart, so a flood of unknown theaters costs the clusters little.
-        """
-        since = time.monotonic()
-        with self._refresh_lock:
-            if self._refreshed_at >= since:
-                return
-            self._stopping.wait(REFRESH_GAP - (time.monotonic() - self._refreshed_at))
-            self._refreshed_at = time.monotonic()
-            self._poll_clusters()
+        return self._cluster(self._theater(theater).cluster)
 
     @contract_errors
     def catalog_since(self, token: str) -> dict[str, Any] | None:
         """The merged catalog ``{"token", "theaters"}``, or None if ``token`` is current."""
         if not isinstance(token, str):
             raise InvalidRequest("token must be the text an earlier answer gave, or ''")
-        return None if token == self.merged.token else self.merged.to_plain()
+        return None if token == self._clusters.merged.token else self._clusters.merged.to_plain()
 
     @contract_errors
     def route(self, theater: str) -> str:
@@ -221,7 +141,7 @@ class DataStoreManager:
         """
         hold_id = validation.hold_id(hold_id)
         unreachable: list[str] = []
-        for cluster in self.merged.clusters():
+        for cluster in self._clusters.merged.clusters():
             group = self._cluster(cluster)
             try:
                 # On the favourite, not spread: a hit is answered without a
@@ -244,9 +164,9 @@ class DataStoreManager:
     @contract_errors
     def admin_clusters(self) -> list[dict[str, Any]]:
         """Every data cluster: its catalog version, theaters and known replicas."""
-        self.refresh()
+        self._clusters.refresh()
         by_cluster: dict[str, list[str]] = {}
-        for theater in self.catalog.theaters:
+        for theater in self._catalog.theaters:
             by_cluster.setdefault(theater.cluster, []).append(theater.id)
         return [
             {
@@ -255,7 +175,7 @@ class DataStoreManager:
                 "theaters": by_cluster.get(cluster, []),
                 "replicas": self._cluster(cluster).known(),
             }
-            for cluster, version in self.merged.clusters().items()
+            for cluster, version in self._clusters.merged.clusters().items()
         ]
 
     @contract_errors
@@ -270,25 +190,25 @@ class DataStoreManager:
             raise InvalidRequest("a theater needs a 'cluster': the data cluster to host it")
         theater = _checked_theater(table)
         with self._admin_lock:
-            self._discover()
-            if theater.cluster not in self.merged.clusters():
-                known = ", ".join(self.merged.clusters()) or "none"
+            self._clusters.discover()
+            if theater.cluster not in self._clusters.merged.clusters():
+                known = ", ".join(self._clusters.merged.clusters()) or "none"
                 raise InvalidRequest(
                     f"no data cluster {theater.cluster!r} is running (clusters: {known}); "
                     f"start its replicas and coordinator first"
                 )
-            silent = self._poll_clusters()
+            silent = self._clusters.poll()
             if silent:
                 raise Unavailable(
                     f"cannot tell whether theater {theater.id} exists: data cluster(s) "
                     f"{', '.join(silent)} unreachable; retry later"
                 )
-            if any(t.id == theater.id for t in self.catalog.theaters):
-                where = self.catalog.theater(theater.id).cluster
+            if any(t.id == theater.id for t in self._catalog.theaters):
+                where = self._catalog.theater(theater.id).cluster
                 raise InvalidRequest(f"theater {theater.id} already exists (in cluster {where})")
-            LockPlacement(self.catalog.with_theaters((theater,)), self._lock_groups)
+            LockPlacement(self._catalog.with_theaters((theater,)), self._lock_groups)
             self._change(theater.cluster, {"op": "add_theater", "theater": theater.to_table()})
-        return self.catalog.theater(theater.id).to_listing()
+        return self._catalog.theater(theater.id).to_listing()
 
     @contract_errors
     def admin_add_event(self, theater: str, table: dict[str, Any]) -> dict[str, Any]:
@@ -298,7 +218,7 @@ class DataStoreManager:
         self._change(
             found.cluster, {"op": "add_event", "theater": found.id, "event": event.to_table()}
         )
-        return self.catalog.theater(found.id).to_listing()
+        return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
     def admin_update_event(
@@ -315,7 +235,7 @@ class DataStoreManager:
         _checked_event({**current.to_table(), **changes})
         command = {"op": "update_event", "theater": found.id, "event": current.id, **changes}
         self._change(found.cluster, command)
-        return self.catalog.theater(found.id).to_listing()
+        return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
     def admin_stop_sales(self, theater: str, event: str) -> dict[str, Any]:
@@ -331,7 +251,7 @@ class DataStoreManager:
         event = found.event(validation.identifier(event, "event", "dune-1900")).id
         command = {"op": "set_sales", "theater": found.id, "event": event, "sales": sales}
         self._change(found.cluster, command)
-        return self.catalog.theater(found.id).to_listing()
+        return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
     def admin_cancel_event(self, theater: str, event: str) -> dict[str, Any]:
@@ -354,7 +274,7 @@ class DataStoreManager:
             "seats_per_row": seats_per_row,
         }
         self._change(found.cluster, command)
-        return self.catalog.theater(found.id).to_listing()
+        return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
     def admin_sales_report(self, theater: str, event: str) -> dict[str, Any]:
@@ -366,7 +286,7 @@ class DataStoreManager:
         found = self._theater(theater)
         listed = found.event(validation.identifier(event, "event", "dune-1900"))
         sales = self._cluster(found.cluster).read("sales_report", found.id, listed.id)
-        held_seats = self.locks.for_event(found.id, listed.id).call(
+        held_seats = self._locks.for_event(found.id, listed.id).call(
             "held_seats", found.id, listed.id
         )
         sold = {seat for ticket in sales["tickets"] for seat in ticket["seats"]}
@@ -388,10 +308,10 @@ class DataStoreManager:
     def _theater(self, theater: Any) -> Theater:
         """A theater of the catalog, asking the clusters again if it is not known here."""
         try:
-            return validation.theater(self.catalog, theater)
+            return validation.theater(self._catalog, theater)
         except UnknownTheater:
-            self.refresh()
-            return validation.theater(self.catalog, theater)
+            self._clusters.refresh()
+            return validation.theater(self._catalog, theater)
 
     def _change(self, cluster: str, command: dict[str, Any]) -> dict[str, Any]:
         """Decide ``command`` in ``cluster``'s log; the merged catalog takes its result at once.
@@ -401,13 +321,13 @@ class DataStoreManager:
         """
         request_id = secrets.token_urlsafe(12)
         result = self._cluster(cluster).call("change_catalog", request_id, command)
-        self.merged.update(cluster, result["catalog"])
+        self._clusters.merged.update(cluster, result["catalog"])
         return result
 
     @contract_errors
     def status(self) -> dict[str, Any]:
         """Who we are and which replicas we know and prefer (no remote call)."""
-        versions = self.merged.clusters()
+        versions = self._clusters.merged.clusters()
         clusters = {
             cluster: {
                 "replicas": group.known(),
@@ -421,7 +341,7 @@ class DataStoreManager:
             "role": "datastore_manager",
             "pid": os.getpid(),
             "clusters": clusters,
-            "catalog": self.merged.token,
+            "catalog": self._clusters.merged.token,
             **counters.snapshot(),
         }
 
@@ -472,11 +392,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     catalog, _ = load_placement(args)
     secret = require_secret(args.data_dir)
     pool = ProxyPool(args.ns_host, args.ns_port, secret=secret)
-    manager = DataStoreManager(catalog, pool, args.lock_groups)
-    manager.start()
+    clusters = ClusterCatalogs(pool, catalog)
+    clusters.start()
     try:
+        manager = DataStoreManager(clusters, args.lock_groups)
         name = names.DATASTORE_MANAGER
         serve(manager, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret)
     finally:
-        manager.stop()
+        clusters.stop()
         pool.close()

@@ -1,0 +1,107 @@
+"""The data store manager's reach into the data clusters: their replicas and their catalogs.
+
+Each data cluster's log holds its own theaters (``SeatStore``). This keeps
+one ``ReplicaGroup`` per cluster and the merge of their catalogs
+(``MergedCatalog``) fresh: every ``POLL_INTERVAL`` it asks each cluster for
+a catalog newer than the one it has, every ``DISCOVER_INTERVAL`` it looks in
+the name server for clusters started since (an operator adding capacity),
+and a caller that meets an unknown theater can ask for a ``refresh`` at once.
+The manager's own changes do not wait for a poll: it takes their results.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+from ticketing import names
+from ticketing.catalog import Catalog
+from ticketing.errors import TicketingError
+from ticketing.server.merged_catalog import MergedCatalog
+from ticketing.server.proxies import ProxyPool
+from ticketing.server.replica_group import ReplicaGroup
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.5  # seconds between asks of every cluster for a newer catalog
+DISCOVER_INTERVAL = 2.0  # seconds between looks in the name server for new clusters
+REFRESH_GAP = 0.1  # seconds between asks on a miss: a flood of unknown theaters costs little
+_REPLICA_NAME = re.compile(re.escape(names.DATASTORE_PREFIX) + r"([A-Za-z0-9_-]+)\.replica\.")
+
+
+class ClusterCatalogs:
+    def __init__(self, pool: ProxyPool, catalog: Catalog) -> None:
+        """``catalog``: the catalog file, for its limits and as the first guess of theaters."""
+        self.pool = pool
+        self.merged = MergedCatalog(catalog)
+        self._groups: dict[str, ReplicaGroup] = {}
+        self._groups_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._refreshed_at = -float("inf")
+        self._stopping = threading.Event()
+
+    def group(self, cluster: str) -> ReplicaGroup:
+        """The replicas of ``cluster`` (made on first use)."""
+        with self._groups_lock:
+            group = self._groups.get(cluster)
+            if group is None:
+                prefix = names.datastore_replica_prefix(cluster)
+                group = ReplicaGroup(self.pool, prefix, f"data store replica of {cluster}")
+                self._groups[cluster] = group
+            return group
+
+    def start(self) -> None:
+        threading.Thread(target=self._follow, name="catalog-poll", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _follow(self) -> None:
+        discovered = -float("inf")
+        while not self._stopping.is_set():
+            if time.monotonic() - discovered >= DISCOVER_INTERVAL:
+                self.discover()
+                discovered = time.monotonic()
+            self.poll()
+            self._stopping.wait(POLL_INTERVAL)
+
+    def discover(self) -> None:
+        """Add the clusters registered in the name server (one started beside the others)."""
+        try:
+            registered = self.pool.list(names.DATASTORE_PREFIX, refresh=True)
+        except TicketingError as exc:
+            log.debug("cannot list the data clusters: %s", exc)
+            return
+        for name in registered:
+            match = _REPLICA_NAME.match(name)
+            if match:
+                self.merged.add_cluster(match.group(1))
+
+    def poll(self) -> list[str]:
+        """Ask every cluster for a catalog newer than ours; the clusters that did not answer."""
+        silent = []
+        for cluster, version in self.merged.clusters().items():
+            try:
+                newer = self.group(cluster).call("catalog_since", version)
+            except TicketingError:
+                silent.append(cluster)
+                continue
+            if newer is not None:
+                self.merged.update(cluster, newer)
+        return silent
+
+    def refresh(self) -> None:
+        """Ask every cluster now: a theater may have been added to one since our last poll.
+
+        A poll that began after this call did is as good; asks stay
+        ``REFRESH_GAP`` apart, so a flood of unknown theaters costs the clusters little.
+        """
+        since = time.monotonic()
+        with self._refresh_lock:
+            if self._refreshed_at >= since:
+                return
+            self._stopping.wait(REFRESH_GAP - (time.monotonic() - self._refreshed_at))
+            self._refreshed_at = time.monotonic()
+            self.poll()
