@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, pick_free_port, poll
 
 from ticketing import launcher
+from ticketing.catalog import load_catalog
 from ticketing.faults.target import name_server_pid
 from ticketing.restart_backoff import RestartBackoff
 from ticketing.server.cli import LockGroupsChanged, pin_lock_groups
@@ -166,6 +167,23 @@ def test_plan_with_lock_groups_names_every_group_and_tells_every_balancer() -> N
     assert not [n for n in named if n.startswith("ticketing.lock.server.")]
     balancer = named["ticketing.loadbalancer.1"]
     assert ("--lock-groups", "3") in zip(balancer.args, balancer.args[1:], strict=False)
+
+
+def test_the_plan_also_starts_clusters_added_beside_the_catalog_files(tmp_path: Path) -> None:
+    catalog = load_catalog(None)
+    assert launcher.data_clusters(catalog, tmp_path) == ["AMC", "REG", "CIN"]
+    for later in ("north", "AMC", "east"):  # AMC's own directory is not a second AMC
+        (tmp_path / "datastore" / later).mkdir(parents=True)
+    (tmp_path / "datastore" / "stray-file").write_text("")
+    clusters = launcher.data_clusters(catalog, tmp_path)
+    assert clusters == ["AMC", "REG", "CIN", "east", "north"]
+    named = {c.name: c for c in launcher.plan(launcher.parse_args([]), clusters)[1:]}
+    assert "ticketing.datastore.north.replica.3" in named
+    assert "ticketing.datastore.north.coordinator" in named
+    # The manager places events over the lock groups too (its sales report asks for holds).
+    options = launcher.parse_args(["--lock-groups", "2"])
+    manager = next(c for c in launcher.plan(options, clusters) if c.label == "datastore_manager")
+    assert ("--lock-groups", "2") in zip(manager.args, manager.args[1:], strict=False)
 
 
 def test_a_data_dir_keeps_the_lock_groups_it_first_ran_with(tmp_path: Path) -> None:
