@@ -86,6 +86,8 @@ def compact_states(seat_map: SeatMap, booked: str, held: Iterable[str]) -> str:
         raise Unavailable("the data store answered seat states other than free and booked")
     cells = bytearray(codes, "ascii")
     for label in held:
+        if not seat_map.contains(label):
+            continue  # held before the theater shrank: the seat is gone from the map
         index = seat_map.index(label)
         if cells[index] == _FREE_BYTE:
             cells[index] = _HELD_BYTE

@@ -44,7 +44,7 @@ from ticketing.catalog import (
     event_from_table,
     theater_from_table,
 )
-from ticketing.domain.lock_placement import LockPlacement
+from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import InvalidRequest, Unavailable, UnknownTheater
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
@@ -206,7 +206,10 @@ class DataStoreManager:
             if any(t.id == theater.id for t in self._catalog.theaters):
                 where = self._catalog.theater(theater.id).cluster
                 raise InvalidRequest(f"theater {theater.id} already exists (in cluster {where})")
-            LockPlacement(self._catalog.with_theaters((theater,)), self._lock_groups)
+            try:
+                LockPlacement(self._catalog.with_theaters((theater,)), self._lock_groups)
+            except PlacementError as exc:
+                raise InvalidRequest(str(exc)) from None
             self._change(theater.cluster, {"op": "add_theater", "theater": theater.to_table()})
         return self._catalog.theater(theater.id).to_listing()
 
@@ -232,7 +235,7 @@ class DataStoreManager:
         current = found.event(validation.identifier(event, "event", "dune-1900"))
         if not isinstance(changes, dict) or not changes or set(changes) - {"title", "starts_at"}:
             raise InvalidRequest("changes must be a dict of 'title' and/or 'starts_at'")
-        _checked_event({**current.to_table(), **changes})
+        _checked_event({**current.to_table(), **changes}, upcoming="starts_at" in changes)
         command = {"op": "update_event", "theater": found.id, "event": current.id, **changes}
         self._change(found.cluster, command)
         return self._catalog.theater(found.id).to_listing()
@@ -357,15 +360,16 @@ def _checked_theater(table: Any) -> Theater:
     return theater
 
 
-def _checked_event(table: Any) -> Event:
-    """An operator's event, checked as the catalog file's would be, and not in the past."""
+def _checked_event(table: Any, upcoming: bool = True) -> Event:
+    """An operator's event, checked as the catalog file's would be, and (with ``upcoming``)
+    not in the past."""
     if not isinstance(table, dict) or set(table) - {"id", "title", "starts_at", "sales"}:
         raise InvalidRequest("an event is a dict of 'id', 'title' and 'starts_at'")
     try:
         event = event_from_table(table, "the event")
     except CatalogError as exc:
         raise InvalidRequest(str(exc)) from None
-    return _upcoming(event)
+    return _upcoming(event) if upcoming else event
 
 
 def _upcoming(event: Event) -> Event:
