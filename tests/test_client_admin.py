@@ -140,9 +140,14 @@ def test_without_the_secret_admin_says_what_it_needs_and_changes_nothing(
             "--data-dir of the cluster (its cluster.secret, readable by you only) or set "
             "$TICKETING_SECRET; nothing was changed\n"
         )
-    assert catalog(cluster) == before
     code, out, _ = client(cluster, tmp_path, "theaters", data_dir=tmp_path)  # buyers still can
     assert code == 0 and "AMC Cinemas" in out
+    monkeypatch.setenv(ENV_VAR, "not-the-cluster-secret")
+    code, _, err = client(cluster, tmp_path, "admin stop-sales AMC dune", data_dir=tmp_path)
+    assert code == 1
+    assert err.startswith("InvalidRequest: the data store manager refused this cluster secret")
+    assert err.endswith("; nothing was changed\n")
+    assert catalog(cluster) == before
 
 
 def test_stopped_sales_are_marked_and_refused_until_resumed(

@@ -60,18 +60,12 @@ class OperatorLink:
             raise InvalidRequest(NEEDS_SECRET)
         proxy = self._connected()
         try:
-            proxy._pyroClaimOwnership()
+            proxy._pyroClaimOwnership()  # completion may have connected it in another thread
             return getattr(proxy, method)(*args)
         except AttributeError:
             raise InvalidRequest(
                 f"the data store manager has no {method}; it predates the operator API, "
                 "upgrade and restart it"
-            ) from None
-        except Pyro5.errors.SecurityError as exc:
-            self.close()
-            raise InvalidRequest(
-                f"the data store manager refused this cluster secret ({exc}); use the "
-                "cluster's own (--data-dir or $TICKETING_SECRET); nothing was changed"
             ) from None
         except Pyro5.errors.PyroError as exc:
             self.close()
@@ -101,11 +95,22 @@ class OperatorLink:
             ) from None
         proxy = MemberProxy(uri, self.secret or "")
         proxy._pyroTimeout = self.timeout
+        try:
+            proxy._pyroBind()  # connect first: a refusal now means nothing was sent
+        except Pyro5.errors.PyroError as exc:
+            proxy._pyroRelease()
+            if isinstance(exc, Pyro5.errors.SecurityError) or "rejected" in str(exc):
+                raise InvalidRequest(
+                    f"the data store manager refused this cluster secret ({exc}); use the "
+                    "cluster's own (--data-dir or $TICKETING_SECRET); nothing was changed"
+                ) from None
+            raise Unavailable(
+                f"cannot reach the data store manager ({exc}); nothing was changed, retry later"
+            ) from None
         self._proxy = proxy
         return proxy
 
     def close(self) -> None:
         if self._proxy is not None:
-            self._proxy._pyroClaimOwnership()
             self._proxy._pyroRelease()
             self._proxy = None
