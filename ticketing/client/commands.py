@@ -20,8 +20,6 @@ from ticketing.client.command_spec import CommandSpec, Param
 from ticketing.client.seat_spec import parse_seats
 from ticketing.errors import InvalidRequest
 
-__all__ = ["ADMIN_SPECS", "SPECS", "Command", "CommandSpec", "Param", "PartialCommand", "parse"]
-
 ADMIN_TOPIC = "admin"
 """The one topic ``help`` knows besides the command list: the operator's commands."""
 
