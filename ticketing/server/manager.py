@@ -128,10 +128,16 @@ class DataStoreManager:
         except TicketingError as exc:
             log.debug("cannot list the data clusters: %s", exc)
             return
+        by_cluster: dict[str, list[str]] = {}
         for name in registered:
             match = _REPLICA_NAME.match(name)
             if match:
-                self.merged.add_cluster(match.group(1))
+                by_cluster.setdefault(match.group(1), []).append(name)
+        for cluster, replicas in by_cluster.items():
+            self.merged.add_cluster(cluster)
+            # A new cluster's replicas register one by one: a group listed
+            # between two of them would never learn of the later ones.
+            self._cluster(cluster).relisted(replicas)
 
     def _poll_clusters(self) -> list[str]:
         """Ask every cluster for a catalog newer than ours; the clusters that did not answer."""
@@ -243,7 +249,8 @@ class DataStoreManager:
 
     @contract_errors
     def admin_clusters(self) -> list[dict[str, Any]]:
-        """Every data cluster: its catalog version, theaters and known replicas."""
+        """Every data cluster: its catalog version, theaters and registered replicas."""
+        self._discover()
         self.refresh()
         by_cluster: dict[str, list[str]] = {}
         for theater in self.catalog.theaters:
