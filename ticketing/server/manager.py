@@ -168,10 +168,13 @@ class DataStoreManager:
 
     @contract_errors
     def catalog_since(self, token: str) -> dict[str, Any] | None:
-        """The merged catalog ``{"token", "theaters"}``, or None if ``token`` is current."""
+        """The merged catalog ``{"token", "theaters"}``, or None if ``token`` is current
+        (or newer than ours in some cluster: we have not heard from it since a restart)."""
         if not isinstance(token, str):
             raise InvalidRequest("token must be the text an earlier answer gave, or ''")
-        return None if token == self.merged.token else self.merged.to_plain()
+        if token == self.merged.token or self.merged.behind(token):
+            return None
+        return self.merged.to_plain()
 
     @contract_errors
     def route(self, theater: str) -> str:
