@@ -186,6 +186,8 @@ def test_completion_at_a_big_venue_offers_rows_then_the_seats_of_a_row(
         "B243", "B244", "B245", "B246", "B247", "B248", "B249", "B24-B25", "B24-B26", "B24-B27",
         "B24-B28"]  # fmt: skip
     assert completions(completer, "hold ARENA show-01 B1-") == ["B1-B2"]
+    assert completions(completer, "map ARENA show-01 G")[:3] == ["G", "GA", "GB"]
+    assert completions(completer, "map ARENA show-01 A-GQ") == ["A-GQ"]
     assert balancer.seat_states_calls == 1  # one compact fetch serves every key for a while
 
 

@@ -161,6 +161,17 @@ def _rows(states: SeatStates, letters: str, word: str) -> Iterator[Completion]:
             yield Completion(label, -len(word), display_meta=meta)
 
 
+def _row_ranges(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
+    """``map THEATER EVENT A-F``: the rows, with their free seats, at either end of the range."""
+    theater, event = context.get(Param.THEATER), context.get(Param.EVENT)
+    if theater is None or event is None:
+        return
+    first, dash, last = word.upper().rpartition("-")
+    for completion in _rows(metadata.seat_states(theater, event), last, word):
+        text = f"{first}{dash}{completion.text}"
+        yield Completion(text, -len(word), display_meta=completion.display_meta_text)
+
+
 def _counts(word: str, free: int) -> Iterator[Completion]:
     """`hold THEATER EVENT 3` holds the 3 best free seats: offered first, as the quick way."""
     for count in range(1, min(free, DEFAULT_MAX_SEATS_PER_BOOKING) + 1):
@@ -239,6 +250,7 @@ _SOURCES: dict[Param, Callable[[Metadata, str, Context], Iterator[Completion]]] 
     Param.THEATER: _theaters,
     Param.EVENT: _events,
     Param.SEATS: _seats,
+    Param.ROW_RANGE: _row_ranges,
     Param.TICKET: _tickets,
     Param.NAME: _known("name"),
     Param.EMAIL: _known("email"),
