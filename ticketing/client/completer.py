@@ -136,9 +136,7 @@ def _seats(metadata: Metadata, word: str, context: Context) -> Iterator[Completi
     if not dash:
         if big and not number:
             yield from _rows(states, letters, word)
-        row = states.row_of(letters) if big else None
-        free = states.free_in_row(row) if row is not None else [] if big else states.free_seats()
-        for seat in free:
+        for seat in _free_seats(states, letters, big):
             if seat.startswith(upper) and seat not in typed:
                 yield Completion(seat, -len(word), display_meta="free")
     row = states.row_of(letters)
@@ -149,6 +147,14 @@ def _seats(metadata: Metadata, word: str, context: Context) -> Iterator[Completi
             text = f"{start}-{run_end}"
             if text.startswith(upper):
                 yield Completion(text, -len(word), display_meta=f"{_count(start, run_end)} seats")
+
+
+def _free_seats(states: SeatStates, letters: str, big: bool) -> list[str]:
+    """Every free seat; at a big venue only those of the row ``letters`` names, if it does."""
+    if not big:
+        return states.free_seats()
+    row = states.row_of(letters)
+    return [] if row is None else states.free_in_row(row)
 
 
 def _rows(states: SeatStates, letters: str, word: str) -> Iterator[Completion]:
