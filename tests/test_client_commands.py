@@ -77,7 +77,7 @@ def test_missing_arguments_are_named_in_order() -> None:
     [
         ("dance", "unknown command 'dance'; type help"),
         ("status now", "status takes no arguments"),
-        ("map AMC dune-1900 extra", "too many arguments"),
+        ("map AMC dune-1900 A-B extra", "too many arguments"),
         ("hold AMC dune-1900 A1-B3", "stays within one row"),
         ("hold AMC dune-1900 7A", "not a seat label"),
         ("hold AMC dune-1900 0", "hold at least 1 seat"),

@@ -24,9 +24,9 @@ from ticketing.client.commands import (
     Theaters,
 )
 from ticketing.client.load_balancer_api import LoadBalancerApi, catalog_of
+from ticketing.client.map_view import Screen, map_view, script_screen
 from ticketing.client.metadata import Metadata
 from ticketing.client.operator_link import NEEDS_SECRET
-from ticketing.client.seat_map import render_seat_map
 from ticketing.client.state import ClientState, OpenHold
 from ticketing.client.style import Fragments
 from ticketing.client.tickets_file import TicketsFile
@@ -34,6 +34,7 @@ from ticketing.client.views import (
     best_hold_view,
     help_view,
     hold_view,
+    replaced_view,
     status_view,
     theaters_view,
     ticket_view,
@@ -65,8 +66,10 @@ class Actions:
         *,
         clock: Callable[[], float] = time.time,
         admin: AdminActions | None = None,
+        screen: Callable[[], Screen] = script_screen,
     ) -> None:
-        """``admin`` runs the operator's commands; without it they are refused (no secret)."""
+        """``admin`` runs the operator's commands; without it they are refused (no secret).
+        ``screen`` is the room the seat map has (the interactive loop sets its terminal's)."""
         self.api = api
         self.state = state
         self.tickets = tickets
@@ -74,6 +77,7 @@ class Actions:
         self.cluster_status = cluster_status
         self.clock = clock
         self.admin = admin
+        self.screen = screen
 
     def run(self, command: Command) -> Outcome:
         if isinstance(command, AdminCommand):
@@ -83,8 +87,8 @@ class Actions:
         match command:
             case Theaters():
                 return Outcome(self._theaters())
-            case ShowMap(theater, event):
-                return Outcome(self._show_map(theater, event))
+            case ShowMap(theater, event, rows):
+                return Outcome(self._show_map(theater, event, rows))
             case Hold(theater, event, seats):
                 return Outcome(self._hold(theater, event, seats))
             case HoldBest(theater, event, count):
@@ -125,12 +129,22 @@ class Actions:
     def _choose(self, theater: str, event: str) -> None:
         self.state.theater, self.state.event = theater, event
 
-    def _show_map(self, theater: str, event: str) -> Fragments:
+    def _show_map(
+        self, theater: str, event: str, rows: str | None = None, *, near_mine: bool = False
+    ) -> Fragments:
         seat_states = self.api.get_seat_states(theater, event)
         self._choose(theater, event)
         hold = self.state.hold
         mine = hold.seats if hold and (hold.theater, hold.event) == (theater, event) else ()
-        return render_seat_map(seat_states, title=f"{theater} {event}", mine=mine)
+        return map_view(
+            seat_states,
+            title=f"{theater} {event}",
+            command=f"map {theater} {event}",
+            screen=self.screen(),
+            rows=rows,
+            mine=mine,
+            near_mine=near_mine,
+        )
 
     def _hold(self, theater: str, event: str, seats: tuple[str, ...]) -> Fragments:
         """Hold new seats, then give back the previous hold, so a failure keeps the old one.
@@ -140,16 +154,18 @@ class Actions:
         """
         self._choose(theater, event)
         previous = self.state.hold
+        released = False
         try:
             answer = self.api.block_seats(theater, event, list(seats))
         except SeatsUnavailable as exc:
             if previous is None or not self._only_mine(exc, theater, event):
                 raise
             self._release()
-            previous = None
+            released = True
             answer = self.api.block_seats(theater, event, list(seats))
         hold = self._keep(answer, theater, event)
-        return hold_view(hold, hold.seconds_left(self.clock())) + self._give_back(previous)
+        view = hold_view(hold, hold.seconds_left(self.clock()))
+        return view + self._give_back(previous, hold, released=released)
 
     def _hold_best(self, theater: str, event: str, count: int) -> Fragments:
         """Hold the `count` best free seats, then give back the previous hold; show the map.
@@ -162,9 +178,9 @@ class Actions:
         answer = self.api.block_best_available(theater, event, count)
         hold = self._keep(answer, theater, event)
         view = best_hold_view(hold, hold.seconds_left(self.clock()), count)
-        view += self._give_back(previous)
+        view += self._give_back(previous, hold)
         try:
-            return view + self._show_map(theater, event)
+            return view + self._show_map(theater, event, near_mine=True)
         except TicketingError as exc:  # the seats are held; only the picture is missing
             return [*view, ("class:note", f"(no map right now: {exc}; type map to retry)\n")]
 
@@ -176,17 +192,22 @@ class Actions:
         self.metadata.seats_changed(theater, event)
         return self.state.hold
 
-    def _give_back(self, previous: OpenHold | None) -> Fragments:
-        """Release the hold a new one replaced; if that fails now, it expires on its own."""
+    def _give_back(
+        self, previous: OpenHold | None, hold: OpenHold, *, released: bool = False
+    ) -> Fragments:
+        """Release the hold a new one replaced and say so; if that fails now, it expires on its
+        own. An earlier hold that had expired was announced then: it is not said again."""
         if previous is None:
             return []
         self.metadata.seats_changed(previous.theater, previous.event)
-        try:
-            self.api.release_hold(previous.hold_id)
-        except TicketingError as exc:
-            seats = " ".join(previous.seats)
-            return [("class:note", f"({seats} could not be given back now: {exc}; they expire)\n")]
-        return []
+        expired = previous.expires_at <= self.clock()
+        if not released:
+            try:
+                self.api.release_hold(previous.hold_id)
+            except TicketingError as exc:
+                fate = f"not given back now: {exc}; it expires"
+                return [] if expired else replaced_view(hold, previous, fate)
+        return [] if expired else replaced_view(hold, previous, "released")
 
     def _only_mine(self, exc: SeatsUnavailable, theater: str, event: str) -> bool:
         hold = self.state.hold

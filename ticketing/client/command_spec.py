@@ -31,6 +31,7 @@ class Param(StrEnum):
     TITLE = "title"
     STARTS_AT = "starts at"
     CSV = "csv file"
+    ROW_RANGE = "rows to draw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,5 +42,7 @@ class CommandSpec:
     summary: str
     all_optional: bool = False
     """True when the command also runs with no argument at all (`ticket`)."""
+    optional: tuple[Param, ...] = ()
+    """Trailing parameters that may be left out and are never asked for (`map`'s rows)."""
     options: dict[str, Param] = field(default_factory=dict)
     """Optional ``--flag VALUE`` arguments, never asked for (``admin report ... --csv FILE``)."""

@@ -33,6 +33,8 @@ class Theaters:
 class ShowMap:
     theater: str
     event: str
+    rows: str | None = None
+    """Rows to draw, such as "A-F"; None draws the whole hall if it fits the screen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,10 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec("theaters", (), "theaters", "list theaters and their events"),
         CommandSpec(
             "map",
-            (Param.THEATER, Param.EVENT),
-            "map THEATER EVENT",
-            "show the seat map: . free, h held, X booked",
+            (Param.THEATER, Param.EVENT, Param.ROW_RANGE),
+            "map THEATER EVENT [ROWS]",
+            "show the seat map: . free, h held, X booked (ROWS: A-F draws those rows)",
+            optional=(Param.ROW_RANGE,),
         ),
         CommandSpec(
             "hold",
@@ -190,7 +193,11 @@ class PartialCommand:
     def missing(self) -> list[Param]:
         if self.spec.all_optional and not self.values:
             return []
-        return [param for param in self.spec.params if param not in self.values]
+        return [
+            param
+            for param in self.spec.params
+            if param not in self.values and param not in self.spec.optional
+        ]
 
     def supply(self, param: Param, text: str) -> None:
         """Take the answer to a guided prompt; InvalidRequest leaves the value unset."""
@@ -375,7 +382,8 @@ def _build(name: str, values: dict[Param, Value]) -> Command:
         case "theaters":
             return Theaters()
         case "map":
-            return ShowMap(text(Param.THEATER), text(Param.EVENT))
+            rows = values.get(Param.ROW_RANGE)
+            return ShowMap(text(Param.THEATER), text(Param.EVENT), str(rows) if rows else None)
         case "hold":
             seats = values[Param.SEATS]
             if isinstance(seats, int):

@@ -9,7 +9,7 @@ before the cursor) and the guided prompts (where the parameter is fixed). It onl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 import Pyro5.errors
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -18,6 +18,8 @@ from prompt_toolkit.document import Document
 from ticketing.client.commands import ADMIN_SPECS, SPECS, Param, param_at
 from ticketing.client.metadata import Metadata
 from ticketing.client.seat_spec import parse_seats, split_label
+from ticketing.client.seat_states import SeatStates
+from ticketing.domain.seats import row_label
 from ticketing.errors import TicketingError
 from ticketing.settings import DEFAULT_MAX_SEATS_PER_BOOKING
 
@@ -111,27 +113,69 @@ def _events(metadata: Metadata, word: str, context: Context) -> Iterator[Complet
             yield Completion(event["event"], -len(word), display_meta=meta)
 
 
+BIG_VENUE = 1000
+"""Above this many seats the menu offers rows first, then the seats of the row typed: a menu of
+every free seat of a stadium helps nobody, and building it costs a keystroke 100 ms."""
+
+
 def _seats(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
-    """Counts for the best free seats, then free seats not yet typed; after a free seat (or
-    `A3-`) the free runs that start there."""
+    """Counts for the best free seats, then free seats not yet typed (at a big venue: rows, then
+    the free seats of the row typed); after a free seat (or `A3-`) the free runs from there."""
     theater, event = context.get(Param.THEATER), context.get(Param.EVENT)
     if theater is None or event is None:
         return
-    free = metadata.free_seats(theater, event)
+    states = metadata.seat_states(theater, event)
     typed = _typed_seats(context.get(Param.SEATS, ""))
     if not typed and (not word or word.isdigit()):
-        yield from _counts(word, len(free))
+        yield from _counts(word, states.free_count())
     upper = word.upper()
     start, dash, _ = upper.partition("-")
+    letters = start.rstrip("0123456789")
+    number = start[len(letters) :]
+    big = len(states) > BIG_VENUE
     if not dash:
-        for seat in free:
+        if big and not number:
+            yield from _rows(states, letters, word)
+        for seat in _free_seats(states, letters, big):
             if seat.startswith(upper) and seat not in typed:
                 yield Completion(seat, -len(word), display_meta="free")
-    if start in free:
-        for run_end in _free_run(start, free):
+    row = states.row_of(letters)
+    if row is not None and number.isdigit() and not number.startswith("0"):
+        if not states.is_free(row, int(number)):
+            return
+        for run_end in _free_run(states, row, int(number)):
             text = f"{start}-{run_end}"
-            if text.startswith(upper) and text != start:
+            if text.startswith(upper):
                 yield Completion(text, -len(word), display_meta=f"{_count(start, run_end)} seats")
+
+
+def _free_seats(states: SeatStates, letters: str, big: bool) -> list[str]:
+    """Every free seat; at a big venue only those of the row ``letters`` names, if it does."""
+    if not big:
+        return states.free_seats()
+    row = states.row_of(letters)
+    return [] if row is None else states.free_in_row(row)
+
+
+def _rows(states: SeatStates, letters: str, word: str) -> Iterator[Completion]:
+    """The rows whose label starts with the letters typed, with their free seats."""
+    for row in range(states.rows):
+        label = row_label(row)
+        if label.startswith(letters):
+            free = states.free_count(row)
+            meta = f"row {label}: {free} free" if free else f"row {label}: full"
+            yield Completion(label, -len(word), display_meta=meta)
+
+
+def _row_ranges(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
+    """``map THEATER EVENT A-F``: the rows, with their free seats, at either end of the range."""
+    theater, event = context.get(Param.THEATER), context.get(Param.EVENT)
+    if theater is None or event is None:
+        return
+    first, dash, last = word.upper().rpartition("-")
+    for completion in _rows(metadata.seat_states(theater, event), last, word):
+        text = f"{first}{dash}{completion.text}"
+        yield Completion(text, -len(word), display_meta=completion.display_meta_text)
 
 
 def _counts(word: str, free: int) -> Iterator[Completion]:
@@ -142,16 +186,15 @@ def _counts(word: str, free: int) -> Iterator[Completion]:
             yield Completion(str(count), -len(word), display_meta=meta)
 
 
-def _free_run(start: str, free: Iterable[str]) -> list[str]:
-    """The seats after `start` in its row that are free without a gap, up to the booking limit."""
-    free_set = set(free)
-    row, number = split_label(start)
+def _free_run(states: SeatStates, row: int, number: int) -> list[str]:
+    """The seats after seat ``number`` of ``row`` that are free without a gap, up to the
+    booking limit."""
+    label = row_label(row)
     run = []
     for next_number in range(number + 1, number + DEFAULT_MAX_SEATS_PER_BOOKING):
-        label = f"{row}{next_number}"
-        if label not in free_set:
+        if not states.is_free(row, next_number):
             break
-        run.append(label)
+        run.append(f"{label}{next_number}")
     return run
 
 
@@ -213,6 +256,7 @@ _SOURCES: dict[Param, Callable[[Metadata, str, Context], Iterator[Completion]]] 
     Param.THEATER: _theaters,
     Param.EVENT: _events,
     Param.SEATS: _seats,
+    Param.ROW_RANGE: _row_ranges,
     Param.TICKET: _tickets,
     Param.NAME: _known("name"),
     Param.EMAIL: _known("email"),

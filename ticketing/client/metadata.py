@@ -2,7 +2,8 @@
 
 Completion runs on every keystroke, so it must not call the cluster each time: the catalog is
 read once and again whenever ``theaters`` or an ``admin`` change shows it changed, free seats
-are kept for a couple of seconds (they change under other users' feet, so not longer), tickets
+are kept for a couple of seconds (they change under other users' feet, so not longer) in the
+compact form ``get_seat_states`` answers (a few milliseconds even at 50,000 seats), tickets
 come from the local file, and the data clusters from the last ``admin clusters`` answer.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from ticketing.client.load_balancer_api import LoadBalancerApi, catalog_of
 from ticketing.client.operator_link import OperatorApi
+from ticketing.client.seat_states import SeatStates
 from ticketing.client.tickets_file import TicketsFile
 
 SEATS_TTL = 2.0
@@ -33,7 +35,7 @@ class Metadata:
         self._clock = clock
         self._seats_ttl = seats_ttl
         self._theaters: list[dict] | None = None
-        self._free: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        self._seats: dict[tuple[str, str], tuple[float, SeatStates]] = {}
         self._operator = operator
         self._clusters: list[dict] | None = None
 
@@ -66,19 +68,20 @@ class Metadata:
         found = self.theater(theater)
         return list(found["events"]) if found else []
 
-    def free_seats(self, theater: str, event: str) -> list[str]:
+    def seat_states(self, theater: str, event: str) -> SeatStates:
+        """The event's seats, fetched again when older than ``seats_ttl``."""
         key = (theater, event)
         now = self._clock()
-        cached = self._free.get(key)
+        cached = self._seats.get(key)
         if cached is not None and now - cached[0] < self._seats_ttl:
             return cached[1]
-        seats = list(self._api.get_available_seats(theater, event))
-        self._free[key] = (now, seats)
-        return seats
+        states = SeatStates.of(self._api.get_seat_states(theater, event))
+        self._seats[key] = (now, states)
+        return states
 
     def seats_changed(self, theater: str, event: str) -> None:
-        """Forget the free seats of an event after this client held, booked or freed some."""
-        self._free.pop((theater, event), None)
+        """Forget the seats of an event after this client held, booked or freed some."""
+        self._seats.pop((theater, event), None)
 
     def tickets(self, theater: str | None = None) -> list[dict]:
         tickets = self._tickets.load()

@@ -15,11 +15,14 @@ from prompt_toolkit.output import Output
 
 from ticketing.client.actions import Actions, Outcome, offered_instead
 from ticketing.client.admin_commands import CancelEvent
+from ticketing.client.announcer import ExpiryAnnouncer
 from ticketing.client.commands import Command, Param, PartialCommand, parse
 from ticketing.client.completer import Context, ParamCompleter, TicketingCompleter
 from ticketing.client.key_bindings import client_key_bindings
+from ticketing.client.map_view import Screen
 from ticketing.client.metadata import Metadata
-from ticketing.client.style import STYLE, Fragments
+from ticketing.client.pager import Pager, terminal_pager, too_long
+from ticketing.client.style import STYLE, Fragments, plain
 from ticketing.client.toolbar import bottom_toolbar
 from ticketing.client.views import error_line
 from ticketing.errors import (
@@ -45,11 +48,15 @@ class Repl:
         output: Output | None = None,
         show: Callable[[Fragments], None] | None = None,
         now: Callable[[], float] = time.time,
+        pager: Pager | None = None,
     ) -> None:
+        """``pager`` shows output taller than the terminal; by default the terminal's pager
+        (``$PAGER``, else less) when ``output`` is the terminal, none otherwise."""
         self.actions = actions
         self.metadata = metadata
         self._output = output
         self.show = show or self._print
+        self.pager = pager if pager is not None or output is not None else terminal_pager
         if history_path is not None:
             history_path.parent.mkdir(parents=True, exist_ok=True)
         common = {
@@ -70,6 +77,10 @@ class Repl:
         self.guide: PromptSession[str] = PromptSession(history=InMemoryHistory(), **common)
         self._running = ""
         """The command line being run, to offer again when the cluster was unavailable."""
+        actions.screen = self._screen
+        self.announcer = ExpiryAnnouncer(actions.state, now, self.show)
+        for session in (self.session, self.guide):
+            self.announcer.attach(session.app)
 
     def run(self) -> int:
         """Read and run commands until `quit` or Ctrl-D; an open hold is released on the way out."""
@@ -112,7 +123,7 @@ class Repl:
             except Exception as exc:  # never show a traceback to the user
                 self._error(TicketingError(f"unexpected {type(exc).__name__}: {exc}; retry"))
                 continue
-            self.show(outcome.fragments)
+            self._present(outcome.fragments)
             if outcome.quit:
                 return 0
 
@@ -213,6 +224,19 @@ class Repl:
         buffer = self.guide.default_buffer
         if not buffer.text:
             buffer.start_completion(select_first=False)
+
+    def _screen(self) -> Screen:
+        """The terminal's room for output: all of it but the prompt line and the toolbar."""
+        size = self.session.output.get_size()
+        return Screen(size.columns, max(1, size.rows - 2))
+
+    def _present(self, fragments: Fragments) -> None:
+        """Show a command's output; through the pager if it is taller than the terminal."""
+        lines = self._screen().lines
+        if self.pager is not None and lines is not None and too_long(fragments, lines):
+            self.pager(plain(fragments))
+            return
+        self.show(fragments)
 
     def _run_safely(self, step: Callable[[], Fragments]) -> None:
         try:

@@ -60,6 +60,26 @@ def side_by_side(seats: Sequence[str]) -> bool:
     return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
+def replaced_view(hold: OpenHold, previous: OpenHold, fate: str) -> Fragments:
+    """Say that a new hold took the place of the earlier one, and what became of that one."""
+    place = ""
+    if (previous.theater, previous.event) != (hold.theater, hold.event):
+        place = f" at {previous.theater} {previous.event}"
+    return [
+        ("class:note", f"your hold of {' '.join(hold.seats)} replaced the earlier hold of "),
+        ("class:note", f"{' '.join(previous.seats)}{place} ({fate})\n"),
+    ]
+
+
+def expired_view(hold: OpenHold) -> Fragments:
+    """Said above the prompt the moment a hold runs out, so nobody books in vain."""
+    return [
+        ("class:error", f"your hold of {' '.join(hold.seats)} at {hold.theater} {hold.event} "),
+        ("class:error", "expired; "),
+        ("class:note", "the seats are free for anyone again: hold them again to book\n"),
+    ]
+
+
 def offer_line(offer: Hold) -> str:
     """The alternative a refusal offered, as the command that holds it."""
     return f"free instead: {offer.as_line()}"
