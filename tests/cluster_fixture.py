@@ -25,7 +25,7 @@ from Pyro5.api import Proxy
 from ticketing import catalog_files, names
 from ticketing.catalog import load_catalog
 from ticketing.faults.target import alive, name_server_pid
-from ticketing.launcher import Component, plan
+from ticketing.launcher import Component, data_clusters, plan
 from ticketing.security.membership import MemberProxy, is_internal
 from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import ProxyPool, name_server_uri
@@ -63,7 +63,9 @@ class LocalCluster:
             load_balancers=load_balancers,
             lock_groups=lock_groups,
         )
-        self.clusters = list(load_catalog(catalog).clusters())
+        # The catalog file's data clusters and those started beside them earlier
+        # on this data dir: run/cluster.py starts them all.
+        self.clusters = data_clusters(load_catalog(catalog), data_dir)
         self.components = {c.label: c for c in plan(self.options, self.clusters)}
         self.pool = ProxyPool("127.0.0.1", self.ns_port)
         self._launcher: subprocess.Popen | None = None
@@ -196,6 +198,19 @@ class LocalCluster:
             poll(lambda: self.status(component.name), timeout=30, message=f"{label} to answer")
         else:
             poll(lambda: self.name_server().ping() or True, timeout=30, message="name server")
+
+    def start_data_cluster(self, cluster: str) -> list[str]:
+        """Start data cluster ``cluster`` beside the running system, as an operator would:
+        ``run/datastore.py --cluster NAME --id N`` for each replica, then
+        ``run/datastore_coordinator.py --cluster NAME``, with the launcher's flags.
+        Their labels (for ``kill``); ``stop`` ends them with the rest."""
+        started = []
+        for component in plan(self.options, [cluster]):
+            if component.command in ("datastore", "datastore_coordinator"):
+                self.components[component.label] = component
+                self.restart(component.label)
+                started.append(component.label)
+        return started
 
     def pause(self, label: str) -> int:
         """SIGSTOP component ``label``; returns its pid for ``resume``."""

@@ -11,12 +11,14 @@ choices (alternatives, the rush's mix and picks) are checked without a cluster.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
 import threading
 
 import pytest
+from cluster_fixture import LocalCluster
 from conftest import ROOT
 
 from ticketing.bench.projection import cpu_ms_per_booking, projected_ceiling
@@ -26,6 +28,7 @@ from ticketing.bench.stats import percentile, summary_ms
 from ticketing.bench.users import MAX_HOLD, STEPS, Target, User, can_sell_out, keep_tickets
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import SeatsUnavailable
+from ticketing.security.secret import ENV_VAR, secret_path
 
 SMALL_CATALOG = ROOT / "tests" / "catalogs" / "small.toml"
 
@@ -317,3 +320,59 @@ def test_bad_rush_flags_are_refused_with_a_reason(flags: list[str], reason: str)
     )
     assert done.returncode == 2
     assert reason in done.stderr
+
+
+def _without_secret() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != ENV_VAR}
+
+
+def test_attaching_without_the_cluster_secret_says_where_to_find_it(tmp_path) -> None:
+    command = [sys.executable, str(ROOT / "run" / "bench.py"), "--attach", "127.0.0.1:9"]
+    done = subprocess.run(
+        [*command, "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_without_secret(),
+    )
+    assert done.returncode == 2
+    assert "give --data-dir of the cluster or set $TICKETING_SECRET" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.slow  # a cluster and two benches: ~30 s
+def test_two_benches_attached_to_one_cluster_both_finish(tmp_path) -> None:
+    """Each reads the secret from --data-dir, probes with seats the lock store picks, and
+    cancels only its own tickets: neither trips over the other."""
+    data_dir = tmp_path / "cluster"
+    data_dir.mkdir()
+    secret_file = secret_path(data_dir)  # the session's secret, where an operator keeps it
+    secret_file.write_text(os.environ[ENV_VAR] + "\n")
+    secret_file.chmod(0o600)
+    cluster = LocalCluster(data_dir, SMALL_CATALOG, load_balancers=1).start()
+    try:
+        benches = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "run" / "bench.py"),
+                    *("--attach", f"127.0.0.1:{cluster.ns_port}", "--data-dir", str(data_dir)),
+                    *("--users", "2", "--seconds", "2", "--ceiling-seconds", "0.2"),
+                    *("--out", str(tmp_path / f"bench-{i}.json")),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_without_secret(),
+            )
+            for i in (1, 2)
+        ]
+        outputs = [bench.communicate(timeout=240) for bench in benches]
+    finally:
+        cluster.stop()
+    for bench, (_, err) in zip(benches, outputs, strict=True):
+        assert bench.returncode == 0, err[-3000:]
+    for i in (1, 2):
+        (run,) = json.loads((tmp_path / f"bench-{i}.json").read_text())["runs"]
+        assert run["probe"]["bookings"] > 0 and run["levels"][0]["bookings"] > 0

@@ -75,6 +75,11 @@ class Component:
     name: str | None  # the name it registers; None for the name server itself
     after: str | None = None  # at start-up, started once this label answers (a standby)
 
+    @property
+    def command(self) -> str:
+        """Its command, named as its entry script under ``run/`` (``datastore``)."""
+        return self.module.rsplit(".", 1)[-1]
+
     def command_line(self) -> list[str]:
         return [*python_module(self.module), *self.args]
 

@@ -39,7 +39,7 @@ from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
 from ticketing.bench.stats import percentile, summary_ms
-from ticketing.bench.system import LocalCluster, System, rss_mb
+from ticketing.bench.system import LocalCluster, System, attached, rss_mb
 from ticketing.server.multiplexer import (
     FD_RESERVE,
     HEADER_SIZE,
@@ -69,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
     """Start (or attach to) a cluster, measure the crowd, print what it saw."""
     raise_open_files_limit(args.crowd + FD_RESERVE)
     if args.attach:
-        host, _, port = args.attach.rpartition(":")
-        crowd = _measured(System(host.strip("[]"), int(port)), args.crowd)
+        crowd = _measured(attached(args.attach, args.data_dir), args.crowd)
     else:
         data_dir = Path(tempfile.mkdtemp(prefix="ticketing-crowd-"))
         cluster = LocalCluster(data_dir / "cluster", args.catalog)

@@ -56,9 +56,11 @@ from ticketing.bench.ceiling import null_call_rate
 from ticketing.bench.crowd import run as run_crowd
 from ticketing.bench.projection import cpu_ms_per_booking, projected_ceiling
 from ticketing.bench.stats import summary_ms
-from ticketing.bench.system import LocalCluster, System
+from ticketing.bench.system import LocalCluster, System, attached
 from ticketing.bench.users import STEPS, Target, User, can_sell_out, keep_tickets
-from ticketing.catalog import Catalog, Event, Theater, load_catalog
+from ticketing.catalog import OPEN, Catalog, Event, Theater, load_catalog
+from ticketing.errors import SeatsUnavailable
+from ticketing.security.secret import ENV_VAR, SecretError
 from ticketing.server import pyro_config
 
 BIG_CATALOG = catalog_files.BENCH
@@ -163,6 +165,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "starting one (its catalog is read from list_theaters())",
     )
     parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --attach: the cluster's data directory, where its secret is "
+        f"(cluster.secret; ${ENV_VAR} wins)",
+    )
+    parser.add_argument(
         "--seat-map-share",
         type=float,
         default=0.2,
@@ -252,6 +262,14 @@ def _int_list(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     pyro_config.configure()
+    try:
+        return _run(args, argv)
+    except SecretError as exc:  # attaching without the cluster's secret
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     if args.crowd:
         return run_crowd(args)
     results: dict[str, Any] = {
@@ -307,8 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_attached(args: argparse.Namespace, results: dict) -> dict[str, Any]:
     """Every level on the cluster of ``--attach``; appended to ``results``, saved as it goes."""
-    host, _, port = args.attach.rpartition(":")
-    system = System(host.strip("[]"), int(port))
+    system = attached(args.attach, args.data_dir)
     try:
         catalog = _catalog_of(system)
         return _measure(args, system, catalog, f"attached to {args.attach}", None, None, results)
@@ -441,8 +458,14 @@ def probe(system: System, balancer: str, target: Target) -> dict[str, Any]:
         before = system.snapshot()
         idle = before.minus(idle_before)
         tickets = []
-        for i in range(min(PROBE_BOOKINGS, len(free) // 2)):
-            hold = lb.block_seats(target.theater, target.event, free[2 * i : 2 * i + 2])
+        # Best-available holds: another bench sharing the cluster may take any seat
+        # between a look and a hold, but never the ones the lock store picks for us.
+        # When it has sold out meanwhile, the probe counts the bookings it made.
+        for _ in range(min(PROBE_BOOKINGS, len(free) // 2)):
+            try:
+                hold = lb.block_best_available(target.theater, target.event, 2)
+            except SeatsUnavailable:
+                break
             tickets.append(lb.book_ticket(hold["hold_id"], "Probe", "probe@bench.example"))
         work = system.snapshot().minus(before)
         for ticket in tickets:
@@ -679,14 +702,27 @@ def _progress(
 
 
 def _catalog_of(system: System) -> Catalog:
-    """The catalog of an attached cluster, rebuilt from ``list_theaters()`` (sizes, events)."""
+    """The catalog of an attached cluster as its balancers list it, events on sale only.
+
+    ``list_catalog`` (our balancers' extension) gives the seat maps' shape and
+    each event's sales; a balancer without it gives ``list_theaters``, whose
+    events are taken as on sale and whose venues as one row.
+    """
     with Proxy(system.load_balancers()[0]) as lb:
         lb._pyroTimeout = 30.0
-        theaters = lb.list_theaters()
+        try:
+            theaters = lb.list_catalog()
+        except AttributeError:  # Pyro5: no such remote method
+            theaters = lb.list_theaters()
     built = []
     for t in theaters:
-        events = tuple(Event(e["event"], e["title"], e["starts_at"]) for e in t["events"])
-        built.append(Theater(t["theater"], t["name"], t["city"], 1, t["seats"], "", events))
+        events = tuple(
+            Event(e["event"], e["title"], e["starts_at"])
+            for e in t["events"]
+            if e.get("sales", OPEN) == OPEN
+        )
+        rows, width = t.get("rows", 1), t.get("seats_per_row", t["seats"])
+        built.append(Theater(t["theater"], t["name"], t["city"], rows, width, "", events))
     return Catalog(theaters=tuple(built))
 
 

@@ -26,8 +26,8 @@ from typing import Any
 from ticketing import names
 from ticketing.launcher import COMMANDS, python_module
 from ticketing.security.balancer_proof import verified
-from ticketing.security.cluster_key import find_cluster_key
-from ticketing.security.secret import ENV_VAR
+from ticketing.security.cluster_key import SigningKey, find_cluster_key
+from ticketing.security.secret import ENV_VAR, SecretError, load_secret
 from ticketing.server.proxies import ProxyPool
 
 READY_TIMEOUT = 180.0  # seconds for run/cluster.py to print READY
@@ -92,18 +92,48 @@ class Snapshot:
         }
 
 
+def attached(address: str, data_dir: Path | None) -> System:
+    """The running cluster whose name server is at ``address`` (``HOST:PORT``), as a member.
+
+    The secret is read as every member reads it: ``$TICKETING_SECRET``, else
+    ``<data_dir>/cluster.secret``. Raises ``SecretError`` saying where it looked.
+    """
+    host, _, port = address.rpartition(":")
+    try:
+        secret = load_secret(data_dir)
+    except SecretError as exc:
+        raise SecretError(
+            f"attaching needs the cluster's secret (it reads every component's status()): "
+            f"give --data-dir of the cluster or set ${ENV_VAR}; {exc}"
+        ) from None
+    return System(host.strip("[]"), int(port), secret=secret)
+
+
 class System:
     """A running cluster reached through its name server."""
 
-    def __init__(self, ns_host: str, ns_port: int, extra_pids: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self,
+        ns_host: str,
+        ns_port: int,
+        extra_pids: tuple[int, ...] = (),
+        secret: str | None = None,
+    ) -> None:
+        """``secret``: the cluster's (a member reads every component's status()); None
+        takes ``$TICKETING_SECRET``, as every member does."""
         self.ns_host = ns_host
         self.ns_port = ns_port
-        self.pool = ProxyPool(ns_host, ns_port, timeout=30.0)
+        self.pool = ProxyPool(ns_host, ns_port, timeout=30.0, secret=secret)
+        self._secret = secret
         self._extra_pids = extra_pids  # e.g. the name server, which has no status()
 
     def load_balancers(self) -> list[str]:
         """The URIs of the registered load balancers signed by the cluster, in name order."""
-        key = find_cluster_key(None, None)  # from $TICKETING_SECRET, read as members read it
+        key = (
+            SigningKey.from_secret(self._secret).public()
+            if self._secret
+            else find_cluster_key(None, None)  # from $TICKETING_SECRET, read as members read it
+        )
         found, skipped = verified(key, self.pool.entries(names.LOAD_BALANCER_PREFIX))
         if skipped:
             print(f"bench: skipped unsigned load balancer entries {skipped}", file=sys.stderr)

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ticketing.client.admin_actions import AdminActions
+from ticketing.client.admin_commands import AdminCommand
 from ticketing.client.commands import (
     Book,
     Cancel,
@@ -21,8 +23,9 @@ from ticketing.client.commands import (
     Status,
     Theaters,
 )
-from ticketing.client.load_balancer_api import LoadBalancerApi
+from ticketing.client.load_balancer_api import LoadBalancerApi, catalog_of
 from ticketing.client.metadata import Metadata
+from ticketing.client.operator_link import NEEDS_SECRET
 from ticketing.client.seat_map import render_seat_map
 from ticketing.client.state import ClientState, OpenHold
 from ticketing.client.style import Fragments
@@ -61,18 +64,25 @@ class Actions:
         cluster_status: Callable[[], list[dict]],
         *,
         clock: Callable[[], float] = time.time,
+        admin: AdminActions | None = None,
     ) -> None:
+        """``admin`` runs the operator's commands; without it they are refused (no secret)."""
         self.api = api
         self.state = state
         self.tickets = tickets
         self.metadata = metadata
         self.cluster_status = cluster_status
         self.clock = clock
+        self.admin = admin
 
     def run(self, command: Command) -> Outcome:
+        if isinstance(command, AdminCommand):
+            if self.admin is None:
+                raise InvalidRequest(NEEDS_SECRET)
+            return Outcome(self.admin.run(command))
         match command:
             case Theaters():
-                return Outcome(theaters_view(self.api.list_theaters()))
+                return Outcome(self._theaters())
             case ShowMap(theater, event):
                 return Outcome(self._show_map(theater, event))
             case Hold(theater, event, seats):
@@ -91,8 +101,8 @@ class Actions:
                 return Outcome(tickets_view(self.tickets.load()))
             case Status():
                 return Outcome(status_view(self.cluster_status()))
-            case Help():
-                return Outcome(help_view())
+            case Help(topic):
+                return Outcome(help_view(topic))
             case Quit():
                 return Outcome(self.leave(), quit=True)
         raise InvalidRequest(f"the client cannot run {command!r}; type help")
@@ -105,6 +115,12 @@ class Actions:
         self.state.hold = None
         self.api.release_hold(hold.hold_id)
         return [("class:note", f"released your hold on {' '.join(hold.seats)}\n")]
+
+    def _theaters(self) -> Fragments:
+        """Fresh from the balancer, events not on sale marked; completion then offers it."""
+        catalog = catalog_of(self.api)
+        self.metadata.catalog_seen(catalog)
+        return theaters_view(catalog)
 
     def _choose(self, theater: str, event: str) -> None:
         self.state.theater, self.state.event = theater, event

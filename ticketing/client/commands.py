@@ -13,21 +13,15 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from enum import StrEnum
+from datetime import datetime
 
+from ticketing.client.admin_commands import ADMIN_SPECS, AdminCommand, build_admin
+from ticketing.client.command_spec import CommandSpec, Param
 from ticketing.client.seat_spec import parse_seats
 from ticketing.errors import InvalidRequest
 
-
-class Param(StrEnum):
-    """What an argument is; the completer and the guided prompts key on it."""
-
-    THEATER = "theater"
-    EVENT = "event"
-    SEATS = "seats"
-    NAME = "name"
-    EMAIL = "email"
-    TICKET = "ticket number"
+ADMIN_TOPIC = "admin"
+"""The one topic ``help`` knows besides the command list: the operator's commands."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +92,8 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Help:
-    pass
+    topic: str | None = None
+    """None: every command; "admin": the operator's commands, with an example."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +114,8 @@ Command = (
     | Status
     | Help
     | Quit
+    | AdminCommand
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    name: str
-    params: tuple[Param, ...]
-    usage: str
-    summary: str
-    all_optional: bool = False
-    """True when the command also runs with no argument at all (`ticket`)."""
 
 
 SPECS: dict[str, CommandSpec] = {
@@ -164,7 +150,20 @@ SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec("tickets", (), "tickets", "list the tickets booked from this computer"),
         CommandSpec("status", (), "status", "show every component of the cluster"),
-        CommandSpec("help", (), "help", "show this list"),
+        CommandSpec(
+            "admin",
+            (Param.SUBCOMMAND,),
+            "admin COMMAND ...",
+            "change the catalog (operators: cluster secret); help admin lists them",
+            all_optional=True,
+        ),
+        CommandSpec(
+            "help",
+            (Param.TOPIC,),
+            "help [admin]",
+            "show this list (help admin: the operator's commands)",
+            all_optional=True,
+        ),
         CommandSpec("quit", (), "quit", "leave (an open hold is released)"),
     )
 }
@@ -176,6 +175,8 @@ Value = str | tuple[str, ...] | int
 _COUNT = re.compile(r"[0-9]+")
 _COUNT_DIGITS = 9
 """Longer numbers are no count of seats anyone means; refused here rather than sent."""
+_SIZE_DIGITS = 6
+"""Rows or seats a row longer than this are no theater; refused here rather than sent."""
 
 
 @dataclass(slots=True)
@@ -199,13 +200,10 @@ class PartialCommand:
         """The command as one line, to store in history or offer again after a failure."""
         words = [self.spec.name]
         for param in self.spec.params:
-            value = self.values.get(param)
-            if isinstance(value, tuple):
-                words.extend(value)
-            elif isinstance(value, int):
-                words.append(str(value))
-            elif value is not None:
-                words.append(shlex.quote(value))
+            words.extend(_quoted(self.values.get(param)))
+        for flag, param in self.spec.options.items():
+            if param in self.values:
+                words.extend([flag, *_quoted(self.values[param])])
         return " ".join(words)
 
     def build(self) -> Command:
@@ -213,6 +211,14 @@ class PartialCommand:
             needed = " ".join(param.upper().replace(" ", "_") for param in self.missing)
             raise InvalidRequest(f"{self.spec.name} needs {needed}; usage: {self.spec.usage}")
         return _build(self.spec.name, self.values)
+
+
+def _quoted(value: Value | None) -> list[str]:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, int):
+        return [str(value)]
+    return [] if value is None else [shlex.quote(value)]
 
 
 def words_of(line: str) -> list[str]:
@@ -232,16 +238,55 @@ def parse(line: str) -> PartialCommand | None:
     spec = SPECS.get(name)
     if spec is None:
         raise InvalidRequest(f"unknown command {words[0]!r}; type help to see the commands")
+    if spec.name == "admin" and args:
+        spec, args = _admin_spec(args[0], args[1:])
     partial = PartialCommand(spec)
     for param, text in _assign(spec, args):
         partial.supply(param, text)
     return partial
 
 
+def _admin_spec(word: str, args: list[str]) -> tuple[CommandSpec, list[str]]:
+    """The spec of ``admin <word>`` and its arguments; ``admin help`` is ``help admin``."""
+    if word.lower() == "help":
+        return SPECS["help"], [ADMIN_TOPIC, *args]
+    spec = ADMIN_SPECS.get(word.lower())
+    if spec is None:
+        raise InvalidRequest(
+            f"unknown admin command {word!r}; help admin lists them ({', '.join(ADMIN_SPECS)})"
+        )
+    return spec, args
+
+
 def _assign(spec: CommandSpec, args: list[str]) -> list[tuple[Param, str]]:
     """Pair the words of a line with the parameters of its command."""
     if spec.name == "book":
         return _assign_book(args)
+    flagged, args = _options(spec, args)
+    return flagged + _positional(spec, args)
+
+
+def _options(spec: CommandSpec, args: list[str]) -> tuple[list[tuple[Param, str]], list[str]]:
+    """Take the ``--flag VALUE`` pairs of ``spec.options`` out of ``args``."""
+    flagged: list[tuple[Param, str]] = []
+    rest: list[str] = []
+    words = iter(args)
+    for word in words:
+        param = spec.options.get(word)
+        if param is None:
+            if word.startswith("--") and len(word) > 2:
+                known = ", ".join(spec.options) or "none"
+                raise InvalidRequest(f"unknown option {word} (options: {known}); {spec.usage}")
+            rest.append(word)
+            continue
+        value = next(words, None)
+        if value is None:
+            raise InvalidRequest(f"{word} needs a value; usage: {spec.usage}")
+        flagged.append((param, value))
+    return flagged, rest
+
+
+def _positional(spec: CommandSpec, args: list[str]) -> list[tuple[Param, str]]:
     params = spec.params
     if not params and args:
         raise InvalidRequest(f"{spec.name} takes no arguments; usage: {spec.usage}")
@@ -270,6 +315,12 @@ def _convert(param: Param, text: str) -> Value:
         return _seats_or_count(text)
     if not text:
         raise InvalidRequest(f"the {param} cannot be empty")
+    if param in (Param.ROWS, Param.SEATS_PER_ROW):
+        return _size(param, text)
+    if param is Param.STARTS_AT:
+        return _date_time(text)
+    if param is Param.TOPIC and text.lower() != ADMIN_TOPIC:
+        raise InvalidRequest(f"help knows one topic, {ADMIN_TOPIC}; type help for the commands")
     if param is Param.EMAIL and ("@" not in text or " " in text):
         raise InvalidRequest(f"{text!r} is not an e-mail address; write it like ada@example.org")
     return text
@@ -292,12 +343,34 @@ def _seats_or_count(text: str) -> tuple[str, ...] | int:
     return parse_seats(text)
 
 
+def _size(param: Param, text: str) -> int:
+    if not _COUNT.fullmatch(text) or len(text) > _SIZE_DIGITS or int(text) < 1:
+        raise InvalidRequest(f"{param} must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _date_time(text: str) -> str:
+    """A local date and time as the catalog writes them, checked here to ask again at once."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(
+            f"{text!r} is not a date and time; write it like 2027-01-01T20:00 (local time)"
+        ) from None
+    if "T" not in text and " " not in text:
+        raise InvalidRequest(f"{text!r} needs a time of day too, like {text}T20:00")
+    return text
+
+
 def _build(name: str, values: dict[Param, Value]) -> Command:
     def text(param: Param) -> str:
         value = values[param]
         assert isinstance(value, str)
         return value
 
+    if name.startswith("admin "):
+        admin_values = {p: v for p, v in values.items() if not isinstance(v, tuple)}
+        return build_admin(name.removeprefix("admin "), admin_values)
     match name:
         case "theaters":
             return Theaters()
@@ -323,8 +396,8 @@ def _build(name: str, values: dict[Param, Value]) -> Command:
             return ListTickets()
         case "status":
             return Status()
-        case "help":
-            return Help()
+        case "help" | "admin":
+            return Help(ADMIN_TOPIC if name == "admin" or values else None)
         case _:
             return Quit()
 
@@ -332,7 +405,8 @@ def _build(name: str, values: dict[Param, Value]) -> Command:
 def param_at(line_before_cursor: str) -> tuple[CommandSpec | None, Param | None, list[str]]:
     """Which parameter the word under the cursor is, for completion.
 
-    Returns (spec, param, earlier words); spec None means the command name itself is being typed.
+    Returns (spec, param, earlier positional words); spec None means the command name itself is
+    being typed; param None past the last parameter (where ``spec.options`` may be offered).
     Plain whitespace splitting is enough here: completion never needs quoted words.
     """
     words = line_before_cursor.split()
@@ -341,9 +415,14 @@ def param_at(line_before_cursor: str) -> tuple[CommandSpec | None, Param | None,
     if len(words) <= 1:
         return None, None, []
     spec = SPECS.get(words[0].lower())
+    if spec is not None and spec.name == "admin" and len(words) > 2:
+        spec, words = ADMIN_SPECS.get(words[1].lower()), words[1:]
     if spec is None or not spec.params:
         return spec, None, words[1:-1]
-    index = len(words) - 2
+    if len(words) > 2 and words[-2] in spec.options:
+        return spec, spec.options[words[-2]], []
+    earlier = _without_options(spec, words[1:-1])
+    index = len(earlier)
     if spec.name == "book":
         param = Param.EMAIL if index > 0 or "@" in words[-1] else Param.NAME
     elif index < len(spec.params):
@@ -352,4 +431,18 @@ def param_at(line_before_cursor: str) -> tuple[CommandSpec | None, Param | None,
         param = Param.SEATS
     else:
         param = None
-    return spec, param, words[1:-1]
+    return spec, param, earlier
+
+
+def _without_options(spec: CommandSpec, words: list[str]) -> list[str]:
+    """The positional words: each ``--flag VALUE`` pair of ``spec.options`` left out."""
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in spec.options:
+            skip = True
+        else:
+            kept.append(word)
+    return kept

@@ -1,5 +1,6 @@
 """Completion: command names, theaters, events of the chosen theater, free seats, seat ranges
-and counts of best free seats of the chosen event, and the tickets this user booked.
+and counts of best free seats of the chosen event, the tickets this user booked, and for the
+operator the ``admin`` commands, their options and the data clusters.
 
 One completer class serves both the command line (where the parameter is found from the words
 before the cursor) and the guided prompts (where the parameter is fixed). It only reads the
@@ -14,7 +15,7 @@ import Pyro5.errors
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from ticketing.client.commands import SPECS, Param, param_at
+from ticketing.client.commands import ADMIN_SPECS, SPECS, Param, param_at
 from ticketing.client.metadata import Metadata
 from ticketing.client.seat_spec import parse_seats, split_label
 from ticketing.errors import TicketingError
@@ -42,6 +43,10 @@ class TicketingCompleter(Completer):
                     yield Completion(name, -len(word), display_meta=command.summary)
             return
         if param is None:
+            word = before.split(" ")[-1]
+            for flag in spec.options:
+                if flag.startswith(word):
+                    yield Completion(flag, -len(word), display_meta=spec.usage)
             return
         word = _last_word(before, param)
         context = {p: w for p, w in zip(spec.params, earlier, strict=False) if p is not Param.SEATS}
@@ -72,8 +77,11 @@ class ParamCompleter(Completer):
 def complete_param(
     metadata: Metadata, param: Param, word: str, context: Context
 ) -> Iterator[Completion]:
+    source = _SOURCES.get(param)
+    if source is None:  # free text: a new id, a title, a date, a file name
+        return
     try:
-        yield from _SOURCES[param](metadata, word, context)
+        yield from source(metadata, word, context)
     except (TicketingError, Pyro5.errors.PyroError):
         return
 
@@ -98,6 +106,8 @@ def _events(metadata: Metadata, word: str, context: Context) -> Iterator[Complet
     for event in metadata.events(theater):
         if event["event"].lower().startswith(word.lower()):
             meta = f"{event['title']}  {event['starts_at']}"
+            if event.get("sales", "open") != "open":
+                meta += f"  [{event['sales']}]"
             yield Completion(event["event"], -len(word), display_meta=meta)
 
 
@@ -168,6 +178,25 @@ def _tickets(metadata: Metadata, word: str, context: Context) -> Iterator[Comple
             yield Completion(number, -len(word), display_meta=meta)
 
 
+def _subcommands(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
+    for name, spec in ADMIN_SPECS.items():
+        if name.startswith(word.lower()):
+            yield Completion(name, -len(word), display_meta=spec.summary)
+
+
+def _topics(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
+    if "admin".startswith(word.lower()):
+        yield Completion("admin", -len(word), display_meta="the operator's commands")
+
+
+def _clusters(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
+    """From the last ``admin clusters`` answer (asked once if there was none)."""
+    for cluster in metadata.clusters():
+        if cluster["cluster"].lower().startswith(word.lower()):
+            theaters = " ".join(cluster.get("theaters", [])) or "no theaters yet"
+            yield Completion(cluster["cluster"], -len(word), display_meta=theaters)
+
+
 def _known(key: str) -> Callable[[Metadata, str, Context], Iterator[Completion]]:
     """Names and e-mails used on earlier tickets: a returning user types them once."""
 
@@ -187,4 +216,7 @@ _SOURCES: dict[Param, Callable[[Metadata, str, Context], Iterator[Completion]]] 
     Param.TICKET: _tickets,
     Param.NAME: _known("name"),
     Param.EMAIL: _known("email"),
+    Param.SUBCOMMAND: _subcommands,
+    Param.TOPIC: _topics,
+    Param.CLUSTER: _clusters,
 }

@@ -93,6 +93,10 @@ class Connection:
     def list_theaters(self) -> list[dict]:
         return self.call("list_theaters")
 
+    def list_catalog(self) -> list[dict]:
+        """Our balancers' extension; AttributeError from one without it (see ``catalog_of``)."""
+        return self.call("list_catalog")
+
     def get_available_seats(self, theater: str, event: str) -> list[str]:
         return self.call("get_available_seats", theater, event)
 

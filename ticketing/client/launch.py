@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ticketing.client.actions import Actions
+from ticketing.client.admin_actions import AdminActions
 from ticketing.client.connection import Connection
 from ticketing.client.metadata import Metadata
+from ticketing.client.operator_link import OperatorLink
 from ticketing.client.repl import Repl
 from ticketing.client.script import run_lines
 from ticketing.client.state import ClientState
@@ -47,12 +49,15 @@ def main(
     except ClusterKeyError as exc:
         print(f"client: {exc}", file=stderr)
         return 2
-    connection = Connection(
-        options.ns_host, options.ns_port, secret=_operator_secret(options), cluster_key=key
-    )
+    secret = _operator_secret(options)
+    connection = Connection(options.ns_host, options.ns_port, secret=secret, cluster_key=key)
+    operator = OperatorLink(options.ns_host, options.ns_port, secret)
     tickets = TicketsFile(options.tickets_file or default_tickets_path())
-    metadata = Metadata(connection, tickets)
-    actions = Actions(connection, ClientState(), tickets, metadata, connection.cluster_status)
+    metadata = Metadata(connection, tickets, operator=operator)
+    admin = AdminActions(operator, connection, metadata)
+    actions = Actions(
+        connection, ClientState(), tickets, metadata, connection.cluster_status, admin=admin
+    )
     try:
         if options.command is not None:
             return run_lines([options.command], actions, stdout, stderr)
@@ -66,13 +71,15 @@ def main(
             return repl.run()
         return run_lines(stdin, actions, stdout, stderr)
     finally:
+        operator.close()
         connection.close()
 
 
 def _operator_secret(options: ClientOptions) -> str | None:
     """The cluster secret if this user can read it (an operator on a member host), else None.
 
-    Only ``status`` uses it, to ask the members-only components how they are.
+    ``status`` uses it to ask the members-only components how they are, and ``admin`` to
+    change the catalog through the data store manager.
     """
     try:
         return load_secret(options.data_dir)

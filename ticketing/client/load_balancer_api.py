@@ -7,11 +7,14 @@ in-memory object in tests.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class LoadBalancerApi(Protocol):
     def list_theaters(self) -> list[dict]: ...
+
+    # list_catalog (our balancers' extension: every event with its "sales", rows and
+    # seats_per_row) is optional here; read it through ``catalog_of``.
 
     def get_available_seats(self, theater: str, event: str) -> list[str]: ...
 
@@ -39,3 +42,16 @@ class LoadBalancerApi(Protocol):
     def get_ticket_details(self, theater: str, ticket_no: str) -> dict: ...
 
     def delete_ticket(self, theater: str, ticket_no: str) -> bool: ...
+
+
+def catalog_of(api: Any) -> list[dict]:
+    """The catalog with each event's ``sales`` (open, stopped, cancelled), as ``list_catalog``
+    of our balancers answers; from a balancer without it, ``list_theaters`` (events then carry
+    no ``sales``, and cancelled ones are left out)."""
+    method = getattr(api, "list_catalog", None)
+    if method is not None:
+        try:
+            return list(method())
+        except AttributeError:  # a Pyro5 proxy to an older balancer: no such remote method
+            pass
+    return list(api.list_theaters())

@@ -1,8 +1,9 @@
-"""The small cache the completer reads: theaters, free seats, the user's tickets.
+"""The small cache the completer reads: theaters, free seats, the user's tickets, clusters.
 
 Completion runs on every keystroke, so it must not call the cluster each time: the catalog is
-read once per session, free seats are kept for a couple of seconds (they change under other
-users' feet, so not longer), and tickets come from the local file.
+read once and again whenever ``theaters`` or an ``admin`` change shows it changed, free seats
+are kept for a couple of seconds (they change under other users' feet, so not longer), tickets
+come from the local file, and the data clusters from the last ``admin clusters`` answer.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ticketing.client.load_balancer_api import LoadBalancerApi
+from ticketing.client.load_balancer_api import LoadBalancerApi, catalog_of
+from ticketing.client.operator_link import OperatorApi
 from ticketing.client.tickets_file import TicketsFile
 
 SEATS_TTL = 2.0
@@ -24,6 +26,7 @@ class Metadata:
         *,
         clock: Callable[[], float] = time.monotonic,
         seats_ttl: float = SEATS_TTL,
+        operator: OperatorApi | None = None,
     ) -> None:
         self._api = api
         self._tickets = tickets
@@ -31,11 +34,30 @@ class Metadata:
         self._seats_ttl = seats_ttl
         self._theaters: list[dict] | None = None
         self._free: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        self._operator = operator
+        self._clusters: list[dict] | None = None
 
     def theaters(self) -> list[dict]:
         if self._theaters is None:
-            self._theaters = list(self._api.list_theaters())
+            self._theaters = catalog_of(self._api)
         return self._theaters
+
+    def catalog_seen(self, theaters: list[dict]) -> None:
+        """Keep a catalog just read (by ``theaters``), so completion offers what it showed."""
+        self._theaters = list(theaters)
+
+    def catalog_changed(self) -> None:
+        """Read the catalog again on next use: an operator just changed it."""
+        self._theaters = None
+
+    def clusters(self) -> list[dict]:
+        """The data clusters as ``admin clusters`` answered; asked once if never seen."""
+        if self._clusters is None:
+            self._clusters = list(self._operator.call("admin_clusters")) if self._operator else []
+        return self._clusters
+
+    def clusters_seen(self, clusters: list[dict]) -> None:
+        self._clusters = list(clusters)
 
     def theater(self, theater: str) -> dict | None:
         return next((t for t in self.theaters() if t["theater"] == theater), None)

@@ -14,6 +14,7 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.output import Output
 
 from ticketing.client.actions import Actions, Outcome, offered_instead
+from ticketing.client.admin_commands import CancelEvent
 from ticketing.client.commands import Command, Param, PartialCommand, parse
 from ticketing.client.completer import Context, ParamCompleter, TicketingCompleter
 from ticketing.client.key_bindings import client_key_bindings
@@ -117,7 +118,12 @@ class Repl:
 
     def _execute(self, command: Command) -> Outcome:
         """Run a command; when explicit seats are refused with free ones offered instead, ask
-        whether to hold those (again, should they be gone by then too)."""
+        whether to hold those (again, should they be gone by then too).
+
+        Cancelling an event cancels every ticket of it, so it is asked again, no by default.
+        """
+        if isinstance(command, CancelEvent) and not self._confirm(command.question(), False):
+            return Outcome([("class:note", "not cancelled\n")])
         while True:
             try:
                 return self.actions.run(command)
@@ -132,11 +138,13 @@ class Repl:
                 self._running = offer.as_line()
                 self.session.history.append_string(self._running)
 
-    def _confirm(self, question: str) -> bool:
-        """A yes-or-no question, yes by default; Ctrl-C cancels as it does any prompt."""
+    def _confirm(self, question: str, default: bool = True) -> bool:
+        """A yes-or-no question, ``default`` on Enter; Ctrl-C cancels as it does any prompt."""
         while True:
             answer = self.guide.prompt(question, completer=DummyCompleter()).strip().lower()
-            if answer in ("", "y", "yes"):
+            if answer == "":
+                return default
+            if answer in ("y", "yes"):
                 return True
             if answer in ("n", "no"):
                 return False

@@ -4,33 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ticketing.client.admin_views import admin_help_view
 from ticketing.client.commands import SPECS, Hold
 from ticketing.client.seat_spec import split_label
 from ticketing.client.state import OpenHold
 from ticketing.client.style import Fragments
+from ticketing.client.table import table
 from ticketing.errors import TicketingError
 
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Fragments:
-    """Left-aligned columns, wide enough for their longest cell."""
-    cells = [[str(value) for value in row] for row in rows]
-    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
-
-    out: Fragments = [("class:heading", line(headers))]
-    out.extend(("", line(row)) for row in cells)
-    return out
+SALES_MARKS = {"stopped": "sales stopped", "cancelled": "cancelled"}
+"""How an event not on sale is marked in ``theaters``; an open one has no mark."""
 
 
 def theaters_view(theaters: list[dict]) -> Fragments:
+    """The theaters and their events; events not on sale marked as such (``list_catalog``)."""
     out: Fragments = []
     for theater in theaters:
         out.append(("class:label", f"{theater['theater']}"))
         out.append(("", f"  {theater['name']}, {theater['city']} ({theater['seats']} seats)\n"))
         for event in theater["events"]:
-            out.append(("", f"    {event['event']:<20} {event['title']}  ({event['starts_at']})\n"))
+            out.append(("", f"    {event['event']:<20} {event['title']}  ({event['starts_at']})"))
+            mark = SALES_MARKS.get(event.get("sales", "open"))
+            out.append(("class:error", f"  [{mark}]\n") if mark else ("", "\n"))
     if not out:
         out.append(("class:note", "(no theaters in the catalog)\n"))
     return out
@@ -105,7 +100,9 @@ def status_view(rows: list[dict]) -> Fragments:
     return table(("name", "role", "state", "applied", "pid"), shown)
 
 
-def help_view() -> Fragments:
+def help_view(topic: str | None = None) -> Fragments:
+    if topic is not None:
+        return admin_help_view()
     width = max(len(spec.usage) for spec in SPECS.values())
     out: Fragments = [("class:heading", "commands\n")]
     for spec in SPECS.values():

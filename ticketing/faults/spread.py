@@ -21,6 +21,7 @@ import secrets
 import signal
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ticketing.catalog import load_catalog
@@ -95,7 +96,7 @@ class SpreadTarget(LocalTarget):
             host = self._host_for(component.label)
             if host:
                 args = _with_host(component.args, hosts.address(host))
-                component = Component(component.label, component.script, args, component.name)
+                component = replace(component, args=args)
             self.host_of[component.label] = host
             self.components[component.label] = component
         self.pool = ProxyPool(self.ns_host, ns_port, timeout=3.0)

@@ -74,10 +74,16 @@ class ClusterCatalogs:
         except TicketingError as exc:
             log.debug("cannot list the data clusters: %s", exc)
             return
+        by_cluster: dict[str, list[str]] = {}
         for name in registered:
             match = _REPLICA_NAME.match(name)
             if match:
-                self.merged.add_cluster(match.group(1))
+                by_cluster.setdefault(match.group(1), []).append(name)
+        for cluster, replicas in by_cluster.items():
+            self.merged.add_cluster(cluster)
+            # A new cluster's replicas register one by one: a group listed
+            # between two of them would never learn of the later ones.
+            self.group(cluster).relisted(replicas)
 
     def poll(self) -> list[str]:
         """Ask every cluster for a catalog newer than ours; the clusters that did not answer."""

@@ -58,7 +58,7 @@ class DataStore(ReplicaServer):
         **kwargs: Any,
     ) -> None:
         """``limits``: the catalog file's cluster-wide settings (its theaters are not used);
-        ``seed``: the theaters a new cluster starts with (see ``bootstrap``)."""
+        ``seed``: the theaters a new cluster starts with (see ``_seed_catalog``)."""
         super().__init__(*args, **kwargs)
         self._limits = limits if limits is not None else load_catalog(None)
         self._seed = seed
@@ -73,11 +73,10 @@ class DataStore(ReplicaServer):
     def _catalog(self) -> Catalog:
         """The limits over the theaters this cluster's log holds now (rebuilt on change)."""
         version, catalog = self._hosted
-        current = self._host.read(lambda store: store.catalog_version)
-        if current != version:
-            theaters = self._host.read(lambda store: store.theaters())
+        if self._host.read(lambda store: store.catalog_version) != version:
+            version, theaters = self._host.read(lambda s: (s.catalog_version, s.theaters()))
             catalog = self._limits.with_theaters(theaters)
-            self._hosted = (current, catalog)
+            self._hosted = (version, catalog)
         return catalog
 
     def _checked(self, check: Callable[[Catalog], T]) -> T:
@@ -113,8 +112,9 @@ class DataStore(ReplicaServer):
         From this replica's applied state, without a barrier: the manager polls
         it, and learns the changes it makes itself from their results.
         """
-        plain = self._host.read(lambda store: store.catalog_plain())
-        return None if plain["version"] == version else plain
+        return self._host.read(
+            lambda store: None if store.catalog_version == version else store.catalog_plain()
+        )
 
     @contract_errors
     def change_catalog(self, request_id: str, command: dict[str, Any]) -> dict[str, Any]:

@@ -82,10 +82,14 @@ class DataStoreManager:
 
     @contract_errors
     def catalog_since(self, token: str) -> dict[str, Any] | None:
-        """The merged catalog ``{"token", "theaters"}``, or None if ``token`` is current."""
+        """The merged catalog ``{"token", "theaters"}``, or None if ``token`` is current
+        (or newer than ours in some cluster: we have not heard from it since a restart)."""
         if not isinstance(token, str):
             raise InvalidRequest("token must be the text an earlier answer gave, or ''")
-        return None if token == self._clusters.merged.token else self._clusters.merged.to_plain()
+        merged = self._clusters.merged
+        if token == merged.token or merged.behind(token):
+            return None
+        return merged.to_plain()
 
     @contract_errors
     def route(self, theater: str) -> str:
@@ -163,7 +167,8 @@ class DataStoreManager:
 
     @contract_errors
     def admin_clusters(self) -> list[dict[str, Any]]:
-        """Every data cluster: its catalog version, theaters and known replicas."""
+        """Every data cluster: its catalog version, theaters and registered replicas."""
+        self._clusters.discover()
         self._clusters.refresh()
         by_cluster: dict[str, list[str]] = {}
         for theater in self._catalog.theaters:

@@ -45,6 +45,22 @@ class MergedCatalog:
         with self._lock:
             return {name: version for name, (version, _) in self._clusters.items()}
 
+    def behind(self, token: str) -> bool:
+        """Whether ``token`` (a follower's) names a newer version of some cluster than ours.
+
+        A restarted manager holds the catalog file's theaters of a cluster until
+        that cluster answers; a follower that has seen newer must keep it, or
+        changes it has shown would be taken back (an added event gone, a
+        cancelled one on sale again).
+        """
+        with self._lock:
+            ours = {name: version for name, (version, _) in self._clusters.items()}
+        for part in token.split(","):
+            name, _, version = part.rpartition(":")
+            if version.isdigit() and int(version) > ours.get(name, 0):
+                return True
+        return False
+
     def add_cluster(self, name: str) -> None:
         """A cluster found in the name server; it has no theaters until it answers."""
         with self._lock:

@@ -112,6 +112,11 @@ class ReplicaGroup:
         with self._lock:
             return list(self._names)
 
+    def relisted(self, names: list[str]) -> None:
+        """Take ``names`` as the replicas, listed afresh by the caller."""
+        with self._lock:
+            self._names = sorted(names, key=_id_order)
+
     @property
     def preferred(self) -> str | None:
         with self._lock:
