@@ -2,11 +2,8 @@
 """Load benchmark: `python run/bench.py --users 1,8,32,128 --seconds 10 --out bench.json`."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ticketing.bench.runner import main
+from ticketing.commands.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

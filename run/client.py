@@ -1,44 +1,8 @@
-"""The interactive ticketing client: commands from a terminal, a pipe, or --command.
-
-The command history is kept in <data-dir>/client_history; your tickets in --tickets-file.
-Only load balancers that prove they are the cluster's are used: give the cluster's public key
-with --cluster-key FILE (default <data-dir>/cluster.pub, written by run/cluster.py).
-"""
-
-from __future__ import annotations
+"""The interactive ticketing client (``ticketing-client``). See --help."""
 
 import sys
-from pathlib import Path
 
-from ticketing.client.launch import ClientOptions, main
-from ticketing.server.cli import common_parser
-
-
-def parse_args(argv: list[str] | None = None) -> ClientOptions:
-    parser = common_parser(__doc__)
-    parser.add_argument("--command", "-c", help='run one command, e.g. "map AMC dune-1900"')
-    parser.add_argument(
-        "--tickets-file",
-        type=Path,
-        help="your local ticket list (default $XDG_DATA_HOME/ticketing/tickets.json)",
-    )
-    parser.add_argument(
-        "--cluster-key",
-        metavar="FILE",
-        type=Path,
-        help="the cluster's public key that load balancers must prove they hold "
-        "(default <data-dir>/cluster.pub; copy it from the cluster's data directory)",
-    )
-    args = parser.parse_args(argv)
-    return ClientOptions(
-        args.ns_host,
-        args.ns_port,
-        Path(args.data_dir),
-        args.command,
-        args.tickets_file,
-        args.cluster_key,
-    )
-
+from ticketing.commands.client import main
 
 if __name__ == "__main__":
-    sys.exit(main(parse_args()))
+    sys.exit(main())

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A data store replica of one data cluster. See --help."""
 
-from ticketing.server.datastore import main
+import sys
+
+from ticketing.commands.datastore import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

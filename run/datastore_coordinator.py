@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The coordinator of one data cluster. See --help."""
 
-from ticketing.server.coordinator import datastore_main
+import sys
+
+from ticketing.commands.datastore_coordinator import main
 
 if __name__ == "__main__":
-    datastore_main()
+    sys.exit(main())

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The lock coordinator. See --help."""
 
-from ticketing.server.coordinator import lock_main
+import sys
+
+from ticketing.commands.lock_coordinator import main
 
 if __name__ == "__main__":
-    lock_main()
+    sys.exit(main())

@@ -3,17 +3,11 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the nameserver/ package
+# This file's directory comes first on the path and this file is nameserver.py:
+# the repository root takes its place, so that `nameserver` is the package.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from nameserver import run_name_server
-from ticketing.server.cli import common_parser
-
-
-def main() -> None:
-    parser = common_parser(__doc__)
-    args = parser.parse_args()
-    run_name_server(args.host, args.ns_port, args.data_dir)
-
+from nameserver.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

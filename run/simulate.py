@@ -3,7 +3,7 @@
 
 import sys
 
-from ticketing.simulation_pool import main
+from ticketing.commands.simulate import main
 
 if __name__ == "__main__":
     sys.exit(main())

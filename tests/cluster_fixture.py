@@ -22,7 +22,7 @@ from pathlib import Path
 from conftest import ROOT, pick_free_port, poll
 from Pyro5.api import Proxy
 
-from ticketing import names
+from ticketing import catalog_files, names
 from ticketing.catalog import load_catalog
 from ticketing.faults.target import alive, name_server_pid
 from ticketing.launcher import Component, data_clusters, plan
@@ -30,7 +30,7 @@ from ticketing.security.membership import MemberProxy, is_internal
 from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import ProxyPool, name_server_uri
 
-SMALL_CATALOG = Path(__file__).resolve().parent / "catalogs" / "small.toml"
+SMALL_CATALOG = catalog_files.SMALL  # also tests/catalogs/small.toml
 READY_TIMEOUT = 120.0
 RESTART_DELAY = 0.2  # seconds before a supervised cluster restarts a component
 
@@ -183,19 +183,14 @@ class LocalCluster:
         """
         component: Component = self.components[label]
         if as_label is not None:
-            component = Component(as_label, component.script, component.args, None)
+            component = Component(as_label, component.module, component.args, None)
             self.components[as_label] = component
             label = as_label
         log = self.data_dir / "logs" / f"{label}.restart.out"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as sink:
             self._extra[label] = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(ROOT / "run" / component.script),
-                    *component.args,
-                    *extra_args,
-                ],
+                [*component.command_line(), *extra_args],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )
@@ -211,7 +206,7 @@ class LocalCluster:
         Their labels (for ``kill``); ``stop`` ends them with the rest."""
         started = []
         for component in plan(self.options, [cluster]):
-            if component.script in ("datastore.py", "datastore_coordinator.py"):
+            if component.command in ("datastore", "datastore_coordinator"):
                 self.components[component.label] = component
                 self.restart(component.label)
                 started.append(component.label)

@@ -1,6 +1,6 @@
 """A stand-in for any component script, to test the launcher and hosting alone.
 
-Link it as ``<dir>/lock_server.py``, ``<dir>/datastore.py``, ...: the file name
+Link it as ``<package>/lock_server.py``, ``<package>/datastore.py``, ...: the file name
 it runs under says which contract name it serves (with ``--id``/``--cluster``).
 It takes every flag the real scripts take, serves ``status()`` through
 ``hosting.serve``, and writes its pid to ``<data-dir>/fake-pids/<name>``. With

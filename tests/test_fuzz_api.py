@@ -129,7 +129,7 @@ def replica_names(cluster: LocalCluster) -> list[str]:
     return [
         c.name
         for c in cluster.components.values()
-        if c.name and (c.script in ("lock_server.py", "datastore.py"))
+        if c.name and (c.command in ("lock_server", "datastore"))
     ]
 
 

@@ -1,4 +1,4 @@
-"""The launcher's supervision, with fake components standing in for the real scripts."""
+"""The launcher's supervision, with fake components standing in for the real commands."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from ticketing.restart_backoff import RestartBackoff
 from ticketing.server.cli import LockGroupsChanged, pin_lock_groups
 from ticketing.server.proxies import ProxyPool
 
-SCRIPTS = [
+FAKES = "fake_commands"  # the package of stand-in command modules the tests give the launcher
+COMMANDS = [
     "lock_server",
     "lock_coordinator",
     "datastore",
@@ -66,19 +67,23 @@ EXPECTED = [
 
 
 @pytest.fixture
-def fake_run_dir(tmp_path: Path) -> Path:
-    """A run/ directory where every component script is the fake component."""
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "nameserver.py").symlink_to(ROOT / "run" / "nameserver.py")
-    for script in SCRIPTS:
-        (run_dir / f"{script}.py").symlink_to(ROOT / "tests" / "fake_component.py")
-    return run_dir
+def fake_commands(tmp_path: Path) -> Path:
+    """A package ``fake_commands`` whose every component module is the fake component.
+
+    Returns the directory to put on the launcher's PYTHONPATH; the name server
+    stays the real one (``python -m nameserver``).
+    """
+    package = tmp_path / "path" / FAKES
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    for command in COMMANDS:
+        (package / f"{command}.py").symlink_to(ROOT / "tests" / "fake_component.py")
+    return package.parent
 
 
 class Cluster:
     def __init__(
-        self, tmp_path: Path, run_dir: Path, env: dict[str, str] | None = None, *more: str
+        self, tmp_path: Path, fakes: Path, env: dict[str, str] | None = None, *more: str
     ) -> None:
         self.port = pick_free_port()
         self.data_dir = tmp_path / "data"
@@ -92,16 +97,18 @@ class Cluster:
             *("--load-balancers", "1", *more),
         ]
         code = (
-            "import sys; from pathlib import Path; from ticketing.launcher import main; "
-            f"sys.exit(main(sys.argv[1:], run_dir=Path({str(run_dir)!r})))"
+            "import sys; from ticketing.launcher import main; "
+            f"sys.exit(main(sys.argv[1:], commands={FAKES!r}))"
         )
+        # Children import the fakes (and this checkout) from PYTHONPATH: they start with -P.
+        path = os.pathsep.join(p for p in (str(fakes), os.environ.get("PYTHONPATH")) if p)
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, *args],
                 cwd=ROOT,
                 stdout=out,
                 stderr=err,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, "PYTHONPATH": path, **(env or {})},
             )
 
     def output(self) -> str:
@@ -138,13 +145,16 @@ def test_plan_follows_the_contract_defaults() -> None:
     # The contract's processes, and the issue's standby lock coordinator (issue 14).
     assert len(named) == 3 + 1 + 1 + 3 * (3 + 1) + 1 + 2
     standby = next(c for c in components if c.name == "ticketing.lock.coordinator.standby")
-    assert standby.args[-1] == "--standby" and standby.script == "lock_coordinator.py"
+    assert standby.args[-1] == "--standby"
+    assert standby.module == "ticketing.commands.lock_coordinator"
     assert standby.after == "lock_coordinator"  # started once the main one leads
     assert not [n for n in named if n.startswith("ticketing.datastore.") and "standby" in n]
     assert "ticketing.datastore.CIN.replica.3" in named
     assert "ticketing.loadbalancer.2" in named
     replica = next(c for c in components if c.name == "ticketing.datastore.AMC.replica.2")
-    assert replica.script == "datastore.py"
+    assert replica.module == "ticketing.commands.datastore"
+    assert replica.command_line()[1:4] == ["-P", "-m", "ticketing.commands.datastore"]
+    assert components[0].module == "nameserver"  # python -m nameserver
     assert ("--cluster", "AMC") in zip(replica.args, replica.args[1:], strict=False)
     assert ("--id", "2") in zip(replica.args, replica.args[1:], strict=False)
     assert ("--replicas", "3") in zip(replica.args, replica.args[1:], strict=False)
@@ -201,9 +211,9 @@ def test_a_data_dir_keeps_the_lock_groups_it_first_ran_with(tmp_path: Path) -> N
     assert "first started with --lock-groups 3" in code.stderr
 
 
-def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path) -> None:
+def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_commands: Path) -> None:
     """With ``--no-restart``, a death after READY is reported and left down."""
-    cluster = Cluster(tmp_path, fake_run_dir, None, "--no-restart")
+    cluster = Cluster(tmp_path, fake_commands, None, "--no-restart")
     try:
         poll(
             lambda: "READY" in cluster.output() or cluster.process.poll() is not None,
@@ -232,10 +242,10 @@ def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_run_dir: Path)
 
 
 def test_a_component_dying_at_start_is_named_and_everything_stops(
-    tmp_path: Path, fake_run_dir: Path
+    tmp_path: Path, fake_commands: Path
 ) -> None:
     crash = {"FAKE_COMPONENT_CRASH": "ticketing.lock.coordinator"}
-    cluster = Cluster(tmp_path, fake_run_dir, crash)
+    cluster = Cluster(tmp_path, fake_commands, crash)
     try:
         assert cluster.process.wait(60) != 0
         errors = cluster.errors()
@@ -249,10 +259,12 @@ def test_a_component_dying_at_start_is_named_and_everything_stops(
 
 
 def test_with_client_the_cluster_stops_when_the_client_exits(
-    tmp_path: Path, fake_run_dir: Path
+    tmp_path: Path, fake_commands: Path
 ) -> None:
-    (fake_run_dir / "client.py").write_text("import sys\nprint('client ran with', *sys.argv[1:])\n")
-    cluster = Cluster(tmp_path, fake_run_dir, None, "--client")
+    (fake_commands / FAKES / "client.py").write_text(
+        "import sys\nprint('client ran with', *sys.argv[1:])\n"
+    )
+    cluster = Cluster(tmp_path, fake_commands, None, "--client")
     try:
         assert cluster.process.wait(60) == 0, cluster.errors()
         lines = cluster.output().splitlines()
@@ -290,9 +302,9 @@ def test_the_backoff_doubles_while_a_component_keeps_dying_and_resets_after_a_lo
 
 
 def test_a_component_killed_after_ready_is_restarted_and_answers_again(
-    tmp_path: Path, fake_run_dir: Path
+    tmp_path: Path, fake_commands: Path
 ) -> None:
-    cluster = Cluster(tmp_path, fake_run_dir, None, "--restart-delay", "0.1")
+    cluster = Cluster(tmp_path, fake_commands, None, "--restart-delay", "0.1")
     try:
         wait_ready(cluster)
         pool = ProxyPool("127.0.0.1", cluster.port, timeout=2.0)
@@ -337,11 +349,11 @@ def test_a_component_killed_after_ready_is_restarted_and_answers_again(
 
 
 def test_a_component_that_keeps_dying_is_reported_and_backs_off(
-    tmp_path: Path, fake_run_dir: Path
+    tmp_path: Path, fake_commands: Path
 ) -> None:
     name = "ticketing.loadbalancer.1"
     crash = {"FAKE_COMPONENT_CRASH_AGAIN": name}  # every start after the first fails
-    cluster = Cluster(tmp_path, fake_run_dir, crash, "--restart-delay", "0.1")
+    cluster = Cluster(tmp_path, fake_commands, crash, "--restart-delay", "0.1")
     try:
         wait_ready(cluster)
         os.kill(pid_of(cluster, name), signal.SIGKILL)

@@ -18,20 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
 
 import pytest
 from cluster_fixture import LocalCluster
 from conftest import poll
 from Pyro5.api import Proxy
 
-from ticketing import names
+from ticketing import catalog_files, names
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.server.coordinator import standby_name
 
-GROUPS_CATALOG = Path(__file__).resolve().parent / "catalogs" / "groups.toml"
+GROUPS_CATALOG = catalog_files.GROUPS
 GROUPS = 3
 # One event of each group, the group's number as key.
 EVENTS = {1: ("AMC", "alien"), 2: ("REG", "arrival"), 3: ("AMC", "gravity")}

@@ -9,11 +9,12 @@ from itertools import count
 
 import pytest
 
+from ticketing import catalog_files
 from ticketing.catalog import load_catalog, parse_catalog
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import InvalidRequest
 
-BENCH = "tests/catalogs/bench.toml"
+BENCH = catalog_files.BENCH
 
 PLACED = """
 [[theater]]
@@ -64,7 +65,7 @@ def test_placement_is_the_same_in_another_process() -> None:
     script = (
         "from ticketing.catalog import load_catalog\n"
         "from ticketing.domain.lock_placement import LockPlacement\n"
-        f"c = load_catalog({BENCH!r}); p = LockPlacement(c, 3)\n"
+        f"c = load_catalog({str(BENCH)!r}); p = LockPlacement(c, 3)\n"
         "print([p.event_group(t.id, e.id) for t in c.theaters for e in t.events])\n"
         "print(p.hold_group('some-hold-id'))\n"
     )

@@ -8,17 +8,17 @@ still be delivered meanwhile.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 from conftest import poll
 
+from ticketing import catalog_files
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.server.lock_routes import LockRoutes
 from ticketing.server.settle_queue import SettleQueue
 
-GROUPS_CATALOG = Path(__file__).resolve().parent / "catalogs" / "groups.toml"
+GROUPS_CATALOG = catalog_files.GROUPS
 
 
 class Group:

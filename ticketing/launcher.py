@@ -1,9 +1,13 @@
 """The whole local cluster as separate processes, supervised from the foreground.
 
-``run/cluster.py`` starts a name server, then every component with the
-contract's flags, waits until each is registered and answers ``status()`` (and
-each coordinator leads; each lock coordinator's standby is started once its
-main one leads, so that the main one wins the first ballot), prints
+``run/cluster.py`` (``ticketing-cluster``) starts a name server, then every
+component with the contract's flags, each as ``python -m`` of its command
+module (``ticketing.commands.<component>``, the name server's ``nameserver``):
+what runs is the installed package (or a checkout on the path), never a path
+under ``run/``, which an installed package has not. It waits until each is
+registered and answers ``status()`` (and each coordinator leads; each lock
+coordinator's standby is started once its main one leads, so that the main
+one wins the first ballot), prints
 ``READY <ns-host>:<ns-port>`` on stdout (its only line there, so scripts and
 tests can wait for it) and stays in the foreground. SIGINT or SIGTERM stops
 every process it started: SIGTERM first, SIGKILL after a grace period, the
@@ -52,7 +56,8 @@ from ticketing.server.proxies import ProxyPool
 
 log = logging.getLogger(__name__)
 
-RUN_DIR = Path(__file__).resolve().parent.parent / "run"
+COMMANDS = "ticketing.commands"  # the package of the components' command modules
+NAME_SERVER = "nameserver"  # the name server's module: the top-level package
 READY_TIMEOUT = 120.0  # seconds for every component to register and answer status()
 STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
 POLL_INTERVAL = 0.2  # seconds between checks of the children while waiting
@@ -62,13 +67,31 @@ TAIL_LINES = 20
 
 @dataclass(frozen=True, slots=True)
 class Component:
-    """One process to start: its label (log file), script under ``run/``, flags and name."""
+    """One process to start: its label (log file), module (``python -m``), flags and name."""
 
     label: str
-    script: str
+    module: str
     args: tuple[str, ...]
     name: str | None  # the name it registers; None for the name server itself
     after: str | None = None  # at start-up, started once this label answers (a standby)
+
+    @property
+    def command(self) -> str:
+        """Its command, named as its entry script under ``run/`` (``datastore``)."""
+        return self.module.rsplit(".", 1)[-1]
+
+    def command_line(self) -> list[str]:
+        return [*python_module(self.module), *self.args]
+
+
+def python_module(module: str) -> list[str]:
+    """The command line running ``module`` with this interpreter, as ``python -m`` does.
+
+    With ``-P`` the directory it starts in is not on its path: the package is
+    the one this interpreter has (installed, editable, or on PYTHONPATH), not
+    a ``ticketing/`` directory that happens to be where the cluster started.
+    """
+    return [sys.executable, "-P", "-m", module]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -123,8 +146,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return options
 
 
-def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component]:
-    """Every process of the cluster, name server first, with the flags each script takes."""
+def plan(
+    options: argparse.Namespace, clusters: Iterable[str], commands: str = COMMANDS
+) -> list[Component]:
+    """Every process of the cluster, name server first, with the flags each command takes.
+
+    ``commands`` is the package of their modules (tests give stand-ins).
+    """
     common = (
         *("--ns-host", options.ns_host, "--ns-port", str(options.ns_port)),
         *("--host", options.host, "--data-dir", str(options.data_dir)),
@@ -134,13 +162,13 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
         *("--host", options.ns_host, "--ns-port", str(options.ns_port)),
         *("--data-dir", str(options.data_dir)),
     )
-    components = [Component("nameserver", "nameserver.py", nameserver_args, None)]
+    components = [Component("nameserver", NAME_SERVER, nameserver_args, None)]
 
-    def add(label: str, script: str, args: tuple[str, ...], name: str) -> None:
-        components.append(Component(label, script, args, name))
+    def add(label: str, command: str, args: tuple[str, ...], name: str) -> None:
+        components.append(Component(label, f"{commands}.{command}", args, name))
 
     # Every lock server and balancer must be told K (it places the events);
-    # one group is every script's default.
+    # one group is every command's default.
     groups = ("--lock-groups", str(options.lock_groups)) if options.lock_groups > 1 else ()
     for number in range(1, options.lock_groups + 1):
         group = None if options.lock_groups == 1 else number
@@ -152,16 +180,16 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
         for i in range(1, options.lock_replicas + 1):
             server = names.lock_server(i, group)
             args = (*lock_group, *catalog, "--id", str(i))  # the catalog: to check seat labels
-            add(f"lock_server{suffix}-{i}", "lock_server.py", args, server)
+            add(f"lock_server{suffix}-{i}", "lock_server", args, server)
         coordinator = names.lock_coordinator(group)
-        add(f"lock_coordinator{suffix}", "lock_coordinator.py", lock_group, coordinator)
+        add(f"lock_coordinator{suffix}", "lock_coordinator", lock_group, coordinator)
         # Every booking's holds go through its group's lock coordinator: a
         # standby takes over through ballots when it dies (replicas try
         # "<name>.standby" next). Data coordinators have none: see the README.
         components.append(
             Component(
                 f"lock_coordinator{suffix}-standby",
-                "lock_coordinator.py",
+                f"{commands}.lock_coordinator",
                 (*lock_group, "--standby"),
                 standby_name(coordinator),
                 after=f"lock_coordinator{suffix}",
@@ -172,16 +200,16 @@ def plan(options: argparse.Namespace, clusters: Iterable[str]) -> list[Component
         for i in range(1, options.data_replicas + 1):
             replica = names.datastore_replica(cluster, i)
             args = (*group, *catalog, "--id", str(i))  # the catalog: to seed a new cluster
-            add(f"datastore-{cluster}-{i}", "datastore.py", args, replica)
+            add(f"datastore-{cluster}-{i}", "datastore", args, replica)
         coordinator = names.datastore_coordinator(cluster)
-        add(f"datastore_coordinator-{cluster}", "datastore_coordinator.py", group, coordinator)
+        add(f"datastore_coordinator-{cluster}", "datastore_coordinator", group, coordinator)
     # The manager reports held seats of an event to the operator: it must place events too.
     manager_args = (*common, *catalog, *groups)
-    add("datastore_manager", "datastore_manager.py", manager_args, names.DATASTORE_MANAGER)
+    add("datastore_manager", "datastore_manager", manager_args, names.DATASTORE_MANAGER)
     for i in range(1, options.load_balancers + 1):
         balancer = names.load_balancer(i)
         args = (*common, *catalog, *groups, "--id", str(i))
-        add(f"load_balancer-{i}", "load_balancer.py", args, balancer)
+        add(f"load_balancer-{i}", "load_balancer", args, balancer)
     return components
 
 
@@ -207,14 +235,12 @@ class Supervisor:
 
     def __init__(
         self,
-        run_dir: Path,
         data_dir: Path,
         ns_host: str,
         ns_port: int,
         secret: str | None = None,
         restart_delay: float = FIRST_DELAY,
     ) -> None:
-        self.run_dir = run_dir
         self.secret = secret  # to probe the members-only components
         self.log_dir = data_dir / LOG_DIR
         self.ns_host = ns_host
@@ -238,7 +264,7 @@ class Supervisor:
         with open(out, "ab") as sink:
             self._outputs[component.label] = (out, sink.tell())
             self.children[component.label] = subprocess.Popen(
-                [sys.executable, str(self.run_dir / component.script), *component.args],
+                component.command_line(),
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -425,8 +451,11 @@ def port_in_use(host: str, port: int) -> bool:
         return False
 
 
-def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
-    """Run the cluster until SIGINT/SIGTERM (or the client exits); returns the exit code."""
+def main(argv: Sequence[str] | None = None, commands: str = COMMANDS) -> int:
+    """Run the cluster until SIGINT/SIGTERM (or the client exits); returns the exit code.
+
+    ``commands``: the package of the components' modules (tests give stand-ins).
+    """
     options = parse_args(argv)
     options.data_dir = Path(options.data_dir).resolve()
     if options.catalog:
@@ -472,9 +501,8 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
     logging.getLogger("Pyro5").setLevel(logging.CRITICAL)
     if options.client:
         _quiet_terminal()
-    components = plan(options, clusters)
+    components = plan(options, clusters, commands)
     supervisor = Supervisor(
-        run_dir,
         options.data_dir,
         options.ns_host,
         options.ns_port,
@@ -490,7 +518,7 @@ def main(argv: Sequence[str] | None = None, run_dir: Path = RUN_DIR) -> int:
         print(f"READY {options.ns_host}:{options.ns_port}", flush=True)
         log.info("READY: %d processes", len(components))
         if options.client:
-            run_client(run_dir, options, stop, supervisor)
+            run_client(f"{commands}.client", options, stop, supervisor)
         else:
             supervisor.supervise(stop, options.restart)
         return 0
@@ -514,7 +542,7 @@ def _quiet_terminal() -> None:
 
 
 def run_client(
-    run_dir: Path, options: argparse.Namespace, stop: threading.Event, supervisor: Supervisor
+    module: str, options: argparse.Namespace, stop: threading.Event, supervisor: Supervisor
 ) -> None:
     """Run the interactive client on this terminal until it exits or ``stop`` is set,
     supervising the cluster meanwhile.
@@ -525,8 +553,7 @@ def run_client(
     signal.signal(signal.SIGINT, lambda signum, frame: None)
     client = subprocess.Popen(
         [
-            sys.executable,
-            str(run_dir / "client.py"),
+            *python_module(module),
             *("--ns-host", options.ns_host, "--ns-port", str(options.ns_port)),
             *("--data-dir", str(options.data_dir)),
         ]

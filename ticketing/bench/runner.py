@@ -41,6 +41,8 @@ from typing import Any
 
 from Pyro5.api import Proxy
 
+import ticketing
+from ticketing import catalog_files
 from ticketing.bench import chart, report, scale
 from ticketing.bench import rush as rush_profile
 from ticketing.bench.catalogs import (
@@ -58,12 +60,11 @@ from ticketing.bench.system import LocalCluster, System, attached
 from ticketing.bench.users import STEPS, Target, User, can_sell_out, keep_tickets
 from ticketing.catalog import OPEN, Catalog, Event, Theater, load_catalog
 from ticketing.errors import SeatsUnavailable
-from ticketing.launcher import RUN_DIR
 from ticketing.security.secret import ENV_VAR, SecretError
 from ticketing.server import pyro_config
 
-BIG_CATALOG = RUN_DIR.parent / "tests" / "catalogs" / "bench.toml"
-RUSH_CATALOG = RUN_DIR.parent / "tests" / "catalogs" / "rush.toml"
+BIG_CATALOG = catalog_files.BENCH
+RUSH_CATALOG = catalog_files.RUSH
 RUSH_EXPLICIT_SHARE = 0.3  # of the rush's users who pick their seats on the map
 PROBE_BOOKINGS = 20
 IDLE_WINDOW = 1.0  # seconds of idle counters before the probe
@@ -131,14 +132,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--big",
         action="store_true",
-        help="book the 50,000-seat venue of tests/catalogs/bench.toml; also "
+        help="book the 50,000-seat venue of the bench's catalog (bench.toml); also "
         "report its seat-map latency and the replicas' memory",
     )
     parser.add_argument(
         "--rush",
         action="store_true",
         help="an on-sale rush: every user on the first event of the catalog's biggest "
-        "venue (default catalog tests/catalogs/rush.toml, a 5,000-seat arena), "
+        "venue (default catalog rush.toml, a 5,000-seat arena), "
         "best-available and explicit-seat buyers mixed",
     )
     parser.add_argument(
@@ -730,8 +731,13 @@ def _remove_tree(path: Path) -> None:
 
 
 def _source_version() -> dict[str, Any]:
-    """The commit benchmarked, and whether the work tree had uncommitted changes."""
-    repo = RUN_DIR.parent
+    """The commit benchmarked, and whether the work tree had uncommitted changes.
+
+    Nothing when the package runs from an installation rather than a checkout.
+    """
+    repo = Path(ticketing.__file__).resolve().parent.parent
+    if not (repo / ".git").exists():
+        return {}
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10

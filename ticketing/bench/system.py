@@ -19,11 +19,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from ticketing import names
-from ticketing.launcher import RUN_DIR
+from ticketing.launcher import COMMANDS, python_module
 from ticketing.security.balancer_proof import verified
 from ticketing.security.cluster_key import SigningKey, find_cluster_key
 from ticketing.security.secret import ENV_VAR, SecretError, load_secret
@@ -218,13 +219,14 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def process_name(pid: int) -> str:
-    """A process that is no component, by its script: ``nameserver (pid 41)``."""
+    """A process that is no component, by its module or script: ``nameserver (pid 41)``."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            argv = cmdline.read().split(b"\0")
+            args = cmdline.read().decode(errors="replace").split("\0")[1:]
     except OSError:
-        argv = []
-    scripts = [Path(a.decode(errors="replace")).stem for a in argv[1:] if a.endswith(b".py")]
+        args = []
+    modules = [module.rsplit(".", 1)[-1] for flag, module in pairwise(args) if flag == "-m"]
+    scripts = modules or [Path(a).stem for a in args if a.endswith(".py")]
     return f"{scripts[0] if scripts else 'process'} (pid {pid})"
 
 
@@ -283,8 +285,7 @@ class LocalCluster:
         """
         os.environ[ENV_VAR] = secrets.token_urlsafe(32)
         command = [
-            sys.executable,
-            str(RUN_DIR / "cluster.py"),
+            *python_module(f"{COMMANDS}.cluster"),
             *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
         ]
         if self.catalog is not None:

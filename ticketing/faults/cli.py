@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from ticketing import catalog_files
 from ticketing.domain.lock_placement import PlacementError
 from ticketing.faults.run import run
 from ticketing.server.cli import positive_int
 
-CATALOGS = Path(__file__).resolve().parent.parent.parent / "tests" / "catalogs"
-SMALL_CATALOG = CATALOGS / "small.toml"
+SMALL_CATALOG = catalog_files.SMALL
 # The small catalog's events and two more: its hot events reach every one of 2-4 lock groups.
-GROUPS_CATALOG = CATALOGS / "groups.toml"
+GROUPS_CATALOG = catalog_files.GROUPS
 
 
 def _free_port() -> int:

@@ -62,8 +62,8 @@ from ticketing.server.proxies import ProxyPool
 log = logging.getLogger(__name__)
 
 # The seats everybody fights over, of each event a catalog may have: the small
-# catalog has the first two; tests/catalogs/groups.toml all four, which gives
-# every lock group some of them with 2, 3 or 4 groups.
+# catalog has the first two; ticketing/catalog_files/groups.toml all four, which
+# gives every lock group some of them with 2, 3 or 4 groups.
 HOT = {
     ("AMC", "alien"): ("A1", "A2", "A3", "B1", "B2", "B3"),
     ("REG", "arrival"): ("A1", "A2", "A3", "A4"),
@@ -103,7 +103,8 @@ def hot_events(catalog: Catalog, lock_groups: int = 1) -> Hot:
         raise PlacementError(
             f"with --lock-groups {lock_groups}, lock group(s) {', '.join(missing)} decide none "
             f"of the fault run's hot events ({', '.join('/'.join(w) for w in HOT)}) in this "
-            f"catalog; use tests/catalogs/groups.toml (2 to 4 groups) or another --lock-groups"
+            f"catalog; leave out --catalog (the fault run then takes its groups.toml, made for 2 "
+            f"to 4 groups) or use another --lock-groups"
         )
     return hot
 

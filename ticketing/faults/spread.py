@@ -20,15 +20,15 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.faults.netns import Hosts
 from ticketing.faults.target import ClusterFailed, LocalTarget
-from ticketing.launcher import RUN_DIR, Component, plan
+from ticketing.launcher import Component, plan
 from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import ProxyPool
 
@@ -96,7 +96,7 @@ class SpreadTarget(LocalTarget):
             host = self._host_for(component.label)
             if host:
                 args = _with_host(component.args, hosts.address(host))
-                component = Component(component.label, component.script, args, component.name)
+                component = replace(component, args=args)
             self.host_of[component.label] = host
             self.components[component.label] = component
         self.pool = ProxyPool(self.ns_host, ns_port, timeout=3.0)
@@ -142,7 +142,7 @@ class SpreadTarget(LocalTarget):
 
     def _spawn(self, label: str, log_name: str) -> None:
         component = self.components[label]
-        argv = [sys.executable, str(RUN_DIR / component.script), *component.args]
+        argv = component.command_line()
         with open(self.data_dir / "logs" / log_name, "ab") as sink:
             # `ip netns exec` execs argv: the pid is the component's own.
             self._extra[label] = subprocess.Popen(

@@ -16,16 +16,16 @@ import queue
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from ticketing import names
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.errors import TicketingError
-from ticketing.launcher import RUN_DIR, Component, plan
+from ticketing.launcher import COMMANDS, Component, plan, python_module
 from ticketing.security.secret import ENV_VAR
 from ticketing.server.proxies import ProxyPool
 
@@ -83,8 +83,7 @@ class LocalTarget:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._launcher = subprocess.Popen(
             [
-                sys.executable,
-                str(RUN_DIR / "cluster.py"),
+                *python_module(f"{COMMANDS}.cluster"),
                 *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
                 *("--catalog", str(self.catalog)),
                 *("--lock-groups", str(self.lock_groups)),
@@ -147,7 +146,7 @@ class LocalTarget:
         log = self.data_dir / "logs" / f"{label}.restart.out"
         with open(log, "ab") as sink:
             self._extra[label] = subprocess.Popen(
-                [sys.executable, str(RUN_DIR / component.script), *component.args],
+                component.command_line(),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env=self.env,
@@ -211,15 +210,18 @@ class LocalTarget:
 
 def name_server_pid(ns_port: int) -> int:
     """The pid of the live name server started for port ``ns_port`` (it has no status())."""
-    needle = f"--ns-port\0{ns_port}\0"
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if "nameserver.py" in cmdline and needle in cmdline and alive(int(entry.name)):
+        pairs = set(pairwise(args))
+        started = ("-m", "nameserver") in pairs or any(
+            Path(arg).name in ("nameserver.py", "ticketing-nameserver") for arg in args
+        )
+        if started and ("--ns-port", str(ns_port)) in pairs and alive(int(entry.name)):
             return int(entry.name)
     raise ClusterFailed(f"no name server process on port {ns_port}")
 

@@ -56,8 +56,9 @@ def load_secret(data_dir: str | Path | None) -> str:
         text = path.read_text()
     except FileNotFoundError:
         raise SecretError(
-            f"no cluster secret in {path}: start the cluster with run/cluster.py (which "
-            f"creates it), copy the file from a member host, or set ${ENV_VAR}"
+            f"no cluster secret in {path}: start the cluster with ticketing-cluster or "
+            f"run/cluster.py (which creates it), copy the file from a member host, or set "
+            f"${ENV_VAR}"
         ) from None
     except OSError as exc:
         raise SecretError(f"cannot read the cluster secret {path}: {exc}") from None

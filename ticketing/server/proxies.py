@@ -208,7 +208,8 @@ class ProxyPool:
             except CommunicationError as exc:
                 raise Unavailable(
                     f"the name server at {self.ns_host}:{self.ns_port} is unreachable "
-                    f"({exc}); is run/nameserver.py running?"
+                    f"({exc}); is the name server (ticketing-nameserver or run/nameserver.py) "
+                    "running?"
                 ) from exc
 
     def _ns_call_once(self, method: str, args: tuple, kwargs: dict[str, Any]) -> Any:

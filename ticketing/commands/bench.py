@@ -1,0 +1,8 @@
+"""``ticketing-bench`` (``run/bench.py``): the load benchmark: simulated users against a cluster."""
+
+import sys
+
+from ticketing.bench.runner import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""``ticketing-cluster`` (``run/cluster.py``): a whole local cluster, supervised."""
+
+import sys
+
+from ticketing.launcher import main
+
+if __name__ == "__main__":
+    sys.exit(main())
