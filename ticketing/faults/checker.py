@@ -6,8 +6,10 @@ to fire on a hand-made history. The rules:
 * every book with an unknown outcome was resolved at the end, one way: the
   ticket it made is live (nobody else knows its number to cancel it), or none;
 * every acknowledged booking is live at the end unless a cancel of it was
-  acknowledged (or may have happened: its outcome is unknown), and no ticket
-  whose cancel was acknowledged is live;
+  acknowledged (or may have happened: its outcome is unknown), or its event
+  was cancelled (acknowledged, or unknown and the event ends cancelled) and
+  the ticket is listed for a refund; no ticket whose cancel was acknowledged
+  is live;
 * the end state is consistent: booked seats are exactly the seats of live
   tickets, no seat is in two live tickets, every live ticket was made by a
   client;
@@ -32,7 +34,10 @@ to fire on a hand-made history. The rules:
 * per seat, the books, cancels and reads are linearizable against a register
   "free or booked by ticket T" (a Wing-Gong-Lowe search with memoisation), so
   no seat was ever in two live bookings and no read saw a state that never
-  was.
+  was. A cancel of the event is one more operation on each of its seats: it
+  frees the seat for good (no booking may follow it);
+* the operator's catalog changes (add, reschedule, stop and resume sales,
+  cancel an event) obey the rules of ``catalog_rules``.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
+from ticketing.faults.anomaly import Anomaly
+from ticketing.faults.catalog_rules import check_catalog, event_cancels, refunded
 from ticketing.faults.history import (
     BOOK,
     CANCEL,
@@ -71,14 +78,9 @@ Seat = tuple[str, str, str]  # theater, event, seat label
 
 
 @dataclass(frozen=True, slots=True)
-class Anomaly:
-    kind: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class SeatOp:
-    """One operation projected on one seat: ``action`` is book, cancel or read."""
+    """One operation projected on one seat: ``action`` is book, cancel, read, or
+    ``CLOSE`` (its event cancelled)."""
 
     start: float
     end: float
@@ -100,6 +102,7 @@ def check(history: History) -> list[Anomaly]:
     anomalies += _holds_on_booked(history)
     anomalies += _digests(history)
     anomalies += _linearizable(history, books)
+    anomalies += check_catalog(history, books)
     return anomalies
 
 
@@ -127,16 +130,16 @@ def _unknown_books(history: History) -> Iterable[Anomaly]:
             yield Anomaly("unresolved", f"book with hold {op.hold_id} was never resolved")
             continue
         made = final.unknown_books[op.hold_id]
-        if made is not None and made not in final.live:
+        found = None if made is None else final.live.get(made, final.refunds.get(made))
+        if made is not None and found is None:
             yield Anomaly(
                 "unknown-inconsistent",
                 f"hold {op.hold_id} resolved to ticket {made}, which is not live at the end",
             )
-        elif made is not None and set(final.live[made][2]) != set(op.seats):
+        elif found is not None and set(found[2]) != set(op.seats):
             yield Anomaly(
                 "unknown-inconsistent",
-                f"hold {op.hold_id} was for {op.seats}, its ticket {made} has "
-                f"{final.live[made][2]}",
+                f"hold {op.hold_id} was for {op.seats}, its ticket {made} has {found[2]}",
             )
 
 
@@ -146,8 +149,13 @@ def _acknowledged_survive(history: History, books: dict[str, Operation]) -> Iter
         if op.kind == CANCEL and op.ticket_no:
             cancels[op.ticket_no].add(op.outcome)
     live = history.final.live
+    # A refunded ticket of an event whose cancel took effect or may have is no lost booking.
+    cancelled = set(event_cancels(history))
+    refunds = refunded(history)
     for ticket, op in books.items():
         outcomes = cancels.get(ticket, set())
+        if (op.theater, op.event) in cancelled and ticket in refunds:
+            continue
         if ticket not in live and not outcomes & {OK, UNKNOWN}:
             acked = "acknowledged" if op.outcome == OK else "resolved"
             yield Anomaly("lost-booking", f"{acked} ticket {ticket} {op.seats} is gone")
@@ -341,6 +349,7 @@ def seat_operations(history: History, books: dict[str, Operation]) -> dict[Seat,
     cancelled_ok = {
         op.ticket_no for op in history.operations if op.kind == CANCEL and op.outcome == OK
     }
+    refunds = refunded(history)  # a refunded ticket was live until its event's cancel
     per_seat: dict[Seat, list[SeatOp]] = defaultdict(list)
 
     def add(theater: str, event: str, seat: str, seat_op: SeatOp) -> None:
@@ -358,6 +367,7 @@ def seat_operations(history: History, books: dict[str, Operation]) -> dict[Seat,
                 op.outcome == UNKNOWN
                 and op.ticket_no not in final.live
                 and op.ticket_no not in cancelled_ok
+                and op.ticket_no not in refunds
             )
             if not took_effect:
                 continue
@@ -371,6 +381,12 @@ def seat_operations(history: History, books: dict[str, Operation]) -> dict[Seat,
             for seat in tracked.get((op.theater, op.event), ()):
                 seat_op = SeatOp(op.start, op.end, READ, None, seat in seen, index)
                 add(op.theater, op.event, seat, seat_op)
+    closing = {id(op) for ops in event_cancels(history).values() for op in ops}
+    for index, op in enumerate(history.operations):
+        if id(op) in closing:
+            end = op.end if op.outcome == OK else final.at
+            for seat in tracked.get((op.theater, op.event), ()):
+                add(op.theater, op.event, seat, SeatOp(op.start, end, CLOSE, None, False, index))
     for (theater, event), booked in final.booked.items():
         for seat in tracked.get((theater, event), ()):
             add(theater, event, seat, SeatOp(final.at, final.at, READ, None, seat in booked, -1))
@@ -416,14 +432,19 @@ def linearizable(ops: list[SeatOp], limit: int = SEARCH_LIMIT) -> bool | None:
 
 
 _REFUSED = object()
+CLOSE = "close"  # a seat operation: the seat's event is cancelled, every ticket refunded
+_CLOSED = "\0closed"  # the register after ``CLOSE``: free for good (no ticket has this number)
 
 
 def _step(owner: str | None, op: SeatOp) -> object:
+    if op.action == CLOSE:
+        return _CLOSED
     if op.action == BOOK:
         return op.ticket if owner is None else _REFUSED
     if op.action == CANCEL:
         return None if owner == op.ticket else _REFUSED
-    return owner if (owner is not None) == op.booked else _REFUSED
+    booked = owner is not None and owner != _CLOSED
+    return owner if booked == op.booked else _REFUSED
 
 
 def _linearizable(history: History, books: dict[str, Operation]) -> Iterable[Anomaly]:
