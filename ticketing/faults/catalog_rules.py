@@ -22,17 +22,18 @@ What that may and may not do to the bookings:
   resume whose outcome is unknown (it may still be decided later), has no
   such window: the resume may have come after it.
 * ``closed-while-open``: a hold, book or read refused with ``SalesClosed`` is
-  legitimate only if a stop or cancel of its event (acknowledged or unknown)
-  began before the refusal ended. (Stopped-then-resumed is not judged: a
+  legitimate only if a stop or cancel of its event that may have happened
+  (``may_have_happened``) began before the refusal ended. (Stopped-then-resumed is not judged: a
   balancer that cannot reach the manager keeps its last catalog by design.)
 * ``unknown-after-add``: an event whose add was acknowledged is known to
   every balancer and lock server: they ask the manager at once on a miss,
   and the manager learns its own changes at once. So a call on it invoked
   after the add's acknowledgement and refused with ``UnknownEvent`` is an
   anomaly, unless the manager or the name server (the way to it) was hurt
-  between the add's start and the refusal (up to ``FAULT_SLACK`` after it
-  answered again): a balancer or lock server that cannot ask keeps its last
-  catalog, and one restarted then begins with the catalog file's.
+  during the refusal (from the fault's start to ``FAULT_SLACK`` after the
+  component answered again): a balancer or lock server that cannot ask keeps
+  its last catalog, and one restarted then begins with the catalog file's,
+  until its next poll gets through.
 """
 
 from __future__ import annotations
@@ -66,16 +67,25 @@ CLIENT_KINDS = (HOLD, BOOK, READ)
 Where = tuple[str, str]
 
 
+def may_have_happened(op: Operation) -> bool:
+    """Whether ``op`` took effect or may have: acknowledged, unknown, or a cancel of an
+    event refused as already cancelled (``SalesClosed``), which is what the pool's one
+    retry of a cancel whose reply was lost answers."""
+    if op.outcome in (OK, UNKNOWN):
+        return True
+    return op.kind == CANCEL_EVENT and op.error == "SalesClosed"
+
+
 def event_cancels(history: History) -> dict[Where, list[Operation]]:
-    """Each event's cancels that took effect or may have: acknowledged ones, and unknown
-    ones unless the event is known not to have ended cancelled."""
+    """Each event's cancels that took effect or may have: acknowledged ones, and the others
+    of ``may_have_happened`` unless the event is known not to have ended cancelled."""
     sales = history.final.sales
     found: dict[Where, list[Operation]] = defaultdict(list)
     for op in history.operations:
-        if op.kind != CANCEL_EVENT:
+        if op.kind != CANCEL_EVENT or not may_have_happened(op):
             continue
         where = (op.theater, op.event)
-        if op.outcome == OK or (op.outcome == UNKNOWN and sales.get(where, CANCELLED) == CANCELLED):
+        if op.outcome == OK or sales.get(where, CANCELLED) == CANCELLED:
             found[where].append(op)
     return found
 
@@ -189,7 +199,7 @@ def _booked_while_stopped(operations: tuple[Operation, ...]) -> Iterable[Anomaly
 def _closed_refusals(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
     closing: dict[Where, float] = {}  # event -> the first start of a stop or cancel of it
     for op in operations:
-        if op.kind in (STOP_SALES, CANCEL_EVENT) and op.outcome != REFUSED:
+        if op.kind in (STOP_SALES, CANCEL_EVENT) and may_have_happened(op):
             where = (op.theater, op.event)
             closing[where] = min(closing.get(where, op.start), op.start)
     for op in operations:
@@ -219,7 +229,7 @@ def _unknown_after_add(history: History) -> Iterable[Anomaly]:
         add = added.get((op.theater, op.event))
         if add is None or op.start <= add.end:
             continue
-        if any(start < op.end and until > add.start for start, until in hurt):
+        if any(start < op.end and until > op.start for start, until in hurt):
             continue
         yield Anomaly(
             "unknown-after-add",
