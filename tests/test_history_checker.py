@@ -314,6 +314,20 @@ def test_figures_sum_the_run_up() -> None:
     assert summary.longest_gap_after_fault == 1.5  # fault at 0.5, first booking done at 2
     assert summary.recovery_seconds == {"kill-replica": 0.5}
     assert summary.lines()
+    assert summary.catalog_lines() == []
+
+
+def test_figures_count_catalog_changes_and_why_they_were_refused() -> None:
+    changes = (
+        admin(ADD_EVENT, 0, 1),
+        admin(STOP_SALES, 1, 2, UNKNOWN),
+        admin(CANCEL_EVENT, 2, 3, REFUSED, error="SalesClosed"),
+    )
+    history = replace(good_history(), operations=good_history().operations + changes)
+    assert figures(history).catalog_lines() == [
+        "catalog changes: 3 (add-event/ok 1, cancel-event/refused 1, stop-sales/unknown 1); "
+        "refused: cancel-event SalesClosed 1"
+    ]
 
 
 # --- the operator's catalog changes ---------------------------------------------------------
