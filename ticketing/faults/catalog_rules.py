@@ -63,22 +63,34 @@ FAULT_SLACK = 5.0  # seconds after a hurt manager answered again that balancers 
 # Fault targets on the way from a balancer or lock server to the manager.
 MANAGER_PATH = ("datastore_manager", "nameserver")
 CLIENT_KINDS = (HOLD, BOOK, READ)
+RETRY_REFUSALS = ("SalesClosed", "HoldNotFound")
 
 Where = tuple[str, str]
 
 
 def may_have_happened(op: Operation) -> bool:
-    """Whether ``op`` took effect or may have: acknowledged, unknown, or a cancel of an
-    event refused as already cancelled (``SalesClosed``), which is what the pool's one
-    retry of a cancel whose reply was lost answers."""
-    if op.outcome in (OK, UNKNOWN):
-        return True
-    return op.kind == CANCEL_EVENT and op.error == "SalesClosed"
+    """Whether ``op`` took effect or may have: acknowledged, or its outcome unknown (the
+    operator never retries a call, so a refused one changed nothing)."""
+    return op.outcome in (OK, UNKNOWN)
+
+
+def retry_refused(op: Operation) -> bool:
+    """Whether ``op`` is a book refused the way a client's retry of a booking that took
+    effect is, once a cancel of the event came between its tries.
+
+    The client sends a book whose reply was lost again (to another balancer);
+    booking a hold twice answers the same ticket, but not once the event's
+    cancel has refunded it: the retry is refused (``SalesClosed``, or
+    ``HoldNotFound`` if the hold expired meanwhile), though the first try made
+    a ticket. The end state resolves such a book against the refunds, as an
+    unknown one (``run.final_state``).
+    """
+    return op.kind == BOOK and op.outcome == REFUSED and op.error in RETRY_REFUSALS
 
 
 def event_cancels(history: History) -> dict[Where, list[Operation]]:
-    """Each event's cancels that took effect or may have: acknowledged ones, and the others
-    of ``may_have_happened`` unless the event is known not to have ended cancelled."""
+    """Each event's cancels that took effect or may have: acknowledged ones, and unknown
+    ones unless the event is known not to have ended cancelled."""
     sales = history.final.sales
     found: dict[Where, list[Operation]] = defaultdict(list)
     for op in history.operations:

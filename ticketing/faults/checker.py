@@ -4,7 +4,9 @@ Pure: a ``History`` in, a list of ``Anomaly`` out, so every rule can be shown
 to fire on a hand-made history. The rules:
 
 * every book with an unknown outcome was resolved at the end, one way: the
-  ticket it made is live (nobody else knows its number to cancel it), or none;
+  ticket it made is live (nobody else knows its number to cancel it) or was
+  refunded with its event, or none. A refused book resolved to a refund (a
+  retry, ``catalog_rules.retry_refused``) counts as one that made its ticket;
 * every acknowledged booking is live at the end unless a cancel of it was
   acknowledged (or may have happened: its outcome is unknown), or its event
   was cancelled (acknowledged, or unknown and the event ends cancelled) and
@@ -114,7 +116,7 @@ def _effective_books(history: History) -> dict[str, Operation]:
             continue
         if op.outcome == OK and op.ticket_no:
             books[op.ticket_no] = op
-        elif op.outcome == UNKNOWN and op.hold_id:
+        elif op.outcome != OK and op.hold_id:  # unknown, or refused yet resolved to a refund
             made = history.final.unknown_books.get(op.hold_id)
             if made is not None:
                 books[made] = op

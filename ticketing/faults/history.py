@@ -74,7 +74,8 @@ class FinalState:
 
     ``live`` maps ticket numbers found live to their seats; ``unknown_books``
     maps the hold id of every book with an unknown outcome to the ticket it
-    turned out to have made (None if none); ``booked`` the booked seats of
+    turned out to have made (None if none), and of a refused book that a
+    refund shows made one (``catalog_rules.retry_refused``); ``booked`` the booked seats of
     each ``(theater, event)``; ``digests`` each cluster's replicas'
     ``(applied_index, digest)``.
 

@@ -9,14 +9,16 @@ one of the catalog's own hot events, so the run keeps booking plenty). Kinds
 come from a shuffled bag, so even a short run meets each of them.
 
 Each call is recorded like a client's (``Recorder.call``): ok, refused or
-unknown. The pool retries a call whose reply was lost once, so a cancel that
-took effect may come back refused as ``SalesClosed`` (already cancelled); the
-checker counts such a refusal as a cancel that may have happened
-(``catalog_rules``).
+unknown. A call is sent once, never retried (``Operator._send``): a retry of a
+call whose reply was lost could be refused while the first took effect (a
+cancel: "already cancelled"), or be answered while the first still lingers
+and lands later (a resume after the next stop). Sent once, a refused change
+changed nothing and an acknowledged one was decided before its answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -24,7 +26,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from Pyro5.errors import CommunicationError
+
 from ticketing import names
+from ticketing.errors import TicketingError
 from ticketing.faults.history import (
     ADD_EVENT,
     CANCEL_EVENT,
@@ -126,8 +131,16 @@ class Operator:
             self.update(self.rng.choice(open_events))
 
     def _call(self, kind: str, where: Where, method: str, *args: Any) -> tuple[str, Any]:
-        action = partial(self.pool.call, names.DATASTORE_MANAGER, method, *args)
-        return self.record(OPERATOR, kind, where, action)
+        return self.record(OPERATOR, kind, where, partial(self._send, method, *args))
+
+    def _send(self, method: str, *args: Any) -> Any:
+        """``method`` on the manager, sent once (``ProxyPool.call`` would retry it)."""
+        try:
+            return getattr(self.pool.get(names.DATASTORE_MANAGER), method)(*args)
+        except CommunicationError:
+            with contextlib.suppress(TicketingError):  # it may be back at a new address
+                self.pool.resolve(names.DATASTORE_MANAGER, refresh=True)
+            raise
 
     def add(self) -> None:
         self.count += 1

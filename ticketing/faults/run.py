@@ -37,10 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from ticketing import names
-from ticketing.catalog import Catalog, load_catalog
+from ticketing.catalog import CANCELLED, Catalog, load_catalog
 from ticketing.client.connection import Connection
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError, TicketNotFound, Unavailable
+from ticketing.faults.catalog_rules import retry_refused
 from ticketing.faults.checker import Anomaly, check
 from ticketing.faults.figures import Figures, figures
 from ticketing.faults.history import (
@@ -353,7 +354,9 @@ def final_state(
     ``hot`` holds every event the clients used. A book with an unknown outcome
     whose ticket was refunded with its event is no longer found by its hold
     (``ticket_for_hold`` knows live tickets only): it is matched to a refund
-    of its event with its seats and its client's e-mail instead.
+    of its event with its seats and its client's e-mail instead; so is a book
+    refused in a way a retry of a booking refunded meanwhile can be
+    (``catalog_rules.retry_refused``), when its event ends cancelled.
     """
     deadline = time.time() + CONVERGE_TIMEOUT
     digests: dict[str, list[tuple[int, str]]] = {}
@@ -383,6 +386,10 @@ def final_state(
             unknown_books[op.hold_id] = None if found is None else found["ticket_no"]
             if found is not None:
                 known[found["ticket_no"]] = op
+        elif retry_refused(op) and sales[(op.theater, op.event)] == CANCELLED:
+            found = _claim_refund(unclaimed, op)
+            if found is not None:
+                unknown_books[op.hold_id] = found["ticket_no"]
     balancer = names.load_balancer(1)
     live = {}
     for ticket_no, op in known.items():
