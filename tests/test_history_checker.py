@@ -488,3 +488,13 @@ def test_a_refused_retry_of_a_booking_its_events_cancel_refunded_made_the_ticket
     assert check(history) == []
     unresolved = replace(history, final=refunded({"t9": ["A1"]}))
     assert kinds(unresolved) == {"phantom-refund", "not-linearizable"}
+
+
+def test_a_hold_after_its_events_cancel_began_is_not_on_a_booked_seat() -> None:
+    """The cancel refunds t1 and frees A1; a balancer that has not heard of the cancel yet
+    may grant a hold on it (the data store refuses to book it)."""
+    cancel = admin(CANCEL_EVENT, 3, 3.5, refunds=("t1",))
+    history = History((*booked_a1(), cancel, hold_a1(3.2)), refunded({"t1": ["A1"]}))
+    assert check(history) == []
+    before = History((*booked_a1(), cancel, hold_a1(2.0)), refunded({"t1": ["A1"]}))
+    assert kinds(before) == {"hold-on-booked"}

@@ -22,7 +22,7 @@ to fire on a hand-made history. The rules:
   nothing: it may hold any free seats, or none);
 * no hold is granted on a seat that is surely booked: booked by an
   acknowledged booking before the hold was asked for, and no cancel of that
-  ticket begun before the hold was granted. The lock store knows such a seat
+  ticket or of its event begun before the hold was granted. The lock store knows such a seat
   by the booked hold until it expires, then by the sold mark the load
   balancer sends after the booking (``settle``), which a hurt load balancer
   or lock store may deliver late or lose. So past the booked hold's expiry
@@ -46,15 +46,21 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
 from ticketing.faults.anomaly import Anomaly
-from ticketing.faults.catalog_rules import check_catalog, event_cancels, refunded
+from ticketing.faults.catalog_rules import (
+    check_catalog,
+    event_cancels,
+    may_have_happened,
+    refunded,
+)
 from ticketing.faults.history import (
     BOOK,
     CANCEL,
+    CANCEL_EVENT,
     HOLD,
     OK,
     READ,
@@ -202,15 +208,11 @@ def _holds(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
     can never be booked. ``hold-on-booked`` judges those holds instead.
     """
     booked: dict[Seat, list[tuple[float, float]]] = defaultdict(list)
-    cancels: dict[str, float] = {}
-    for op in operations:
-        if op.kind == CANCEL and op.ticket_no:
-            cancels[op.ticket_no] = min(cancels.get(op.ticket_no, op.start), op.start)
+    freed = _freed(operations)
     for op in operations:
         if op.kind == BOOK and op.outcome == OK and op.ticket_no:
             for seat in op.seats:
-                span = (op.end, cancels.get(op.ticket_no, float("inf")))
-                booked[(op.theater, op.event, seat)].append(span)
+                booked[(op.theater, op.event, seat)].append((op.end, freed(op)))
     ends: dict[str, float] = {}
     for op in operations:
         if op.kind in (RELEASE, BOOK) and op.hold_id:
@@ -258,9 +260,9 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
 
     Each acknowledged booking made on a hold of the history gives its seats a
     span, from its acknowledgement to the start of the first cancel of its
-    ticket, or only to its hold's sure end when the sold mark may have come
-    late. A hold asked for after a span began and granted before it ended
-    was granted on a booked seat.
+    ticket or of its event (``_freed``), or only to its hold's sure end when
+    the sold mark may have come late. A hold asked for after a span began
+    and granted before it ended was granted on a booked seat.
     """
     operations = history.operations
     holds = {
@@ -268,21 +270,17 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
         for op in operations
         if op.kind == HOLD and op.outcome == OK and op.hold_id and op.expires_at is not None
     }
-    cancels: dict[str, float] = {}
+    freed = _freed(operations)
     releases: dict[str, float] = {}
     for op in operations:
-        # Any cancel, even a refused one: a client cancels each ticket once, so a
-        # refusal (no such ticket) is the retry of a cancel whose reply was lost.
-        if op.kind == CANCEL and op.ticket_no:
-            cancels[op.ticket_no] = min(cancels.get(op.ticket_no, op.start), op.start)
-        elif op.kind == RELEASE and op.hold_id:
+        if op.kind == RELEASE and op.hold_id:
             releases[op.hold_id] = min(releases.get(op.hold_id, op.start), op.start)
     spans: dict[Seat, list[tuple[float, float, str]]] = defaultdict(list)
     for op in operations:
         held = holds.get(op.hold_id) if op.kind == BOOK and op.outcome == OK else None
         if held is None or held.expires_at is None or not op.ticket_no:
             continue  # not surely booked, or booked on no hold (the lock store never heard)
-        end = cancels.get(op.ticket_no, float("inf"))
+        end = freed(op)
         if not _settled_in_time(op, held.expires_at, history):
             end = min(end, held.expires_at - HOLD_MARGIN, releases.get(held.hold_id, end))
         for seat in op.seats:
@@ -309,6 +307,27 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
                 f"{what} {op.hold_id} was granted {'/'.join(seat)} at "
                 f"{op.start:.3f}-{op.end:.3f}, booked by ticket {ticket}",
             )
+
+
+def _freed(operations: tuple[Operation, ...]) -> Callable[[Operation], float]:
+    """When a booking's seats may first be free again: the first start of a cancel of its
+    ticket, or of a cancel of its event that may have happened (which refunds it).
+
+    Any cancel of the ticket, even a refused one: a client cancels each ticket
+    once, so a refusal (no such ticket) is the retry of a cancel whose reply was lost.
+    """
+    tickets: dict[str, float] = {}
+    events: dict[tuple[str, str], float] = {}
+    for op in operations:
+        if op.kind == CANCEL and op.ticket_no:
+            tickets[op.ticket_no] = min(tickets.get(op.ticket_no, op.start), op.start)
+        elif op.kind == CANCEL_EVENT and may_have_happened(op):
+            where = (op.theater, op.event)
+            events[where] = min(events.get(where, op.start), op.start)
+    never = float("inf")
+    return lambda book: min(
+        tickets.get(book.ticket_no or "", never), events.get((book.theater, book.event), never)
+    )
 
 
 def _settled_in_time(book: Operation, expires_at: float, history: History) -> bool:
