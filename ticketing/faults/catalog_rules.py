@@ -1,7 +1,7 @@
 """The history checker's rules about the operator's catalog changes (pure).
 
 The operator adds events, retitles and reschedules them, stops and resumes
-their sales and cancels them while the clients book (``run.operator_loop``).
+their sales and cancels them while the clients book (``faults.operator``).
 What that may and may not do to the bookings:
 
 * ``refund-missing``: an acknowledged cancel of an event answers every
@@ -9,7 +9,7 @@ What that may and may not do to the bookings:
   event that took effect (acknowledged, or an unknown one that made a
   ticket) and began before the cancel's answer is in its ``refunds``, unless
   the ticket's holder cancelled it (acknowledged or unknown) before then.
-  ``refunded-but-live``: a ticket in those refunds is not live at the end.
+  ``refunded-but-live``: no ticket in those refunds is live at the end.
   ``phantom-refund``: every refunded ticket (an answer's or the end's list)
   was made by a client. (A refunded ticket is not a lost booking: see
   ``checker._acknowledged_survive``.)
@@ -23,8 +23,9 @@ What that may and may not do to the bookings:
   such window: the resume may have come after it.
 * ``closed-while-open``: a hold, book or read refused with ``SalesClosed`` is
   legitimate only if a stop or cancel of its event that may have happened
-  (``may_have_happened``) began before the refusal ended. (Stopped-then-resumed is not judged: a
-  balancer that cannot reach the manager keeps its last catalog by design.)
+  (``may_have_happened``) began before the refusal ended. Whether a resume
+  acknowledged since should have reopened it is not judged: a balancer or
+  lock server that cannot reach the manager keeps its last catalog, by design.
 * ``unknown-after-add``: an event whose add was acknowledged is known to
   every balancer and lock server: they ask the manager at once on a miss,
   and the manager learns its own changes at once. So a call on it invoked

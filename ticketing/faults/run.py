@@ -60,7 +60,7 @@ from ticketing.faults.history import (
     Operation,
 )
 from ticketing.faults.netns import Hosts
-from ticketing.faults.operator import Events, operator_loop
+from ticketing.faults.operator import Events, Hot, operator_loop
 from ticketing.faults.schedule import NETNS_KINDS, PARTITION, PAUSE, PlannedFault, plan_faults
 from ticketing.faults.spread import SpreadTarget
 from ticketing.faults.target import LocalTarget
@@ -88,9 +88,6 @@ KEEP_SHARE = 0.05  # of later tickets kept past their hold's expiry before they 
 KEEP_FOR = HOLD_TTL + 2.0  # seconds such a ticket is kept
 CATALOG_EVERY = 1.0  # mean seconds between the operator's catalog changes
 ROGUE_EMAIL = "rogue@example.com"
-
-
-Hot = dict[tuple[str, str], tuple[str, ...]]  # (theater, event) -> its hot seats
 
 
 def hot_events(catalog: Catalog, lock_groups: int = 1) -> Hot:
