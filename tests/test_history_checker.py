@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ticketing.faults.catalog_rules import FAULT_SLACK as LAG_SLACK
 from ticketing.faults.checker import FAULT_SLACK, SETTLE_MARGIN, SeatOp, check, linearizable
 from ticketing.faults.figures import figures
 from ticketing.faults.history import (
+    ADD_EVENT,
     BOOK,
     CANCEL,
+    CANCEL_EVENT,
     HOLD,
     OK,
+    OPERATOR,
     READ,
     REFUSED,
     RELEASE,
+    RESUME_SALES,
+    STOP_SALES,
     UNKNOWN,
     Fault,
     FinalState,
@@ -308,3 +314,187 @@ def test_figures_sum_the_run_up() -> None:
     assert summary.longest_gap_after_fault == 1.5  # fault at 0.5, first booking done at 2
     assert summary.recovery_seconds == {"kill-replica": 0.5}
     assert summary.lines()
+    assert summary.catalog_lines() == []
+
+
+def test_figures_count_catalog_changes_and_why_they_were_refused() -> None:
+    changes = (
+        admin(ADD_EVENT, 0, 1),
+        admin(STOP_SALES, 1, 2, UNKNOWN),
+        admin(CANCEL_EVENT, 2, 3, REFUSED, error="SalesClosed"),
+    )
+    history = replace(good_history(), operations=good_history().operations + changes)
+    assert figures(history).catalog_lines() == [
+        "catalog changes: 3 (add-event/ok 1, cancel-event/refused 1, stop-sales/unknown 1); "
+        "refused: cancel-event SalesClosed 1"
+    ]
+
+
+# --- the operator's catalog changes ---------------------------------------------------------
+
+
+def admin(kind: str, start: float, end: float, outcome: str = OK, **kw) -> Operation:
+    return Operation(OPERATOR, kind, T, E, start, end, outcome, **kw)
+
+
+def refunded(tickets: dict[str, list[str]], sales: str = "cancelled", **kw) -> FinalState:
+    """The end state after E was cancelled: ``tickets`` listed for refunds, no seat booked."""
+    refunds = {t: (T, E, tuple(seats)) for t, seats in tickets.items()}
+    return final(sales={(T, E): sales}, refunds=refunds, **kw)
+
+
+def test_a_refunded_ticket_of_a_cancelled_event_is_no_lost_booking() -> None:
+    """The cancel frees the seat for good: a read after it sees A1 free."""
+    booked = op(BOOK, 0, 1, seats=("A1",), hold_id="h1", ticket_no="t1")
+    read = op(READ, 4, 5, seats=())
+    acked = admin(CANCEL_EVENT, 2, 3, refunds=("t1",))
+    assert check(History((booked, acked, read), refunded({"t1": ["A1"]}))) == []
+    # Its holder's cancel, begun after and unanswered, cannot have taken effect.
+    own = op(CANCEL, 4, 4.5, UNKNOWN, ticket_no="t1")
+    assert check(History((booked, acked, own), refunded({"t1": ["A1"]}))) == []
+    # A cancel whose reply was lost; not one that was refused (it changed nothing).
+    maybe = admin(CANCEL_EVENT, 2, 3, UNKNOWN, error="CommunicationError")
+    assert check(History((booked, maybe, read), refunded({"t1": ["A1"]}))) == []
+    refused = admin(CANCEL_EVENT, 2, 3, REFUSED, error="SalesClosed")
+    assert "lost-booking" in kinds(History((booked, refused), refunded({"t1": ["A1"]})))
+    # With no cancel of its event, the refunded ticket is lost, and the read stale.
+    lost = kinds(History((booked, read), refunded({"t1": ["A1"]})))
+    assert lost == {"lost-booking", "not-linearizable"}
+    # An unknown cancel that did not take effect (the event ends open) excuses nothing.
+    maybe = admin(CANCEL_EVENT, 2, 3, UNKNOWN)
+    assert "lost-booking" in kinds(History((booked, maybe), refunded({}, sales="open")))
+
+
+def test_an_unknown_book_refunded_with_its_event_is_resolved_to_its_refund() -> None:
+    book = op(BOOK, 0, 1, UNKNOWN, seats=("A1",), hold_id="h1")
+    cancel = admin(CANCEL_EVENT, 2, 3, refunds=("t9",))
+    end = refunded({"t9": ["A1"]}, unknown_books={"h1": "t9"})
+    assert check(History((book, cancel), end)) == []
+    other = refunded({"t9": ["A2"]}, unknown_books={"h1": "t9"})
+    assert kinds(History((book, cancel), other)) == {"unknown-inconsistent"}
+
+
+def test_a_ticket_missing_from_its_events_refunds_is_caught() -> None:
+    booked = op(BOOK, 0, 1, seats=("A1",), hold_id="h1", ticket_no="t1")
+    silent = admin(CANCEL_EVENT, 2, 3, refunds=())
+    assert kinds(History((booked, silent), refunded({"t1": ["A1"]}))) == {"refund-missing"}
+    # Unless its holder cancelled it first (or may have).
+    for outcome in (OK, UNKNOWN):
+        own = op(CANCEL, 1.5, 2.5, outcome, ticket_no="t1")
+        assert check(History((booked, own, silent), refunded({}))) == [], outcome
+
+
+def test_a_refunded_ticket_must_be_dead_and_made_by_a_client() -> None:
+    booked = op(BOOK, 0, 1, seats=("A1",), hold_id="h1", ticket_no="t1")
+    cancel = admin(CANCEL_EVENT, 2, 3, refunds=("t1",))
+    alive = refunded({"t1": ["A1"]}, live={"t1": ["A1"]}, booked={"A1"})
+    assert "refunded-but-live" in kinds(History((booked, cancel), alive))
+    invented = admin(CANCEL_EVENT, 2, 3, refunds=("t1", "t9"))
+    end = refunded({"t1": ["A1"], "t9": ["A2"]})
+    assert kinds(History((booked, invented), end)) == {"phantom-refund"}
+
+
+def test_a_booking_after_an_acknowledged_cancel_is_caught() -> None:
+    cancel = admin(CANCEL_EVENT, 0, 1)
+    hold = op(HOLD, 0.5, 0.8, seats=("A1",), hold_id="h1", expires_at=10)
+    late = op(BOOK, 1.5, 2, seats=("A1",), hold_id="h1", ticket_no="t1")
+    end = refunded({}, live={"t1": ["A1"]}, booked={"A1"})
+    assert "booked-after-cancel" in kinds(History((cancel, hold, late), end))
+    # Invoked before the cancel was acknowledged: it may have come first, and was refunded.
+    racing = replace(late, start=0.9)
+    refund = replace(cancel, refunds=("t1",))
+    assert check(History((refund, hold, racing), refunded({"t1": ["A1"]}))) == []
+
+
+def test_an_acknowledged_cancel_must_last() -> None:
+    reopened = refunded({}, sales="open")
+    assert kinds(History((admin(CANCEL_EVENT, 0, 1),), reopened)) == {"event-cancel-lost"}
+
+
+def stopped_book(start: float, end: float) -> Operation:
+    return op(BOOK, start, end, seats=("A1",), hold_id="h1", ticket_no="t1")
+
+
+def test_a_booking_while_sales_are_stopped_is_caught() -> None:
+    stop, resume = admin(STOP_SALES, 0, 1), admin(RESUME_SALES, 4, 5)
+    live = final({"t1": ["A1"]}, {"A1"})
+    assert kinds(History((stop, stopped_book(2, 3), resume), live)) == {"booked-while-stopped"}
+    # Invoked before the stop was acknowledged, or done after the resume was invoked.
+    for book in (stopped_book(0.5, 2), stopped_book(3.5, 4.5)):
+        assert check(History((stop, book, resume), live)) == [], book
+    # A resume concurrent with the stop, or an earlier one whose outcome is unknown,
+    # may come after it: the sales may be open.
+    for other in (admin(RESUME_SALES, 0.5, 1.5), admin(RESUME_SALES, -2, -1, UNKNOWN)):
+        assert check(History((other, stop, stopped_book(2, 3)), live)) == [], other
+    refused = admin(RESUME_SALES, 0.5, 1.5, REFUSED, error="SalesClosed")
+    history = History((refused, stop, stopped_book(2, 3)), live)
+    assert kinds(history) == {"booked-while-stopped"}
+
+
+def closed(start: float, kind: str = HOLD) -> Operation:
+    return op(kind, start, start + 0.5, REFUSED, seats=("A1",), error="SalesClosed")
+
+
+def test_sales_closed_needs_a_stop_or_cancel() -> None:
+    assert kinds(History((closed(2),), final())) == {"closed-while-open"}
+    assert kinds(History((closed(2, BOOK),), final())) == {"closed-while-open"}
+    for kind, sales in ((STOP_SALES, "stopped"), (CANCEL_EVENT, "cancelled")):
+        for outcome in (OK, UNKNOWN):
+            closing = admin(kind, 1, 2.2, outcome)
+            assert check(History((closing, closed(2)), final(sales={(T, E): sales}))) == []
+        later = admin(kind, 3, 4)
+        assert "closed-while-open" in kinds(History((later, closed(2)), final()))
+    refused = admin(STOP_SALES, 1, 1.5, REFUSED, error="UnknownEvent")
+    assert kinds(History((refused, closed(2)), final())) == {"closed-while-open"}
+
+
+def unknown_event(start: float) -> Operation:
+    return op(HOLD, start, start + 0.5, REFUSED, seats=("A1",), error="UnknownEvent")
+
+
+def test_an_added_event_is_known_at_once() -> None:
+    add = admin(ADD_EVENT, 0, 1)
+    assert kinds(History((add, unknown_event(2)), final())) == {"unknown-after-add"}
+    read = replace(unknown_event(2), kind=READ, seats=())
+    assert kinds(History((add, read), final())) == {"unknown-after-add"}
+    # Invoked before the add was acknowledged; or the add's outcome unknown.
+    assert check(History((add, unknown_event(0.5)), final())) == []
+    assert check(History((replace(add, outcome=UNKNOWN), unknown_event(2)), final())) == []
+
+
+def test_an_unknown_event_is_excused_while_the_manager_is_out_of_reach() -> None:
+    """A balancer that cannot ask the manager keeps its last catalog."""
+    add = admin(ADD_EVENT, 0, 1)
+    for target in ("datastore_manager", "nameserver"):
+        fault = Fault("kill", target, 0.5, 2.0, 2.5)
+        for start in (2.2, 2.5 + LAG_SLACK - 1):
+            assert check(History((add, unknown_event(start)), final(), (fault,))) == [], target
+        after = unknown_event(2.5 + LAG_SLACK + 0.1)
+        assert kinds(History((add, after), final(), (fault,))) == {"unknown-after-add"}
+        before = Fault("kill", target, -10, -9, -1 - LAG_SLACK)
+        assert kinds(History((add, unknown_event(2)), final(), (before,))) == {"unknown-after-add"}
+    elsewhere = Fault("kill", "load_balancer-1", 0.5, 2.0, 2.5)
+    history = History((add, unknown_event(2.2)), final(), (elsewhere,))
+    assert kinds(history) == {"unknown-after-add"}
+
+
+def test_a_refused_retry_of_a_booking_its_events_cancel_refunded_made_the_ticket() -> None:
+    """The first try booked t9 (a read saw A1 booked), its reply was lost; the cancel
+    refunded t9; the retry was refused. Resolved at the end to t9, nothing is amiss."""
+    retried = op(BOOK, 0, 3, REFUSED, seats=("A1",), hold_id="h1", error="SalesClosed")
+    read = op(READ, 0.5, 0.8, client=2, seats=("A1",))
+    cancel = admin(CANCEL_EVENT, 1, 2, refunds=("t9",))
+    history = History((retried, read, cancel), refunded({"t9": ["A1"]}, unknown_books={"h1": "t9"}))
+    assert check(history) == []
+    unresolved = replace(history, final=refunded({"t9": ["A1"]}))
+    assert kinds(unresolved) == {"phantom-refund", "not-linearizable"}
+
+
+def test_a_hold_after_its_events_cancel_began_is_not_on_a_booked_seat() -> None:
+    """The cancel refunds t1 and frees A1; a balancer that has not heard of the cancel yet
+    may grant a hold on it (the data store refuses to book it)."""
+    cancel = admin(CANCEL_EVENT, 3, 3.5, refunds=("t1",))
+    history = History((*booked_a1(), cancel, hold_a1(3.2)), refunded({"t1": ["A1"]}))
+    assert check(history) == []
+    before = History((*booked_a1(), cancel, hold_a1(2.0)), refunded({"t1": ["A1"]}))
+    assert kinds(before) == {"hold-on-booked"}

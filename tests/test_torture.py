@@ -1,7 +1,9 @@
 """A short fault run in the default suite, a long one and one on lock groups behind ``slow``.
 
-The short run (45 s of faults) meets every kind of fault at least once and
-must end with zero anomalies. The checker is then shown to be awake on that
+The short run (45 s of faults) meets every kind of fault at least once, and
+the operator changes the catalog all along (events added and booked, stopped
+and resumed, retitled, rescheduled, cancelled); it must end with zero
+anomalies. The checker is then shown to be awake on that
 same real history: each way of breaking it (a booking lost, a seat sold twice,
 a stale read, a hold granted on a booked seat) is reported. The lock-groups
 run does the same with the lock store split in three groups.
@@ -24,7 +26,21 @@ from ticketing import names
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.faults.checker import check
-from ticketing.faults.history import BOOK, CANCEL, HOLD, OK, READ, REFUSED, History, Operation
+from ticketing.faults.history import (
+    ADD_EVENT,
+    BOOK,
+    CANCEL,
+    CANCEL_EVENT,
+    CATALOG_KINDS,
+    HOLD,
+    OK,
+    READ,
+    REFUSED,
+    RESUME_SALES,
+    STOP_SALES,
+    History,
+    Operation,
+)
 from ticketing.faults.run import HOT, RunResult, hot_events, run
 from ticketing.faults.schedule import KILL_COORDINATOR, KILL_REPLICA, KINDS, plan_faults, targets
 from ticketing.faults.target import LocalTarget
@@ -124,9 +140,22 @@ def test_a_short_fault_run_has_no_anomaly(short_run: RunResult) -> None:
     best = {op.hold_id for op in history.operations if op.kind == HOLD and op.count}
     best.discard(None)
     assert any(op.hold_id in best for op in booked), short_run.figures.lines()
+    _assert_catalog_changed(short_run)
     assert short_run.anomalies == [], short_run.anomalies
     for states in history.final.digests.values():
         assert len(set(states)) == 1
+
+
+def _assert_catalog_changed(result: RunResult) -> None:
+    """Every kind of catalog change was acknowledged; added events were booked, and a
+    cancelled one refunded tickets."""
+    operations = result.history.operations
+    acked = {op.kind for op in operations if op.outcome == OK}
+    assert set(CATALOG_KINDS) <= acked, result.figures.lines()
+    added = {(op.theater, op.event) for op in operations if op.kind == ADD_EVENT}
+    booked = [op for op in operations if op.kind == BOOK and op.outcome == OK]
+    assert any((op.theater, op.event) in added for op in booked), result.figures.lines()
+    assert result.history.final.refunds, result.figures.lines()
 
 
 def _without(history: History, victim: Operation) -> History:
@@ -152,6 +181,26 @@ def test_the_checker_catches_a_double_sale_in_the_real_history(short_run: RunRes
     forged = dataclasses.replace(history, operations=(*history.operations, rival))
     kinds = {a.kind for a in check(forged)}
     assert "not-linearizable" in kinds
+
+
+def test_the_checker_catches_a_booking_after_a_cancel_in_the_real_history(
+    short_run: RunResult,
+) -> None:
+    history = short_run.history
+    cancel = next(op for op in history.operations if op.kind == CANCEL_EVENT and op.outcome == OK)
+    book = next(op for op in history.operations if op.kind == BOOK and op.outcome == OK)
+    # A client books the cancelled event right after the cancel was acknowledged.
+    late = dataclasses.replace(
+        book,
+        theater=cancel.theater,
+        event=cancel.event,
+        ticket_no="late",
+        hold_id="late",
+        start=cancel.end + 0.01,
+        end=cancel.end + 0.02,
+    )
+    forged = dataclasses.replace(history, operations=(*history.operations, late))
+    assert "booked-after-cancel" in {a.kind for a in check(forged)}
 
 
 def _read_after_booking(ops: tuple[Operation, ...]) -> tuple[Operation, Operation]:
@@ -218,6 +267,7 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
     result = run(tmp_path / "data", SMALL_CATALOG, pick_free_port(), seconds=600, seed=2)
     print("\n".join(result.figures.lines()))
     assert result.figures.operations >= 10_000
+    _assert_catalog_changed(result)
     assert result.anomalies == []
 
 
@@ -247,7 +297,8 @@ def test_a_fault_run_on_three_lock_groups(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def variant_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
     """Short runs without faults, all at once: a rogue load balancer against the broken
-    and the real data store, and a lock store that forgets sold marks.
+    and the real data store and one that ignores closed sales, and a lock store that
+    forgets sold marks. The operator changes the catalog in each.
 
     They share nothing (own clusters, ports, data), and most of each run is
     waiting (start-up, holds running out), so together they cost the suite
@@ -256,9 +307,11 @@ def variant_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResul
     base = tmp_path_factory.mktemp("variants")
     variants = {
         "broken": {"broken": True, "seconds": 6},
-        "real": {"rogue": True, "seconds": 6},
+        "real": {"rogue": True, "seconds": 6, "catalog_every": 0.3},
         # Longer: bookings must outlive their holds (4 s) and then meet new holds.
         "forget_sold": {"forget_sold": True, "seconds": 8},
+        # Changes often: stops and cancels while the rogue books.
+        "ignore_sales": {"ignore_sales": True, "seconds": 6, "catalog_every": 0.3},
     }
     with ThreadPoolExecutor(max_workers=len(variants)) as runs:
         started = {
@@ -291,14 +344,27 @@ def test_the_checker_catches_the_data_store_without_its_free_seat_check(
 def test_the_real_data_store_stands_against_a_rogue_load_balancer(
     variant_runs: dict[str, RunResult],
 ) -> None:
-    """The same rogue, the real data store: no anomaly (the contract's first guarantee)."""
+    """The same rogue, the real data store: no anomaly (the contract's first guarantee),
+    also while the operator stops sales and cancels events under it."""
     result = variant_runs["real"]
     operations = result.history.operations
     held = {op.hold_id for op in operations if op.kind == HOLD and op.outcome == OK}
     rogue_books = [op for op in operations if op.kind == BOOK and op.hold_id not in held]
     assert any(op.outcome == OK for op in rogue_books), result.figures.lines()
     assert any(op.outcome == REFUSED for op in rogue_books), result.figures.lines()
+    assert {STOP_SALES, RESUME_SALES} <= {op.kind for op in operations if op.outcome == OK}
     assert result.anomalies == [], result.anomalies
+
+
+def test_the_checker_catches_a_data_store_that_ignores_closed_sales(
+    variant_runs: dict[str, RunResult],
+) -> None:
+    """The broken variant (``run/torture.py --ignore-sales``) books stopped and cancelled
+    events: the rogue's bookings (no hold, so no balancer or lock store to refuse them)
+    are acknowledged after a stop or a cancel was."""
+    result = variant_runs["ignore_sales"]
+    kinds = {a.kind for a in result.anomalies}
+    assert kinds & {"booked-while-stopped", "booked-after-cancel"}, result.figures.lines()
 
 
 def test_the_checker_catches_a_lock_store_that_forgets_sold_marks(

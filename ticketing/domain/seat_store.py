@@ -109,15 +109,23 @@ class SeatStore:
       ``Event.to_table``'s shapes.
     """
 
-    def __init__(self, theaters: tuple[Theater, ...] = (), check_free: bool = True) -> None:
+    def __init__(
+        self,
+        theaters: tuple[Theater, ...] = (),
+        check_free: bool = True,
+        check_sales: bool = True,
+    ) -> None:
         """``theaters`` seeds the catalog as a bootstrap would (for tests and the simulator);
         without them the store waits for its ``bootstrap`` command.
 
         ``check_free=False`` is a deliberately broken variant (seats are booked even when
-        booked already), run only to show that the fault checker catches a double sale."""
+        booked already), run only to show that the fault checker catches a double sale;
+        ``check_sales=False`` another (events are booked whatever their sales: stopped or
+        cancelled), to show that it catches bookings of closed events."""
         self._theaters = {theater.id: theater for theater in theaters}
         self._version = 1 if theaters else 0  # catalog changes applied; 0: not seeded yet
         self._check_free = check_free
+        self._check_sales = check_sales
         self._clear()
 
     def _clear(self) -> None:
@@ -322,7 +330,8 @@ class SeatStore:
         if existing is not None:  # a retry, or the same hold booked twice
             return {"ok": True, "ticket": self._tickets[existing].to_plain()}
         indices = self._seat_indices(theater, event, seats)
-        self._theaters[theater].on_sale(event)
+        if self._check_sales:
+            self._theaters[theater].on_sale(event)
         if expires_at <= now:
             raise HoldExpired("the hold expired before booking; block the seats again")
         tokens = self._fences.get((theater, event), {})

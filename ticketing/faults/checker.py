@@ -4,10 +4,14 @@ Pure: a ``History`` in, a list of ``Anomaly`` out, so every rule can be shown
 to fire on a hand-made history. The rules:
 
 * every book with an unknown outcome was resolved at the end, one way: the
-  ticket it made is live (nobody else knows its number to cancel it), or none;
+  ticket it made is live (nobody else knows its number to cancel it) or was
+  refunded with its event, or none. A refused book resolved to a refund (a
+  retry, ``catalog_rules.retry_refused``) counts as one that made its ticket;
 * every acknowledged booking is live at the end unless a cancel of it was
-  acknowledged (or may have happened: its outcome is unknown), and no ticket
-  whose cancel was acknowledged is live;
+  acknowledged (or may have happened: its outcome is unknown), or its event
+  was cancelled (acknowledged, or unknown and the event ends cancelled) and
+  the ticket is listed for a refund; no ticket whose cancel was acknowledged
+  is live;
 * the end state is consistent: booked seats are exactly the seats of live
   tickets, no seat is in two live tickets, every live ticket was made by a
   client;
@@ -18,7 +22,7 @@ to fire on a hand-made history. The rules:
   nothing: it may hold any free seats, or none);
 * no hold is granted on a seat that is surely booked: booked by an
   acknowledged booking before the hold was asked for, and no cancel of that
-  ticket begun before the hold was granted. The lock store knows such a seat
+  ticket or of its event begun before the hold was granted. The lock store knows such a seat
   by the booked hold until it expires, then by the sold mark the load
   balancer sends after the booking (``settle``), which a hurt load balancer
   or lock store may deliver late or lose. So past the booked hold's expiry
@@ -32,20 +36,31 @@ to fire on a hand-made history. The rules:
 * per seat, the books, cancels and reads are linearizable against a register
   "free or booked by ticket T" (a Wing-Gong-Lowe search with memoisation), so
   no seat was ever in two live bookings and no read saw a state that never
-  was.
+  was. A cancel of the event is one more operation on each of its seats: it
+  frees the seat for good (no booking may follow it);
+* the operator's catalog changes (add, reschedule, stop and resume sales,
+  cancel an event) obey the rules of ``catalog_rules``.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
+from ticketing.faults.anomaly import Anomaly
+from ticketing.faults.catalog_rules import (
+    check_catalog,
+    event_cancels,
+    may_have_happened,
+    refunded,
+)
 from ticketing.faults.history import (
     BOOK,
     CANCEL,
+    CANCEL_EVENT,
     HOLD,
     OK,
     READ,
@@ -71,14 +86,9 @@ Seat = tuple[str, str, str]  # theater, event, seat label
 
 
 @dataclass(frozen=True, slots=True)
-class Anomaly:
-    kind: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class SeatOp:
-    """One operation projected on one seat: ``action`` is book, cancel or read."""
+    """One operation projected on one seat: ``action`` is book, cancel, read, or
+    ``CLOSE`` (its event cancelled)."""
 
     start: float
     end: float
@@ -100,6 +110,7 @@ def check(history: History) -> list[Anomaly]:
     anomalies += _holds_on_booked(history)
     anomalies += _digests(history)
     anomalies += _linearizable(history, books)
+    anomalies += check_catalog(history, books)
     return anomalies
 
 
@@ -111,7 +122,7 @@ def _effective_books(history: History) -> dict[str, Operation]:
             continue
         if op.outcome == OK and op.ticket_no:
             books[op.ticket_no] = op
-        elif op.outcome == UNKNOWN and op.hold_id:
+        elif op.outcome != OK and op.hold_id:  # unknown, or refused yet resolved to a refund
             made = history.final.unknown_books.get(op.hold_id)
             if made is not None:
                 books[made] = op
@@ -127,16 +138,16 @@ def _unknown_books(history: History) -> Iterable[Anomaly]:
             yield Anomaly("unresolved", f"book with hold {op.hold_id} was never resolved")
             continue
         made = final.unknown_books[op.hold_id]
-        if made is not None and made not in final.live:
+        found = None if made is None else final.live.get(made, final.refunds.get(made))
+        if made is not None and found is None:
             yield Anomaly(
                 "unknown-inconsistent",
                 f"hold {op.hold_id} resolved to ticket {made}, which is not live at the end",
             )
-        elif made is not None and set(final.live[made][2]) != set(op.seats):
+        elif found is not None and set(found[2]) != set(op.seats):
             yield Anomaly(
                 "unknown-inconsistent",
-                f"hold {op.hold_id} was for {op.seats}, its ticket {made} has "
-                f"{final.live[made][2]}",
+                f"hold {op.hold_id} was for {op.seats}, its ticket {made} has {found[2]}",
             )
 
 
@@ -146,8 +157,13 @@ def _acknowledged_survive(history: History, books: dict[str, Operation]) -> Iter
         if op.kind == CANCEL and op.ticket_no:
             cancels[op.ticket_no].add(op.outcome)
     live = history.final.live
+    # A refunded ticket of an event whose cancel took effect or may have is no lost booking.
+    cancelled = set(event_cancels(history))
+    refunds = refunded(history)
     for ticket, op in books.items():
         outcomes = cancels.get(ticket, set())
+        if (op.theater, op.event) in cancelled and ticket in refunds:
+            continue
         if ticket not in live and not outcomes & {OK, UNKNOWN}:
             acked = "acknowledged" if op.outcome == OK else "resolved"
             yield Anomaly("lost-booking", f"{acked} ticket {ticket} {op.seats} is gone")
@@ -192,15 +208,11 @@ def _holds(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
     can never be booked. ``hold-on-booked`` judges those holds instead.
     """
     booked: dict[Seat, list[tuple[float, float]]] = defaultdict(list)
-    cancels: dict[str, float] = {}
-    for op in operations:
-        if op.kind == CANCEL and op.ticket_no:
-            cancels[op.ticket_no] = min(cancels.get(op.ticket_no, op.start), op.start)
+    freed = _freed(operations)
     for op in operations:
         if op.kind == BOOK and op.outcome == OK and op.ticket_no:
             for seat in op.seats:
-                span = (op.end, cancels.get(op.ticket_no, float("inf")))
-                booked[(op.theater, op.event, seat)].append(span)
+                booked[(op.theater, op.event, seat)].append((op.end, freed(op)))
     ends: dict[str, float] = {}
     for op in operations:
         if op.kind in (RELEASE, BOOK) and op.hold_id:
@@ -248,9 +260,9 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
 
     Each acknowledged booking made on a hold of the history gives its seats a
     span, from its acknowledgement to the start of the first cancel of its
-    ticket, or only to its hold's sure end when the sold mark may have come
-    late. A hold asked for after a span began and granted before it ended
-    was granted on a booked seat.
+    ticket or of its event (``_freed``), or only to its hold's sure end when
+    the sold mark may have come late. A hold asked for after a span began
+    and granted before it ended was granted on a booked seat.
     """
     operations = history.operations
     holds = {
@@ -258,21 +270,17 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
         for op in operations
         if op.kind == HOLD and op.outcome == OK and op.hold_id and op.expires_at is not None
     }
-    cancels: dict[str, float] = {}
+    freed = _freed(operations)
     releases: dict[str, float] = {}
     for op in operations:
-        # Any cancel, even a refused one: a client cancels each ticket once, so a
-        # refusal (no such ticket) is the retry of a cancel whose reply was lost.
-        if op.kind == CANCEL and op.ticket_no:
-            cancels[op.ticket_no] = min(cancels.get(op.ticket_no, op.start), op.start)
-        elif op.kind == RELEASE and op.hold_id:
+        if op.kind == RELEASE and op.hold_id:
             releases[op.hold_id] = min(releases.get(op.hold_id, op.start), op.start)
     spans: dict[Seat, list[tuple[float, float, str]]] = defaultdict(list)
     for op in operations:
         held = holds.get(op.hold_id) if op.kind == BOOK and op.outcome == OK else None
         if held is None or held.expires_at is None or not op.ticket_no:
             continue  # not surely booked, or booked on no hold (the lock store never heard)
-        end = cancels.get(op.ticket_no, float("inf"))
+        end = freed(op)
         if not _settled_in_time(op, held.expires_at, history):
             end = min(end, held.expires_at - HOLD_MARGIN, releases.get(held.hold_id, end))
         for seat in op.seats:
@@ -299,6 +307,27 @@ def _holds_on_booked(history: History) -> Iterable[Anomaly]:
                 f"{what} {op.hold_id} was granted {'/'.join(seat)} at "
                 f"{op.start:.3f}-{op.end:.3f}, booked by ticket {ticket}",
             )
+
+
+def _freed(operations: tuple[Operation, ...]) -> Callable[[Operation], float]:
+    """When a booking's seats may first be free again: the first start of a cancel of its
+    ticket, or of a cancel of its event that may have happened (which refunds it).
+
+    Any cancel of the ticket, even a refused one: a client cancels each ticket
+    once, so a refusal (no such ticket) is the retry of a cancel whose reply was lost.
+    """
+    tickets: dict[str, float] = {}
+    events: dict[tuple[str, str], float] = {}
+    for op in operations:
+        if op.kind == CANCEL and op.ticket_no:
+            tickets[op.ticket_no] = min(tickets.get(op.ticket_no, op.start), op.start)
+        elif op.kind == CANCEL_EVENT and may_have_happened(op):
+            where = (op.theater, op.event)
+            events[where] = min(events.get(where, op.start), op.start)
+    never = float("inf")
+    return lambda book: min(
+        tickets.get(book.ticket_no or "", never), events.get((book.theater, book.event), never)
+    )
 
 
 def _settled_in_time(book: Operation, expires_at: float, history: History) -> bool:
@@ -341,6 +370,7 @@ def seat_operations(history: History, books: dict[str, Operation]) -> dict[Seat,
     cancelled_ok = {
         op.ticket_no for op in history.operations if op.kind == CANCEL and op.outcome == OK
     }
+    refunds = refunded(history)  # a refunded ticket was live until its event's cancel
     per_seat: dict[Seat, list[SeatOp]] = defaultdict(list)
 
     def add(theater: str, event: str, seat: str, seat_op: SeatOp) -> None:
@@ -358,6 +388,7 @@ def seat_operations(history: History, books: dict[str, Operation]) -> dict[Seat,
                 op.outcome == UNKNOWN
                 and op.ticket_no not in final.live
                 and op.ticket_no not in cancelled_ok
+                and op.ticket_no not in refunds
             )
             if not took_effect:
                 continue
@@ -371,6 +402,12 @@ def seat_operations(history: History, books: dict[str, Operation]) -> dict[Seat,
             for seat in tracked.get((op.theater, op.event), ()):
                 seat_op = SeatOp(op.start, op.end, READ, None, seat in seen, index)
                 add(op.theater, op.event, seat, seat_op)
+    closing = {id(op) for ops in event_cancels(history).values() for op in ops}
+    for index, op in enumerate(history.operations):
+        if id(op) in closing:
+            end = op.end if op.outcome == OK else final.at
+            for seat in tracked.get((op.theater, op.event), ()):
+                add(op.theater, op.event, seat, SeatOp(op.start, end, CLOSE, None, False, index))
     for (theater, event), booked in final.booked.items():
         for seat in tracked.get((theater, event), ()):
             add(theater, event, seat, SeatOp(final.at, final.at, READ, None, seat in booked, -1))
@@ -416,14 +453,19 @@ def linearizable(ops: list[SeatOp], limit: int = SEARCH_LIMIT) -> bool | None:
 
 
 _REFUSED = object()
+CLOSE = "close"  # a seat operation: the seat's event is cancelled, every ticket refunded
+_CLOSED = "\0closed"  # the register after ``CLOSE``: free for good (no ticket has this number)
 
 
 def _step(owner: str | None, op: SeatOp) -> object:
+    if op.action == CLOSE:
+        return _CLOSED
     if op.action == BOOK:
         return op.ticket if owner is None else _REFUSED
     if op.action == CANCEL:
         return None if owner == op.ticket else _REFUSED
-    return owner if (owner is not None) == op.booked else _REFUSED
+    booked = owner is not None and owner != _CLOSED
+    return owner if booked == op.booked else _REFUSED
 
 
 def _linearizable(history: History, books: dict[str, Operation]) -> Iterable[Anomaly]:

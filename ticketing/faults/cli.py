@@ -15,7 +15,7 @@ from types import FrameType
 
 from ticketing import catalog_files
 from ticketing.domain.lock_placement import PlacementError
-from ticketing.faults.run import run
+from ticketing.faults.run import CATALOG_EVERY, run
 from ticketing.server.cli import positive_int
 
 SMALL_CATALOG = catalog_files.SMALL
@@ -70,6 +70,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "hold ends): the checker must report holds granted on booked seats",
     )
     parser.add_argument(
+        "--ignore-sales",
+        action="store_true",
+        help="run the data store booking events whatever their sales (stopped, cancelled), "
+        "with a rogue load balancer: the checker must report bookings of closed events",
+    )
+    changes = parser.add_mutually_exclusive_group()
+    changes.add_argument(
+        "--catalog-every",
+        type=_positive_float,
+        default=CATALOG_EVERY,
+        metavar="SECONDS",
+        help="mean seconds between the operator's catalog changes: add, retitle and "
+        "reschedule events, stop and resume sales, cancel an added event "
+        f"({CATALOG_EVERY:g})",
+    )
+    changes.add_argument(
+        "--no-catalog-changes",
+        action="store_true",
+        help="no operator: the catalog stays as the file seeds it",
+    )
+    parser.add_argument(
         "--rogue",
         action="store_true",
         help="clients also book at the data store manager with made-up holds",
@@ -77,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-faults",
         action="store_true",
-        help="clients only, no nemesis (with --broken or --forget-sold)",
+        help="clients only, no nemesis (with --broken, --forget-sold or --ignore-sales)",
     )
     parser.add_argument(
         "--netns",
@@ -103,10 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             broken=args.broken,
             forget_sold=args.forget_sold,
+            ignore_sales=args.ignore_sales,
             rogue=args.rogue,
             faults=not args.no_faults,
             netns=args.netns,
             lock_groups=args.lock_groups,
+            catalog_every=None if args.no_catalog_changes else args.catalog_every,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except PlacementError as exc:
@@ -125,6 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for anomaly in result.anomalies:
         print(f"    {anomaly.kind}: {anomaly.detail}")
     return 1 if result.anomalies else 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

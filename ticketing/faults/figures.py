@@ -2,7 +2,8 @@
 
 What a reader of the report wants: how many operations and of which kind and
 outcome, how many faults of each kind, how long bookings stopped after a
-fault, and how long each hurt component took to answer again.
+fault, and how long each hurt component took to answer again; the operator's
+catalog changes by kind and outcome, and why the refused ones were refused.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ticketing.faults.history import BOOK, OK, History
+from ticketing.faults.history import BOOK, CATALOG_KINDS, OK, REFUSED, History
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,20 @@ class Figures:
     longest_gap_after_fault: float  # seconds from a fault to the next acknowledged booking
     longest_gap: float  # seconds between two acknowledged bookings, anywhere in the run
     recovery_seconds: dict[str, float]  # kind -> longest heal-to-answer time
+    catalog_refusals: dict[str, int]  # "cancel-event SalesClosed": catalog changes refused
+
+    def catalog_lines(self) -> list[str]:
+        """The catalog changes, by kind and outcome (none when the operator did not run)."""
+        changes = {
+            k: v for k, v in self.by_kind_outcome.items() if k.split("/")[0] in CATALOG_KINDS
+        }
+        if not changes:
+            return []
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(changes.items()))
+        refused = ", ".join(f"{k} {v}" for k, v in sorted(self.catalog_refusals.items()))
+        return [
+            f"catalog changes: {sum(changes.values())} ({counts}); refused: {refused or 'none'}"
+        ]
 
     def lines(self) -> list[str]:
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(self.by_kind_outcome.items()))
@@ -33,6 +48,7 @@ class Figures:
             f"longest window without an acknowledged booking after a fault: "
             f"{self.longest_gap_after_fault:.1f}s (anywhere: {self.longest_gap:.1f}s)",
             f"longest recovery (heal to answering) by kind: {recovery or 'n/a'}",
+            *self.catalog_lines(),
         ]
 
 
@@ -58,4 +74,11 @@ def figures(history: History) -> Figures:
         longest_gap_after_fault=after_fault,
         longest_gap=max(gaps, default=0.0),
         recovery_seconds=recovery,
+        catalog_refusals=dict(
+            Counter(
+                f"{op.kind} {op.error}"
+                for op in ops
+                if op.kind in CATALOG_KINDS and op.outcome == REFUSED
+            )
+        ),
     )

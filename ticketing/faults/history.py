@@ -15,6 +15,13 @@ OK, REFUSED, UNKNOWN = "ok", "refused", "unknown"
 
 HOLD, RELEASE, BOOK, CANCEL, READ = "hold", "release", "book", "cancel", "read"
 
+# The operator's catalog changes (the manager's ``admin_*`` calls), recorded
+# like the clients' calls; ``client`` is ``OPERATOR``.
+ADD_EVENT, UPDATE_EVENT = "add-event", "update-event"
+STOP_SALES, RESUME_SALES, CANCEL_EVENT = "stop-sales", "resume-sales", "cancel-event"
+CATALOG_KINDS = (ADD_EVENT, UPDATE_EVENT, STOP_SALES, RESUME_SALES, CANCEL_EVENT)
+OPERATOR = -1
+
 
 @dataclass(frozen=True, slots=True)
 class Operation:
@@ -28,6 +35,10 @@ class Operation:
     it asked for; its ``seats`` are those the system chose, known only when it
     was acknowledged (empty otherwise). An explicit hold has ``count`` 0 and
     the seats it asked for.
+
+    A catalog change (``CATALOG_KINDS``) names its event by ``theater`` and
+    ``event``; an acknowledged ``cancel-event`` has the ``refunds`` it
+    answered (ticket numbers).
     """
 
     client: int
@@ -43,6 +54,7 @@ class Operation:
     expires_at: float | None = None
     error: str = ""
     count: int = 0
+    refunds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +74,14 @@ class FinalState:
 
     ``live`` maps ticket numbers found live to their seats; ``unknown_books``
     maps the hold id of every book with an unknown outcome to the ticket it
-    turned out to have made (None if none); ``booked`` the booked seats of
+    turned out to have made (None if none), and of a refused book that a
+    refund shows made one (``catalog_rules.retry_refused``); ``booked`` the booked seats of
     each ``(theater, event)``; ``digests`` each cluster's replicas'
     ``(applied_index, digest)``.
+
+    ``sales`` is each event's sales at the end (``open``, ``stopped`` or
+    ``cancelled``), for every event the run used; ``refunds`` maps each ticket
+    listed for a refund (of a cancelled event) to its seats, as ``live`` does.
     """
 
     at: float
@@ -72,6 +89,8 @@ class FinalState:
     unknown_books: dict[str, str | None] = field(default_factory=dict)
     booked: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     digests: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    sales: dict[tuple[str, str], str] = field(default_factory=dict)
+    refunds: dict[str, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

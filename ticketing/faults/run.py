@@ -12,9 +12,15 @@ Every call is recorded with its start, end and outcome: ok, refused (a
 contract error other than ``Unavailable``: nothing happened) or unknown
 (``Unavailable``, a lost reply, a timeout: it may or may not have happened).
 
+Meanwhile an operator (``operator``) changes the catalog through the data
+store manager: it adds events, which the clients then hold and book too,
+retitles and reschedules, stops and resumes sales, and cancels some of the
+events it added; its calls are recorded the same way.
+
 After the last fault is healed the clients stop, holds are left to expire (so
 no booking can still be decided), and the end state is read: which tickets
-live, what the unknown books made, the seat maps, the replicas' digests.
+live, what the unknown books made, the seat maps, the replicas' digests, each
+event's sales and the refunds of the cancelled ones.
 """
 
 from __future__ import annotations
@@ -31,15 +37,17 @@ from pathlib import Path
 from typing import Any
 
 from ticketing import names
-from ticketing.catalog import Catalog, load_catalog
+from ticketing.catalog import CANCELLED, Catalog, load_catalog
 from ticketing.client.connection import Connection
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError, TicketNotFound, Unavailable
+from ticketing.faults.catalog_rules import retry_refused
 from ticketing.faults.checker import Anomaly, check
 from ticketing.faults.figures import Figures, figures
 from ticketing.faults.history import (
     BOOK,
     CANCEL,
+    CANCEL_EVENT,
     HOLD,
     OK,
     READ,
@@ -52,10 +60,11 @@ from ticketing.faults.history import (
     Operation,
 )
 from ticketing.faults.netns import Hosts
+from ticketing.faults.operator import Events, Hot, operator_loop
 from ticketing.faults.schedule import NETNS_KINDS, PARTITION, PAUSE, PlannedFault, plan_faults
 from ticketing.faults.spread import SpreadTarget
 from ticketing.faults.target import LocalTarget
-from ticketing.server.datastore import UNSAFE_NO_SEAT_CHECK
+from ticketing.server.datastore import UNSAFE_IGNORE_SALES, UNSAFE_NO_SEAT_CHECK
 from ticketing.server.lock_server import UNSAFE_FORGET_SOLD
 from ticketing.server.proxies import ProxyPool
 
@@ -77,9 +86,8 @@ CONVERGE_TIMEOUT = 90.0  # seconds the replicas get to reach equal digests at th
 SPREAD_REPLICAS = 3  # with netns: replicas per cluster, the spread cluster's each on a host
 KEEP_SHARE = 0.05  # of later tickets kept past their hold's expiry before they may be cancelled
 KEEP_FOR = HOLD_TTL + 2.0  # seconds such a ticket is kept
-
-
-Hot = dict[tuple[str, str], tuple[str, ...]]  # (theater, event) -> its hot seats
+CATALOG_EVERY = 1.0  # mean seconds between the operator's catalog changes
+ROGUE_EMAIL = "rogue@example.com"
 
 
 def hot_events(catalog: Catalog, lock_groups: int = 1) -> Hot:
@@ -167,6 +175,8 @@ def _fields_of(kind: str, result: Any) -> dict[str, Any]:
     if kind == READ:
         booked = [s["seat"] for row in result["rows"] for s in row if s["state"] == "booked"]
         return {"seats": tuple(booked)}
+    if kind == CANCEL_EVENT:
+        return {"refunds": tuple(t["ticket_no"] for t in result["refunds"])}
     return {}
 
 
@@ -177,10 +187,10 @@ def client_loop(
     recorder: Recorder,
     stop: threading.Event,
     seed: int,
-    hot: Hot,
+    events: Events,
     rogue: ProxyPool | None = None,
 ) -> None:
-    """One user's random flows on the ``hot`` seats until ``stop`` is set.
+    """One user's random flows on the hot seats of the ``events`` until ``stop`` is set.
 
     With ``rogue`` (a members' proxy pool) the user also books now and then
     straight at the data store manager with no hold at all, as a misbehaving
@@ -190,7 +200,7 @@ def client_loop(
     rng = random.Random(seed)
     conn = Connection(ns_host, ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
     tickets: list[tuple[tuple[str, str], str, float]] = []  # where, number, kept until
-    who = (f"client {client}", f"c{client}@example.com")
+    who = (f"client {client}", _email(client))
     booked = 0
 
     def keep(where: tuple[str, str], ticket: str) -> None:
@@ -202,7 +212,7 @@ def client_loop(
 
     try:
         while not stop.is_set():
-            where = rng.choice(list(hot))
+            where, hot_seats = events.pick(rng)
             ready = [n for n, (_, _, kept) in enumerate(tickets) if kept <= time.time()]
             if ready and rng.random() < 0.35:
                 place, ticket, _ = tickets.pop(rng.choice(ready))
@@ -210,7 +220,7 @@ def client_loop(
                 recorder.call(client, CANCEL, place, cancel, ticket_no=ticket)
                 continue
             recorder.call(client, READ, where, partial(conn.get_seat_map, *where))
-            seats = tuple(rng.sample(hot[where], rng.choice((1, 1, 2))))
+            seats = tuple(rng.sample(hot_seats, rng.choice((1, 1, 2))))
             if rogue is not None and rng.random() < 0.3:
                 forged = secrets.token_urlsafe(16)
                 book = partial(_rogue_book, rogue, where, seats, forged)
@@ -264,6 +274,10 @@ def _hold(
     return outcome, hold
 
 
+def _email(client: int) -> str:
+    return f"c{client}@example.com"
+
+
 def _rogue_book(
     pool: ProxyPool, where: tuple[str, str], seats: tuple[str, ...], forged: str
 ) -> Any:
@@ -276,7 +290,7 @@ def _rogue_book(
         *where,
         list(seats),
         "Rogue",
-        "rogue@example.com",
+        ROGUE_EMAIL,
         2**40,
         time.time() + 3600,
     )
@@ -333,7 +347,15 @@ class Nemesis:
 def final_state(
     target: LocalTarget | SpreadTarget, operations: list[Operation], hot: Hot
 ) -> FinalState:
-    """The end state, once holds expired and the replicas agree (or the bound passed)."""
+    """The end state, once holds expired and the replicas agree (or the bound passed).
+
+    ``hot`` holds every event the clients used. A book with an unknown outcome
+    whose ticket was refunded with its event is no longer found by its hold
+    (``ticket_for_hold`` knows live tickets only): it is matched to a refund
+    of its event with its seats and its client's e-mail instead; so is a book
+    refused in a way a retry of a booking refunded meanwhile can be
+    (``catalog_rules.retry_refused``), when its event ends cancelled.
+    """
     deadline = time.time() + CONVERGE_TIMEOUT
     digests: dict[str, list[tuple[int, str]]] = {}
     while time.time() < deadline:
@@ -346,13 +368,26 @@ def final_state(
             break
         time.sleep(0.2)
     known = {op.ticket_no: op for op in operations if op.kind == BOOK and op.outcome == OK}
+    sales: dict[tuple[str, str], str] = {}
+    refunded: list[dict[str, Any]] = []
+    for where in hot:
+        report = _settled(target, names.DATASTORE_MANAGER, "admin_sales_report", *where)
+        sales[where] = report["sales"]
+        refunded += report["refunds"]
+    unclaimed = [t for t in refunded if t["ticket_no"] not in known]
     unknown_books: dict[str, str | None] = {}
     for op in operations:
         if op.kind == BOOK and op.outcome == UNKNOWN and op.hold_id:
             found = _settled(target, names.DATASTORE_MANAGER, "ticket_for_hold", op.hold_id)
+            if found is None:
+                found = _claim_refund(unclaimed, op)
             unknown_books[op.hold_id] = None if found is None else found["ticket_no"]
             if found is not None:
                 known[found["ticket_no"]] = op
+        elif retry_refused(op) and sales[(op.theater, op.event)] == CANCELLED:
+            found = _claim_refund(unclaimed, op)
+            if found is not None:
+                unknown_books[op.hold_id] = found["ticket_no"]
     balancer = names.load_balancer(1)
     live = {}
     for ticket_no, op in known.items():
@@ -366,7 +401,21 @@ def final_state(
         rows = _settled(target, balancer, "get_seat_map", theater, event)["rows"]
         seats = {s["seat"] for row in rows for s in row if s["state"] == "booked"}
         booked[(theater, event)] = frozenset(seats)
-    return FinalState(time.time(), live, unknown_books, booked, digests)
+    refunds = {t["ticket_no"]: (t["theater"], t["event"], tuple(t["seats"])) for t in refunded}
+    return FinalState(time.time(), live, unknown_books, booked, digests, sales, refunds)
+
+
+def _claim_refund(unclaimed: list[dict[str, Any]], book: Operation) -> dict[str, Any] | None:
+    """The first refund ``book`` may have made (its event, seats and e-mail), taken out."""
+    for ticket in unclaimed:
+        if (
+            (ticket["theater"], ticket["event"]) == (book.theater, book.event)
+            and set(ticket["seats"]) == set(book.seats)
+            and ticket["email"] in (_email(book.client), ROGUE_EMAIL)
+        ):
+            unclaimed.remove(ticket)
+            return ticket
+    return None
 
 
 def _settled(target: LocalTarget | SpreadTarget, name: str, method: str, *args: Any) -> Any:
@@ -391,10 +440,12 @@ def run(
     seed: int = 1,
     broken: bool = False,
     forget_sold: bool = False,
+    ignore_sales: bool = False,
     rogue: bool = False,
     faults: bool = True,
     netns: bool = False,
     lock_groups: int = 1,
+    catalog_every: float | None = CATALOG_EVERY,
     progress: Callable[[str], None] = lambda line: None,
 ) -> RunResult:
     """Start a cluster, run clients and the nemesis for ``seconds``, check the history.
@@ -405,6 +456,12 @@ def run(
     alone runs that rogue against the real data store. ``forget_sold`` runs
     the lock store without sold marks, another broken variant: booked seats
     look free to it once their hold ends, and best-available holds get them.
+    ``ignore_sales`` runs the data store booking events whatever their sales
+    (stopped or cancelled), a third: with a rogue, bookings of closed events
+    are then certain (the balancers and the lock store refuse their holds).
+
+    ``catalog_every`` is the mean number of seconds between the operator's
+    catalog changes (``operator``); None: no changes.
 
     ``netns`` spreads the cluster over hosts (network namespaces,
     ``SpreadTarget``; needs root and iproute2, else ``HostsUnavailable``) and
@@ -417,6 +474,8 @@ def run(
     env = {UNSAFE_NO_SEAT_CHECK: "1"} if broken else {}
     if forget_sold:
         env[UNSAFE_FORGET_SOLD] = "1"
+    if ignore_sales:
+        env[UNSAFE_IGNORE_SALES] = "1"
     hosts = Hosts(1 + SPREAD_REPLICAS) if netns else None
     try:
         target: LocalTarget | SpreadTarget
@@ -434,8 +493,9 @@ def run(
             target = LocalTarget(data_dir, catalog, ns_port, env, lock_groups=lock_groups)
         target.start()
         try:
+            rogues = broken or ignore_sales or rogue
             return _run_against(
-                target, hot, seconds, clients, seed, broken or rogue, faults, progress
+                target, hot, seconds, clients, seed, rogues, faults, catalog_every, progress
             )
         finally:
             target.stop()
@@ -452,6 +512,7 @@ def _run_against(
     seed: int,
     rogue: bool,
     faults: bool,
+    catalog_every: float | None,
     progress: Callable[[str], None],
 ) -> RunResult:
     """The clients and the nemesis against a started ``target``, then the checker."""
@@ -465,14 +526,20 @@ def _run_against(
     recorder = Recorder()
     stop = threading.Event()
     rogues = target.pool if rogue else None
+    events = Events(hot)
+    where = (target.ns_host, target.ns_port)
     threads = [
         threading.Thread(
             target=client_loop,
-            args=(n, target.ns_host, target.ns_port, recorder, stop, seed * 1000 + n, hot, rogues),
+            args=(n, *where, recorder, stop, seed * 1000 + n, events, rogues),
             daemon=True,
         )
         for n in range(clients)
     ]
+    if catalog_every is not None:
+        changes = (catalog_every, CALL_TIMEOUT)
+        operator = (*where, recorder.call, events, stop, seed * 1000 - 1, *changes)
+        threads.append(threading.Thread(target=operator_loop, args=operator, daemon=True))
     t0 = time.time()
     nemesis = Nemesis(target, plan, t0)
     nemesis_thread = threading.Thread(target=nemesis.run, daemon=True)
@@ -489,7 +556,7 @@ def _run_against(
         thread.join(timeout=4 * CALL_TIMEOUT)
     time.sleep(HOLD_TTL + 1.0)  # no hold left that could still book
     operations = list(recorder.operations)
-    final = final_state(target, operations, hot)
+    final = final_state(target, operations, events.used)
     placement = target.placement
     lock_labels = {w: target.lock_labels(placement.event_group(*w)) for w in hot}
     history = History(tuple(operations), final, tuple(nemesis.faults), lock_labels)

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # Set to "1" in a replica's environment to run the deliberately broken variant
 # that books seats already booked: only for showing the fault checker at work.
 UNSAFE_NO_SEAT_CHECK = "TICKETING_UNSAFE_NO_SEAT_CHECK"
+# The same, for the variant that books events whatever their sales (stopped, cancelled).
+UNSAFE_IGNORE_SALES = "TICKETING_UNSAFE_IGNORE_SALES"
 
 T = TypeVar("T")
 
@@ -271,7 +273,14 @@ def main(argv: list[str] | None = None) -> None:
         log.warning(
             "%s=1: the free-seat check is OFF (a broken variant for tests)", UNSAFE_NO_SEAT_CHECK
         )
-    store = SeatStore(check_free=not broken)  # its catalog comes from the log
+    ignore_sales = os.environ.get(UNSAFE_IGNORE_SALES) == "1"
+    if ignore_sales:
+        log.warning(
+            "%s=1: bookings ignore stopped and cancelled sales (a broken variant for tests)",
+            UNSAFE_IGNORE_SALES,
+        )
+    # Its catalog comes from the log.
+    store = SeatStore(check_free=not broken, check_sales=not ignore_sales)
     db = data_dir / f"replica-{args.id}.sqlite"
     host = ReplicaHost(name, peers, store, db, pool, args.recover_from)
     coordinator = names.datastore_coordinator(args.cluster)
