@@ -21,7 +21,7 @@ from ticketing.client.state import ClientState
 from ticketing.client.style import Fragments, plain
 from ticketing.client.tickets_file import TicketsFile
 
-TAB, ENTER, CTRL_C, CTRL_D = "\t", "\r", "\x03", "\x04"
+TAB, ENTER, CTRL_C, CTRL_D, UP = "\t", "\r", "\x03", "\x04", "\x1b[A"
 
 
 class Driver:
@@ -164,6 +164,8 @@ def test_tab_completes_a_local_ticket_number(client: Driver) -> None:
     client.tab("cancel AMC ")
     client.wait_buffer(f"cancel AMC {ticket['ticket_no']}")
     client.type(ENTER)
+    client.wait_prompt("guide")  # cancel ticket ...? this cannot be undone [y/N]
+    client.type("y" + ENTER)
     client.wait_output(f"cancelled ticket {ticket['ticket_no']}")
     assert client.served.store.tickets == {}
     assert client.tickets.load() == []
@@ -306,14 +308,18 @@ def test_fails_over_to_another_balancer_keeping_the_hold(client: Driver) -> None
     assert [t["seats"] for t in client.tickets.load()] == [["C1", "C2"]]
 
 
-def test_unavailable_everywhere_offers_the_command_again(client: Driver) -> None:
+def test_unavailable_everywhere_leaves_the_command_one_key_away(client: Driver) -> None:
+    """Not on the line (the next command typed would be appended to it): Up brings it back."""
     for balancer in client.served.balancers.values():
         balancer.unavailable = True
     client.type("hold AMC dune-1900 A5" + ENTER)
-    client.wait_output("Unavailable:")
-    client.wait_buffer("hold AMC dune-1900 A5")
+    client.wait_output("press Up to run it again")
+    client.wait_prompt("session")
+    assert client.buffer() == ""
     for balancer in client.served.balancers.values():
         balancer.unavailable = False
+    client.type(UP)
+    client.wait_buffer("hold AMC dune-1900 A5")
     client.type(ENTER)
     client.wait_output("holding A5")
 
