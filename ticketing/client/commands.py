@@ -252,7 +252,7 @@ def command_names() -> list[str]:
     return [*SPECS, *ALIASES]
 
 
-def parse(line: str, defaults: Mapping[Param, str] | None = None) -> PartialCommand | None:
+def parse(line: str, defaults: Mapping[str, str] | None = None) -> PartialCommand | None:
     """Parse one line; None for a blank line or a comment.
 
     ``defaults`` fills what ``book`` leaves out (name, e-mail: the config file's).

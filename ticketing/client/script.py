@@ -9,11 +9,11 @@ and a line the client could not read (2) needs fixing. Nothing is ever asked: a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TextIO
 
 from ticketing.client.actions import Actions, offered_instead
-from ticketing.client.commands import Command, Param, parse
+from ticketing.client.commands import Command, parse
 from ticketing.client.style import plain
 from ticketing.client.views import error_line, offer_line
 from ticketing.errors import SeatsUnavailable, TicketingError, Unavailable
@@ -39,11 +39,10 @@ def run_lines(lines: Iterable[str], actions: Actions, out: TextIO, err: TextIO) 
     """Run each line; the exit status of the first failure (see ``EXIT_CODES``). An open hold
     is released at the end, since no later process could book it."""
     status = OK
-    defaults: Mapping[Param, str] = actions.state.identity  # type: ignore[assignment]
     for line in lines:
         command: Command | None = None
         try:
-            partial = parse(line, defaults)
+            partial = parse(line, actions.state.identity)
             if partial is None:
                 continue
             command = partial.build()
