@@ -141,7 +141,7 @@ def test_admin_lines_become_commands() -> None:
         ("admin report AMC dune --csv", "--csv needs a value"),
         ("admin report AMC dune --pdf x", "unknown option --pdf (options: --csv)"),
         ("admin stop-sales AMC dune now", "too many arguments"),
-        ("help me", "help knows one topic, admin"),
+        ("help me", "no help on 'me'; help COMMAND explains one of: theaters, map"),
     ],
 )
 def test_malformed_admin_lines_are_refused_before_anything_is_sent(line: str, refusal: str):

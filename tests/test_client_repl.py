@@ -164,7 +164,7 @@ def test_tab_completes_a_local_ticket_number(client: Driver) -> None:
     client.tab("cancel AMC ")
     client.wait_buffer(f"cancel AMC {ticket['ticket_no']}")
     client.type(ENTER)
-    client.wait_prompt("guide")  # cancel ticket ...? this cannot be undone [y/N]
+    client.wait_prompt("guide")  # cancel ticket ... for good? [y/N]
     client.type("y" + ENTER)
     client.wait_output(f"cancelled ticket {ticket['ticket_no']}")
     assert client.served.store.tickets == {}
@@ -363,8 +363,7 @@ def test_cancel_asks_first_and_ctrl_d_or_no_keeps_the_ticket(client: Driver) -> 
     client.type(f"cancel amc {number}" + ENTER)  # the theater in any case
     client.wait_prompt("guide")
     assert client.repl.guide.message == (
-        f"cancel ticket {number} (AMC dune-1900, seats D5 D6, Ada Lovelace)? "
-        "this cannot be undone [y/N] "
+        f"cancel ticket {number} (AMC dune-1900 D5 D6, Ada Lovelace) for good? [y/N] "
     )
     client.type(ENTER)  # no, by default
     client.wait_output("not cancelled")

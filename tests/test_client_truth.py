@@ -217,7 +217,6 @@ def test_cancel_confirmation_names_the_ticket(client: Client) -> None:
     ticket = client.run("book Ada Lovelace ada@example.org").split()[2]
     question = client.actions.cancel_question("AMC", ticket)
     assert question == (
-        f"cancel ticket {ticket} (AMC dune-1900, seats C5 C6, Ada Lovelace)? "
-        "this cannot be undone [y/N] "
+        f"cancel ticket {ticket} (AMC dune-1900 C5 C6, Ada Lovelace) for good? [y/N] "
     )
     assert isinstance(built(f"cancel amc {ticket}"), Cancel)

@@ -150,9 +150,10 @@ class Actions:
         """What a person confirms before a ticket is cancelled: the ticket as the cluster has
         it, so a wrong number is caught (TicketNotFound) before anything is asked."""
         ticket = self._live_ticket(theater, ticket_no)
+        seats = " ".join(ticket["seats"])
         return (
-            f"cancel ticket {ticket_no} ({ticket['theater']} {ticket['event']}, seats "
-            f"{' '.join(ticket['seats'])}, {ticket['name']})? this cannot be undone [y/N] "
+            f"cancel ticket {ticket_no} ({ticket['theater']} {ticket['event']} {seats}, "
+            f"{ticket['name']}) for good? [y/N] "
         )
 
     def _theaters(self) -> Fragments:
@@ -281,7 +282,7 @@ class Actions:
                     "no ticket booked from this computer yet; use: ticket THEATER TICKET_NO"
                 )
             theater, ticket_no = latest["theater"], latest["ticket_no"]
-        return ticket_view(self.api.get_ticket_details(theater, ticket_no))
+        return ticket_view(self._live_ticket(theater, ticket_no))
 
     def _expired(self, hold: OpenHold) -> str:
         when = datetime.fromtimestamp(hold.expires_at).strftime("%H:%M:%S")

@@ -115,7 +115,8 @@ def help_view(topic: str | None = None) -> Fragments:
         (
             "class:note",
             "A command typed without its arguments asks for them. Tab completes, "
-            "Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D quits.\n"
+            "Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D quits (in a question\n"
+            "it cancels the command). "
             "help COMMAND explains one command, with an example.\n",
         )
     )
