@@ -4,7 +4,8 @@ Driven as scripts are (lines on standard input, ``main`` in this process) and on
 terminal (tmux, as ``test_client_tmux``): an expired hold is neither drawn as ours nor booked
 with internals in the message, and can be held again; a second cancel of a ticket someone else's
 seats now sit on is refused; ``tickets`` drops a ticket cancelled elsewhere; Ctrl-D in a guided
-question cancels it instead of quitting (under ``dev.py start`` quitting stops the cluster).
+question cancels it instead of quitting (under ``dev.py start`` quitting stops the cluster);
+after Unavailable the next command is typed on an empty line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cluster_fixture import LocalCluster
 from conftest import ROOT, poll
 from test_client_tmux import Tmux
 
+from ticketing import names
 from ticketing.catalog import load_catalog
 from ticketing.client.launch import ClientOptions, main
 from ticketing.security.cluster_key import public_key_path
@@ -123,7 +125,7 @@ def test_a_second_cancel_is_refused_and_tickets_drops_what_was_cancelled_elsewhe
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_ctrl_d_in_a_guided_question_cancels_it_in_a_terminal(
+def test_in_a_terminal_ctrl_d_cancels_a_question_and_unavailable_empties_the_line(
     cluster: LocalCluster, tmp_path: Path
 ) -> None:
     config = tmp_path / "config" / "ticketing" / "client.toml"
@@ -149,6 +151,22 @@ def test_ctrl_d_in_a_guided_question_cancels_it_in_a_terminal(
         tmux.send("Enter")
         tmux.wait_for(r"unknown command 'hodl' \(did you mean hold\?\)")
         assert tmux.alive()
+
+        # Unavailable: the command is not put back on the line, so the next one typed is not
+        # appended to it ("theatersstatus"); Up brings it back. (Last: the cluster stays down.)
+        cluster.kill(cluster.label(names.load_balancer(1)))
+        tmux.type("theaters")
+        tmux.send("Enter")
+        tmux.wait_for(r"Unavailable: no load balancer answers.*\n.*press Up to run it again")
+        tmux.type("status")
+        tmux.send("Enter")
+        tmux.wait_for(r"ticketing\.nameserver|ticketing\.datastore")
+        assert "theatersstatus" not in tmux.screen()
+        tmux.send("Up")
+        tmux.wait_for(r"ticketing> status\s+via ")  # the line, then the bottom bar
+        tmux.send("Up")
+        tmux.wait_for(r"ticketing> theaters\s+via ")
+        tmux.send("C-u")
         tmux.type("exit")
         tmux.send("Enter")
         poll(lambda: not tmux.alive(), timeout=20, message="the client to quit on exit")
