@@ -153,7 +153,8 @@ def test_completes_admin_commands_ids_clusters_and_options(tmp_path: Path) -> No
     box = BoxOffice()
     completer = TicketingCompleter(Metadata(box, TicketsFile(tmp_path / "t.json"), operator=box))
     assert words(completer, "adm") == ["admin"]
-    assert words(completer, "help ") == ["admin"]
+    assert words(completer, "help ")[:3] == ["theaters", "map", "hold"]
+    assert words(completer, "help ad") == ["admin"]
     assert words(completer, "admin ")[:3] == ["clusters", "add-theater", "add-event"]
     assert words(completer, "admin re") == [
         "reschedule",
