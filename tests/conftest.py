@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # One cluster secret for the session: clusters started by the tests inherit it
 # and every ProxyPool in this process uses it, so tests are members.
 os.environ.setdefault("TICKETING_SECRET", secrets.token_urlsafe(32))
+# The client reads $XDG_CONFIG_HOME/ticketing/client.toml: the tests' clients must not read
+# the developer's own (a name server, a name, or a typo would change what they do).
+os.environ["XDG_CONFIG_HOME"] = str(Path(f"/nonexistent/ticketing-tests-{os.getpid()}"))
 T = TypeVar("T")
 
 STOP_GRACE = 10.0  # seconds a process gets to exit after SIGTERM before SIGKILL

@@ -121,10 +121,14 @@ def test_refusals_change_nothing(cluster: LocalCluster, tmp_path: Path) -> None:
     assert refused(cluster, tmp_path, "admin report AMC nope").startswith(
         "UnknownEvent: no event 'nope' at theater AMC"
     )
-    # Checked by the client before anything is sent.
-    assert refused(cluster, tmp_path, "admin resize AMC 0 6") == (
-        "InvalidRequest: rows must be a whole number of at least 1, got '0'"
+    # Checked by the client before anything is sent: bad usage, exit status 2.
+    before = catalog(cluster)
+    assert client(cluster, tmp_path, "admin resize AMC 0 6") == (
+        2,
+        "",
+        "InvalidRequest: rows must be a whole number of at least 1, got '0'\n",
     )
+    assert catalog(cluster) == before
 
 
 def test_without_the_secret_admin_says_what_it_needs_and_changes_nothing(

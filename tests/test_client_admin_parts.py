@@ -141,7 +141,7 @@ def test_admin_lines_become_commands() -> None:
         ("admin report AMC dune --csv", "--csv needs a value"),
         ("admin report AMC dune --pdf x", "unknown option --pdf (options: --csv)"),
         ("admin stop-sales AMC dune now", "too many arguments"),
-        ("help me", "help knows one topic, admin"),
+        ("help me", "no help on 'me'; help COMMAND explains one of: theaters, map"),
     ],
 )
 def test_malformed_admin_lines_are_refused_before_anything_is_sent(line: str, refusal: str):
@@ -153,7 +153,8 @@ def test_completes_admin_commands_ids_clusters_and_options(tmp_path: Path) -> No
     box = BoxOffice()
     completer = TicketingCompleter(Metadata(box, TicketsFile(tmp_path / "t.json"), operator=box))
     assert words(completer, "adm") == ["admin"]
-    assert words(completer, "help ") == ["admin"]
+    assert words(completer, "help ")[:3] == ["theaters", "map", "hold"]
+    assert words(completer, "help ad") == ["admin"]
     assert words(completer, "admin ")[:3] == ["clusters", "add-theater", "add-event"]
     assert words(completer, "admin re") == [
         "reschedule",

@@ -76,6 +76,8 @@ def test_missing_arguments_are_named_in_order() -> None:
     ("line", "message"),
     [
         ("dance", "unknown command 'dance'; type help"),
+        ("hodl AMC", r"unknown command 'hodl' \(did you mean hold\?\)"),
+        ("help hodl", r"no help on 'hodl' \(did you mean hold\?\)"),
         ("status now", "status takes no arguments"),
         ("map AMC dune-1900 A-B extra", "too many arguments"),
         ("hold AMC dune-1900 A1-B3", "stays within one row"),

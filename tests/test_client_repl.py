@@ -21,7 +21,7 @@ from ticketing.client.state import ClientState
 from ticketing.client.style import Fragments, plain
 from ticketing.client.tickets_file import TicketsFile
 
-TAB, ENTER, CTRL_C, CTRL_D = "\t", "\r", "\x03", "\x04"
+TAB, ENTER, CTRL_C, CTRL_D, UP = "\t", "\r", "\x03", "\x04", "\x1b[A"
 
 
 class Driver:
@@ -164,6 +164,8 @@ def test_tab_completes_a_local_ticket_number(client: Driver) -> None:
     client.tab("cancel AMC ")
     client.wait_buffer(f"cancel AMC {ticket['ticket_no']}")
     client.type(ENTER)
+    client.wait_prompt("guide")  # cancel ticket ... for good? [y/N]
+    client.type("y" + ENTER)
     client.wait_output(f"cancelled ticket {ticket['ticket_no']}")
     assert client.served.store.tickets == {}
     assert client.tickets.load() == []
@@ -306,14 +308,18 @@ def test_fails_over_to_another_balancer_keeping_the_hold(client: Driver) -> None
     assert [t["seats"] for t in client.tickets.load()] == [["C1", "C2"]]
 
 
-def test_unavailable_everywhere_offers_the_command_again(client: Driver) -> None:
+def test_unavailable_everywhere_leaves_the_command_one_key_away(client: Driver) -> None:
+    """Not on the line (the next command typed would be appended to it): Up brings it back."""
     for balancer in client.served.balancers.values():
         balancer.unavailable = True
     client.type("hold AMC dune-1900 A5" + ENTER)
-    client.wait_output("Unavailable:")
-    client.wait_buffer("hold AMC dune-1900 A5")
+    client.wait_output("press Up to run it again")
+    client.wait_prompt("session")
+    assert client.buffer() == ""
     for balancer in client.served.balancers.values():
         balancer.unavailable = False
+    client.type(UP)
+    client.wait_buffer("hold AMC dune-1900 A5")
     client.type(ENTER)
     client.wait_output("holding A5")
 
@@ -330,3 +336,49 @@ def test_toolbar_shows_balancer_and_hold_countdown(client: Driver) -> None:
     toolbar = plain(client.repl.session.bottom_toolbar())
     assert f"via {client.connection.current}" in toolbar
     assert "hold AMC dune-1900 B6: 4:5" in toolbar or "hold AMC dune-1900 B6: 5:00" in toolbar
+
+
+def test_ctrl_d_in_a_guided_flow_cancels_it_and_the_client_stays(client: Driver) -> None:
+    client.type("hold AMC dune-1900 A6" + ENTER)
+    client.wait_output("holding A6")
+    client.type("book" + ENTER)
+    client.wait_prompt("guide")
+    client.type(CTRL_D)
+    client.wait_output("cancelled")
+    client.wait_prompt("session")
+    assert client.thread.is_alive()
+    assert [hold.seats for hold in holds(client.served)] == [["A6"]]  # still held
+    client.type("exit" + ENTER)
+    assert client.wait_exit() == 0
+    assert "released your hold on A6" in client.output()
+
+
+def test_cancel_asks_first_and_ctrl_d_or_no_keeps_the_ticket(client: Driver) -> None:
+    client.type("hold AMC dune-1900 D5,D6" + ENTER)
+    client.wait_output("holding D5 D6")
+    client.type("book Ada Lovelace ada@example.org" + ENTER)
+    client.wait_output("booked ticket")
+    (ticket,) = client.tickets.load()
+    number = ticket["ticket_no"]
+    client.type(f"cancel amc {number}" + ENTER)  # the theater in any case
+    client.wait_prompt("guide")
+    assert client.repl.guide.message == (
+        f"cancel ticket {number} (AMC dune-1900 D5 D6, Ada Lovelace) for good? [y/N] "
+    )
+    client.type(ENTER)  # no, by default
+    client.wait_output("not cancelled")
+    client.type(f"cancel AMC {number}" + ENTER)
+    client.wait_prompt("guide")
+    client.type(CTRL_D)
+    poll(lambda: client.output().count("cancelled\n") == 2, timeout=10)  # not, then Ctrl-D's
+    client.wait_prompt("session")
+    assert len(client.served.store.tickets) == 1
+    client.type(f"cancel AMC {number}" + ENTER)
+    client.wait_prompt("guide")
+    client.type("y" + ENTER)
+    client.wait_output(f"cancelled ticket {number} at AMC dune-1900 (D5 D6)")
+    assert client.served.store.tickets == {}
+    client.type(f"cancel AMC {number}" + ENTER)  # again: refused before anything is asked
+    client.wait_output(f"TicketNotFound: no ticket {number} at AMC")
+    client.type("hepl" + ENTER)
+    client.wait_output("unknown command 'hepl' (did you mean help?)")

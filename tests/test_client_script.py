@@ -1,5 +1,5 @@
 """run/client.py without a terminal: commands from a pipe or --command, plain text out,
-exit status 1 when any command failed."""
+an exit status that tells a refusal (1) from bad usage (2) and an unavailable cluster (75)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_one_command_with_its_own_tickets_file(served: ServedBalancers, tmp_path
     assert result.returncode == 0
     assert "no tickets booked" in result.stdout
     missing = run_client(served, tmp_path, "--command", "hold AMC")
-    assert missing.returncode == 1
+    assert missing.returncode == 2  # bad usage
     assert missing.stderr == (
         "InvalidRequest: hold needs EVENT SEATS; usage: hold THEATER EVENT SEATS|N\n"
     )
@@ -98,6 +98,6 @@ def test_no_cluster_is_one_line_not_a_traceback(tmp_path: Path, free_port) -> No
         timeout=60,
         cwd=ROOT,
     )
-    assert result.returncode == 1
+    assert result.returncode == 75  # EX_TEMPFAIL: retry later
     assert result.stderr.startswith("Unavailable: no load balancer answers")
     assert "Traceback" not in result.stderr

@@ -136,7 +136,10 @@ def test_book_two_seats_see_the_ticket_and_cancel_it(tmux: Tmux) -> None:
     tmux.complete("cancel AMC ", re.escape(ticket_no) + r" +AMC dune-1900 A1 A2")
     tmux.wait_for(rf"ticketing> cancel AMC {ticket_no}")
     tmux.send("Enter")
-    tmux.wait_for(rf"cancelled ticket {ticket_no} at AMC")
+    tmux.wait_for(r"A1 A2, Ada Lovelace\) for good\? \[y/N\]")
+    tmux.type("y")
+    tmux.send("Enter")
+    tmux.wait_for(rf"cancelled ticket {ticket_no} at AMC dune-1900 \(A1 A2\)")
 
     tmux.send("C-d")
     poll(lambda: not tmux.alive(), timeout=20, message="the client to quit on Ctrl-D")

@@ -12,7 +12,7 @@ from ticketing.catalog import parse_catalog
 from ticketing.domain import seat_codes
 from ticketing.domain.seat_store import BOOKED, FREE
 from ticketing.domain.seats import SeatMap
-from ticketing.errors import InvalidRequest, SeatsUnavailable, Unavailable, UnknownSeat
+from ticketing.errors import InvalidRequest, SeatsUnavailable, Unavailable
 from ticketing.server import load_balancer as lb
 from ticketing.server.boundary import contract_errors
 
@@ -115,9 +115,9 @@ def test_a_data_store_answer_with_unknown_characters_is_unavailable() -> None:
         lb.compact_states(MAP, FREE * 5 + "2", [])
 
 
-def test_a_held_seat_outside_the_map_is_refused() -> None:
-    with pytest.raises(UnknownSeat):
-        lb.compact_states(MAP, booked(), ["C1"])
+def test_a_held_seat_outside_the_map_is_left_out() -> None:
+    # Held before an operator shrank the theater: the seat is gone, the view still answers.
+    assert lb.compact_states(MAP, booked(), ["C1"]) == lb.compact_states(MAP, booked(), [])
 
 
 # -- the boundary -------------------------------------------------------------------

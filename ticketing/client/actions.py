@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from ticketing.client.admin_actions import AdminActions
 from ticketing.client.admin_commands import AdminCommand
@@ -46,6 +47,9 @@ from ticketing.errors import (
     InvalidRequest,
     SeatsUnavailable,
     TicketingError,
+    TicketNotFound,
+    Unavailable,
+    UnknownTheater,
 )
 
 
@@ -84,6 +88,7 @@ class Actions:
             if self.admin is None:
                 raise InvalidRequest(NEEDS_SECRET)
             return Outcome(self.admin.run(command))
+        command = self.resolved(command)
         match command:
             case Theaters():
                 return Outcome(self._theaters())
@@ -102,7 +107,7 @@ class Actions:
             case Cancel(theater, ticket_no):
                 return Outcome(self._cancel(theater, ticket_no))
             case ListTickets():
-                return Outcome(tickets_view(self.tickets.load()))
+                return Outcome(self._list_tickets())
             case Status():
                 return Outcome(status_view(self.cluster_status()))
             case Help(topic):
@@ -117,8 +122,43 @@ class Actions:
         if hold is None:
             return []
         self.state.hold = None
+        if hold.expired(self.clock()):
+            return [("class:note", f"your hold on {hold.describe()} had expired\n")]
         self.api.release_hold(hold.hold_id)
         return [("class:note", f"released your hold on {' '.join(hold.seats)}\n")]
+
+    def live_hold(self) -> OpenHold | None:
+        """The hold this client owns, or None once it expired: an expired hold is never
+        drawn or offered as ours (the cluster may have given its seats to someone else).
+
+        The expired hold stays in the state until the next hold, book, release or quit, so
+        those can say what happened to it.
+        """
+        hold = self.state.hold
+        return None if hold is None or hold.expired(self.clock()) else hold
+
+    def resolved(self, command: Command) -> Command:
+        """The command with its theater and event ids as the catalog spells them, so that
+        ``map amc dune-1900`` works as ``map AMC dune-1900`` (when only one id matches)."""
+        theater = getattr(command, "theater", None)
+        if theater is None:
+            return command
+        found = self.metadata.resolve_theater(theater)
+        changes = {"theater": found}
+        event = getattr(command, "event", None)
+        if event is not None:
+            changes["event"] = self.metadata.resolve_event(found, event)
+        return replace(command, **changes)  # type: ignore[type-var]
+
+    def cancel_question(self, theater: str, ticket_no: str) -> str:
+        """What a person confirms before a ticket is cancelled: the ticket as the cluster has
+        it, so a wrong number is caught (TicketNotFound) before anything is asked."""
+        ticket = self._live_ticket(theater, ticket_no)
+        seats = " ".join(ticket["seats"])
+        return (
+            f"cancel ticket {ticket_no} ({ticket['theater']} {ticket['event']} {seats}, "
+            f"{ticket['name']}) for good? [y/N] "
+        )
 
     def _theaters(self) -> Fragments:
         """Fresh from the balancer, events not on sale marked; completion then offers it."""
@@ -134,7 +174,7 @@ class Actions:
     ) -> Fragments:
         seat_states = self.api.get_seat_states(theater, event)
         self._choose(theater, event)
-        hold = self.state.hold
+        hold = self.live_hold()
         mine = hold.seats if hold and (hold.theater, hold.event) == (theater, event) else ()
         return map_view(
             seat_states,
@@ -153,7 +193,7 @@ class Actions:
         in that one case the old hold goes first.
         """
         self._choose(theater, event)
-        previous = self.state.hold
+        previous = self.live_hold()
         released = False
         try:
             answer = self.api.block_seats(theater, event, list(seats))
@@ -174,7 +214,7 @@ class Actions:
         among those chosen: a buyer in a rush keeps what they have until better is theirs.
         """
         self._choose(theater, event)
-        previous = self.state.hold
+        previous = self.live_hold()
         answer = self.api.block_best_available(theater, event, count)
         hold = self._keep(answer, theater, event)
         view = best_hold_view(hold, hold.seconds_left(self.clock()), count)
@@ -224,6 +264,9 @@ class Actions:
         if hold is None:
             raise InvalidRequest("you hold no seats; hold some with: hold THEATER EVENT SEATS")
         self.state.hold = None
+        if hold.expired(self.clock()):
+            self.metadata.seats_changed(hold.theater, hold.event)
+            return [("", f"{self._expired(hold)}; nothing to give back\n")]
         self.api.release_hold(hold.hold_id)
         self.metadata.seats_changed(hold.theater, hold.event)
         return [("", f"released {' '.join(hold.seats)} at {hold.theater} {hold.event}\n")]
@@ -232,12 +275,21 @@ class Actions:
         hold = self.state.hold
         if hold is None:
             raise InvalidRequest("you hold no seats; first: hold THEATER EVENT SEATS")
-        try:
-            ticket = self.api.book_ticket(hold.hold_id, name, email)
-        except (HoldExpired, HoldNotFound):
+        if hold.expired(self.clock()):
             self.state.hold = None
             self.metadata.seats_changed(hold.theater, hold.event)
-            raise
+            raise HoldExpired(f"{self._expired(hold)}; hold them again: {hold.again()}")
+        try:
+            ticket = self.api.book_ticket(hold.hold_id, name, email)
+        except (HoldExpired, HoldNotFound) as exc:
+            # The cluster's message names the hold id and its own API; a person needs
+            # the seats and what to type.
+            self.state.hold = None
+            self.metadata.seats_changed(hold.theater, hold.event)
+            raise type(exc)(
+                f"your hold on {hold.describe()} is gone (it expired or was replaced); "
+                f"hold them again: {hold.again()}"
+            ) from None
         self.state.hold = None
         self.metadata.seats_changed(hold.theater, hold.event)
         self.tickets.add(dict(ticket))
@@ -251,15 +303,64 @@ class Actions:
                     "no ticket booked from this computer yet; use: ticket THEATER TICKET_NO"
                 )
             theater, ticket_no = latest["theater"], latest["ticket_no"]
-        return ticket_view(self.api.get_ticket_details(theater, ticket_no))
+        return ticket_view(self._live_ticket(theater, ticket_no))
+
+    def _expired(self, hold: OpenHold) -> str:
+        when = datetime.fromtimestamp(hold.expires_at).strftime("%H:%M:%S")
+        return f"your hold on {hold.describe()} expired at {when}"
+
+    def _live_ticket(self, theater: str, ticket_no: str) -> dict:
+        """The ticket as the cluster has it; one it no longer has leaves the local list."""
+        try:
+            return dict(self.api.get_ticket_details(theater, ticket_no))
+        except TicketNotFound:
+            self.tickets.remove(theater, ticket_no)
+            raise
 
     def _cancel(self, theater: str, ticket_no: str) -> Fragments:
-        known = [t for t in self.metadata.tickets(theater) if t.get("ticket_no") == ticket_no]
+        """Cancel a ticket the cluster still has.
+
+        The cluster answers a second cancel of the same ticket as a retry of the first (True),
+        so the ticket is looked up first: a ticket already cancelled is refused here
+        (TicketNotFound) rather than reported as freeing seats that may be someone else's now.
+        """
+        ticket = self._live_ticket(theater, ticket_no)
         self.api.delete_ticket(theater, ticket_no)
         self.tickets.remove(theater, ticket_no)
-        for ticket in known:
-            self.metadata.seats_changed(theater, ticket["event"])
-        return [("", f"cancelled ticket {ticket_no} at {theater}; its seats are free again\n")]
+        self.metadata.seats_changed(theater, ticket["event"])
+        seats = " ".join(ticket["seats"])
+        return [("", f"cancelled ticket {ticket_no} at {theater} {ticket['event']} ({seats})\n")]
+
+    def _list_tickets(self) -> Fragments:
+        """The local list as the cluster still has it: a ticket cancelled elsewhere (or whose
+        event was cancelled) is dropped from the list, with the cluster's reason; one for a
+        theater this cluster does not have (booked on another cluster by an older client)
+        is not shown. When the cluster is unavailable, the list is shown unchecked."""
+        live: list[dict] = []
+        out: Fragments = []
+        foreign = self.tickets.others()
+        unchecked: Unavailable | None = None
+        for ticket in self.tickets.load():
+            if unchecked is not None:
+                live.append(ticket)
+                continue
+            try:
+                found = self.api.get_ticket_details(ticket["theater"], ticket["ticket_no"])
+                live.append({**ticket, **found})
+            except TicketNotFound as exc:
+                self.tickets.remove(ticket["theater"], ticket["ticket_no"])
+                out.append(("class:note", f"dropped from your list: {exc}\n"))
+            except UnknownTheater:
+                foreign += 1
+            except Unavailable as exc:
+                unchecked = exc
+                live.append(ticket)
+        out = tickets_view(live) + out
+        if foreign:
+            out.append(("class:note", f"({foreign} ticket(s) of other clusters not shown)\n"))
+        if unchecked is not None:
+            out.append(("class:note", f"(not checked with the cluster: {unchecked})\n"))
+        return out
 
 
 def offered_instead(command: Command | None, refusal: SeatsUnavailable) -> Hold | None:

@@ -10,8 +10,10 @@ Where `hold` takes its seats, a bare number asks for that many of the best free 
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +23,10 @@ from ticketing.client.seat_spec import parse_seats
 from ticketing.errors import InvalidRequest
 
 ADMIN_TOPIC = "admin"
-"""The one topic ``help`` knows besides the command list: the operator's commands."""
+"""The topic of the operator's commands; ``help`` also explains each command (``help hold``)."""
+
+ALIASES = {"exit": "quit"}
+"""Other words people type for a command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +100,8 @@ class Status:
 @dataclass(frozen=True, slots=True)
 class Help:
     topic: str | None = None
-    """None: every command; "admin": the operator's commands, with an example."""
+    """None: every command; "admin": the operator's commands, with an example; a command's
+    name: that command alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +169,11 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "help",
             (Param.TOPIC,),
-            "help [admin]",
-            "show this list (help admin: the operator's commands)",
+            "help [COMMAND|admin]",
+            "show this list (help hold: one command; help admin: the operator's)",
             all_optional=True,
         ),
-        CommandSpec("quit", (), "quit", "leave (an open hold is released)"),
+        CommandSpec("quit", (), "quit | exit", "leave (an open hold is released)"),
     )
 }
 
@@ -229,28 +235,61 @@ def _quoted(value: Value | None) -> list[str]:
 
 
 def words_of(line: str) -> list[str]:
-    """Split a line like a shell does, so a quoted name stays one word."""
+    """Split a line like a shell does, so a quoted name stays one word.
+
+    A lone apostrophe is part of a word (``book Grace O'Hopper ...``): a line whose quotes do
+    not pair up is split again with only double quotes quoting.
+    """
     try:
         return shlex.split(line)
+    except ValueError:
+        pass
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.commenters = ""
+    try:
+        return list(lexer)
     except ValueError as exc:
         raise InvalidRequest(f"cannot read that line ({exc}); close the quote and retry") from exc
 
 
-def parse(line: str) -> PartialCommand | None:
-    """Parse one line; None for a blank line or a comment."""
+def command_names() -> list[str]:
+    """Every word that starts a command: the commands and their aliases."""
+    return [*SPECS, *ALIASES]
+
+
+def parse(line: str, defaults: Mapping[str, str] | None = None) -> PartialCommand | None:
+    """Parse one line; None for a blank line or a comment.
+
+    ``defaults`` fills what ``book`` leaves out (name, e-mail: the config file's).
+    """
     words = words_of(line)
     if not words or words[0].startswith("#"):
         return None
     name, args = words[0].lower(), words[1:]
-    spec = SPECS.get(name)
+    spec = SPECS.get(ALIASES.get(name, name))
     if spec is None:
-        raise InvalidRequest(f"unknown command {words[0]!r}; type help to see the commands")
+        raise InvalidRequest(
+            f"unknown command {words[0]!r}{did_you_mean(name, command_names())}; "
+            "type help to see the commands"
+        )
     if spec.name == "admin" and args:
         spec, args = _admin_spec(args[0], args[1:])
     partial = PartialCommand(spec)
     for param, text in _assign(spec, args):
         partial.supply(param, text)
+    if spec.name == "book" and defaults:
+        for param in partial.missing:
+            if defaults.get(param):
+                partial.supply(param, defaults[param])
     return partial
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` (did you mean hold?)`` for the nearest choice to a mistyped word, else ``""``."""
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _admin_spec(word: str, args: list[str]) -> tuple[CommandSpec, list[str]]:
@@ -260,7 +299,8 @@ def _admin_spec(word: str, args: list[str]) -> tuple[CommandSpec, list[str]]:
     spec = ADMIN_SPECS.get(word.lower())
     if spec is None:
         raise InvalidRequest(
-            f"unknown admin command {word!r}; help admin lists them ({', '.join(ADMIN_SPECS)})"
+            f"unknown admin command {word!r}{did_you_mean(word, list(ADMIN_SPECS))}; "
+            f"help admin lists them ({', '.join(ADMIN_SPECS)})"
         )
     return spec, args
 
@@ -326,11 +366,23 @@ def _convert(param: Param, text: str) -> Value:
         return _size(param, text)
     if param is Param.STARTS_AT:
         return _date_time(text)
-    if param is Param.TOPIC and text.lower() != ADMIN_TOPIC:
-        raise InvalidRequest(f"help knows one topic, {ADMIN_TOPIC}; type help for the commands")
+    if param is Param.TOPIC:
+        return _topic(text)
     if param is Param.EMAIL and ("@" not in text or " " in text):
         raise InvalidRequest(f"{text!r} is not an e-mail address; write it like ada@example.org")
     return text
+
+
+def _topic(text: str) -> str:
+    """A command to explain (an alias stands for its command), or the admin topic."""
+    word = text.lower()
+    word = ALIASES.get(word, word)
+    if word not in SPECS:
+        raise InvalidRequest(
+            f"no help on {text!r}{did_you_mean(word, command_names())}; "
+            "help COMMAND explains one of: " + ", ".join(SPECS)
+        )
+    return word
 
 
 def _seats_or_count(text: str) -> tuple[str, ...] | int:
@@ -404,8 +456,10 @@ def _build(name: str, values: dict[Param, Value]) -> Command:
             return ListTickets()
         case "status":
             return Status()
-        case "help" | "admin":
-            return Help(ADMIN_TOPIC if name == "admin" or values else None)
+        case "help":
+            return Help(text(Param.TOPIC) if values else None)
+        case "admin":
+            return Help(ADMIN_TOPIC)
         case _:
             return Quit()
 

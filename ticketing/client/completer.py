@@ -228,8 +228,11 @@ def _subcommands(metadata: Metadata, word: str, context: Context) -> Iterator[Co
 
 
 def _topics(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:
-    if "admin".startswith(word.lower()):
-        yield Completion("admin", -len(word), display_meta="the operator's commands")
+    """``help`` explains any command; ``admin`` lists the operator's."""
+    for name, spec in SPECS.items():
+        if name.startswith(word.lower()):
+            meta = "the operator's commands" if name == "admin" else spec.summary
+            yield Completion(name, -len(word), display_meta=meta)
 
 
 def _clusters(metadata: Metadata, word: str, context: Context) -> Iterator[Completion]:

@@ -1,5 +1,6 @@
 """The client's key bindings, in one place (prompt_toolkit's Emacs defaults stay underneath:
-Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D on an empty line quits)."""
+Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D on an empty line quits; in a guided
+question the REPL turns it into a cancel)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from ticketing.client.load_balancer_api import LoadBalancerApi, catalog_of
 from ticketing.client.operator_link import OperatorApi
 from ticketing.client.seat_states import SeatStates
 from ticketing.client.tickets_file import TicketsFile
+from ticketing.errors import TicketingError
 
 SEATS_TTL = 2.0
 
@@ -64,6 +65,22 @@ class Metadata:
     def theater(self, theater: str) -> dict | None:
         return next((t for t in self.theaters() if t["theater"] == theater), None)
 
+    def resolve_theater(self, typed: str) -> str:
+        """The catalog's id for ``typed`` if it matches one id ignoring case (and no other), else
+        ``typed`` as it is: the cluster then judges, and its refusal lists the theaters."""
+        try:
+            ids = [t["theater"] for t in self.theaters()]
+        except TicketingError:
+            return typed
+        return _one_match(typed, ids)
+
+    def resolve_event(self, theater: str, typed: str) -> str:
+        try:
+            ids = [e["event"] for e in self.events(theater)]
+        except TicketingError:
+            return typed
+        return _one_match(typed, ids)
+
     def events(self, theater: str) -> list[dict]:
         found = self.theater(theater)
         return list(found["events"]) if found else []
@@ -88,3 +105,10 @@ class Metadata:
         if theater is not None:
             tickets = [ticket for ticket in tickets if ticket.get("theater") == theater]
         return tickets
+
+
+def _one_match(typed: str, ids: list[str]) -> str:
+    if typed in ids:
+        return typed
+    matches = [known for known in ids if known.casefold() == typed.casefold()]
+    return matches[0] if len(matches) == 1 else typed

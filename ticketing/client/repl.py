@@ -5,18 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.completion import DummyCompleter
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import Input
-from prompt_toolkit.output import Output
+from prompt_toolkit.output import ColorDepth, Output
 
 from ticketing.client.actions import Actions, Outcome, offered_instead
 from ticketing.client.admin_commands import CancelEvent
 from ticketing.client.announcer import ExpiryAnnouncer
-from ticketing.client.commands import Command, Param, PartialCommand, parse
+from ticketing.client.commands import Cancel, Command, Param, PartialCommand, parse
 from ticketing.client.completer import Context, ParamCompleter, TicketingCompleter
 from ticketing.client.key_bindings import client_key_bindings
 from ticketing.client.map_view import Screen
@@ -49,12 +50,16 @@ class Repl:
         show: Callable[[Fragments], None] | None = None,
         now: Callable[[], float] = time.time,
         pager: Pager | None = None,
+        colours: bool = True,
     ) -> None:
         """``pager`` shows output taller than the terminal; by default the terminal's pager
-        (``$PAGER``, else less) when ``output`` is the terminal, none otherwise."""
+        (``$PAGER``, else less) when ``output`` is the terminal, none otherwise. ``colours``
+        False draws in the terminal's own colour only (the config file's ``colours =
+        false``): marks and words carry the meaning anyway."""
         self.actions = actions
         self.metadata = metadata
         self._output = output
+        self._colour_depth = None if colours else ColorDepth.MONOCHROME
         self.show = show or self._print
         self.pager = pager if pager is not None or output is not None else terminal_pager
         if history_path is not None:
@@ -67,6 +72,7 @@ class Repl:
             "bottom_toolbar": bottom_toolbar(balancer, actions.state, now),
             "refresh_interval": 1.0,
             "complete_while_typing": True,
+            "color_depth": self._colour_depth,
         }
         self.session: PromptSession[str] = PromptSession(
             history=FileHistory(str(history_path)) if history_path else InMemoryHistory(),
@@ -75,47 +81,44 @@ class Repl:
         )
         # Answers to guided prompts stay out of the command history; the whole command goes in.
         self.guide: PromptSession[str] = PromptSession(history=InMemoryHistory(), **common)
-        self._running = ""
-        """The command line being run, to offer again when the cluster was unavailable."""
         actions.screen = self._screen
         self.announcer = ExpiryAnnouncer(actions.state, now, self.show)
         for session in (self.session, self.guide):
             self.announcer.attach(session.app)
 
     def run(self) -> int:
-        """Read and run commands until `quit` or Ctrl-D; an open hold is released on the way out."""
+        """Read and run commands until `quit` or Ctrl-D; an open hold is released on the way out.
+
+        Ctrl-D quits only at the command prompt: in a guided question or a confirmation it
+        cancels that command, as Ctrl-C does (a stray Ctrl-D must not end a booking, nor,
+        under ``dev.py start``, the whole cluster).
+        """
         self.show([("class:note", "Type help for the commands; Tab completes.\n")])
-        again = ""
         while True:
             try:
-                line = self.session.prompt(PROMPT, default=again)
+                line = self.session.prompt(PROMPT)
             except KeyboardInterrupt:
-                again = ""
                 continue
             except EOFError:
                 self._run_safely(self.actions.leave)
                 return 0
-            again = ""
-            self._running = line
             try:
-                partial = parse(line)
+                partial = parse(line, self.actions.state.identity)
                 if partial is None:
                     continue
                 if partial.missing:
                     self._ask_missing(partial)
                     self.session.history.append_string(partial.as_line())
-                self._running = partial.as_line()
                 outcome = self._execute(partial.build())
             except KeyboardInterrupt:
                 self.show([("class:note", "cancelled\n")])
                 continue
-            except EOFError:
-                self._run_safely(self.actions.leave)
-                return 0
             except Unavailable as exc:
                 self._error(exc)
-                # Offer the same command again: retrying is safe, and nothing typed is lost.
-                again = self._running
+                # Retrying is safe, and the command is the latest in the history: one key
+                # brings it back. It is not put on the line, where the next command typed
+                # would be appended to it.
+                self.show([("class:note", "  press Up to run it again\n")])
                 continue
             except TicketingError as exc:
                 self._error(exc)
@@ -135,6 +138,11 @@ class Repl:
         """
         if isinstance(command, CancelEvent) and not self._confirm(command.question(), False):
             return Outcome([("class:note", "not cancelled\n")])
+        if isinstance(command, Cancel):
+            command = self.actions.resolved(command)
+            question = self.actions.cancel_question(command.theater, command.ticket_no)
+            if not self._confirm(question, False):
+                return Outcome([("class:note", "not cancelled\n")])
         while True:
             try:
                 return self.actions.run(command)
@@ -146,13 +154,12 @@ class Repl:
                 if not self._confirm(f"hold {' '.join(offer.seats)} instead? [Y/n] "):
                     return Outcome([("class:note", "not held\n")])
                 command = offer
-                self._running = offer.as_line()
-                self.session.history.append_string(self._running)
+                self.session.history.append_string(offer.as_line())
 
     def _confirm(self, question: str, default: bool = True) -> bool:
         """A yes-or-no question, ``default`` on Enter; Ctrl-C cancels as it does any prompt."""
         while True:
-            answer = self.guide.prompt(question, completer=DummyCompleter()).strip().lower()
+            answer = self._ask(question, completer=DummyCompleter()).strip().lower()
             if answer == "":
                 return default
             if answer in ("y", "yes"):
@@ -169,7 +176,7 @@ class Repl:
         for param in partial.missing:
             completer = ParamCompleter(self.metadata, param, lambda: self._context(partial))
             while True:
-                answer = self.guide.prompt(
+                answer = self._ask(
                     f"  {param}: ",
                     completer=completer,
                     default=self._default(param, partial),
@@ -187,13 +194,27 @@ class Repl:
                     continue
                 break
 
+    def _ask(self, question: str, **options: Any) -> str:
+        """A guided prompt; Ctrl-D there cancels the command as Ctrl-C does."""
+        try:
+            return self.guide.prompt(question, **options)
+        except EOFError:
+            raise KeyboardInterrupt from None
+
     def _check_known(self, param: Param, partial: PartialCommand) -> None:
-        """Catch a mistyped theater or event at its own prompt rather than after the last one."""
+        """Catch a mistyped theater or event at its own prompt rather than after the last one;
+        an id typed in another case becomes the catalog's (``amc`` is ``AMC``)."""
         try:
             theaters = self.metadata.theaters()
         except TicketingError:
             return  # the cluster will judge when the command runs
+        if param is Param.THEATER:
+            typed = str(partial.values[Param.THEATER])
+            partial.values[param] = self.metadata.resolve_theater(typed)
         theater = str(partial.values.get(Param.THEATER, ""))
+        if param is Param.EVENT:
+            typed = str(partial.values[Param.EVENT])
+            partial.values[param] = self.metadata.resolve_event(theater, typed)
         if param is Param.THEATER and self.metadata.theater(theater) is None:
             known = ", ".join(t["theater"] for t in theaters)
             raise UnknownTheater(f"no theater {theater!r}; pick one of {known}")
@@ -215,6 +236,8 @@ class Repl:
         if param is Param.EVENT and partial.values.get(Param.THEATER) == state.theater:
             return state.event or ""
         if param in (Param.NAME, Param.EMAIL):
+            if state.identity.get(param):
+                return state.identity[param]
             latest = self.actions.tickets.latest()
             key = "name" if param is Param.NAME else "email"
             return str(latest.get(key, "")) if latest else ""
@@ -248,4 +271,10 @@ class Repl:
         self.show([("class:error", error_line(exc) + "\n")])
 
     def _print(self, fragments: Fragments) -> None:
-        print_formatted_text(FormattedText(fragments), style=STYLE, output=self._output, end="")
+        print_formatted_text(
+            FormattedText(fragments),
+            style=STYLE,
+            output=self._output,
+            color_depth=self._colour_depth,
+            end="",
+        )

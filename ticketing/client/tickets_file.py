@@ -2,6 +2,10 @@
 
 Ticket numbers are unguessable by design, so the cluster cannot list "my tickets": the client
 remembers the ones it booked, in a JSON file under the user's data directory.
+
+One file serves every cluster a person books on, so each ticket is tagged with the cluster it
+was booked on (the fingerprint of the cluster's key): a file opened for one cluster shows and
+changes that cluster's tickets only (and the untagged ones of older clients).
 """
 
 from __future__ import annotations
@@ -19,13 +23,31 @@ def default_tickets_path() -> Path:
     return Path(base) / "ticketing" / "tickets.json"
 
 
+CLUSTER_KEY = "cluster"
+"""The key of a ticket's cluster tag in the file."""
+
+
 class TicketsFile:
     """Tickets as the dicts `book_ticket` returned, newest last."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cluster: str | None = None) -> None:
+        """``cluster``: the tag of this cluster's tickets; None sees every ticket."""
         self.path = path
+        self.cluster = cluster
 
     def load(self) -> list[dict]:
+        """This cluster's tickets."""
+        return [ticket for ticket in self._load_all() if self._ours(ticket)]
+
+    def others(self) -> int:
+        """How many tickets of other clusters the file holds (not shown)."""
+        return sum(not self._ours(ticket) for ticket in self._load_all())
+
+    def _ours(self, ticket: dict) -> bool:
+        tag = ticket.get(CLUSTER_KEY)
+        return self.cluster is None or tag is None or tag == self.cluster
+
+    def _load_all(self) -> list[dict]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -42,13 +64,13 @@ class TicketsFile:
 
     def add(self, ticket: dict) -> None:
         theater, number = ticket["theater"], ticket["ticket_no"]
-        tickets = [known for known in self.load() if not _same(known, theater, number)]
-        tickets.append(ticket)
+        tickets = [known for known in self._load_all() if not self._same(known, theater, number)]
+        tickets.append({**ticket, CLUSTER_KEY: self.cluster} if self.cluster else ticket)
         self._save(tickets)
 
     def remove(self, theater: str, ticket_no: str) -> None:
-        tickets = self.load()
-        kept = [ticket for ticket in tickets if not _same(ticket, theater, ticket_no)]
+        tickets = self._load_all()
+        kept = [ticket for ticket in tickets if not self._same(ticket, theater, ticket_no)]
         if len(kept) != len(tickets):
             self._save(kept)
 
@@ -63,6 +85,7 @@ class TicketsFile:
         scratch.write_text(json.dumps(tickets, indent=2) + "\n", encoding="utf-8")
         os.replace(scratch, self.path)
 
-
-def _same(ticket: dict, theater: str, ticket_no: str) -> bool:
-    return ticket.get("theater") == theater and ticket.get("ticket_no") == ticket_no
+    def _same(self, ticket: dict, theater: str, ticket_no: str) -> bool:
+        """The same ticket of this cluster (another cluster may use the same theater id)."""
+        found = ticket.get("theater") == theater and ticket.get("ticket_no") == ticket_no
+        return found and self._ours(ticket)

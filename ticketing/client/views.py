@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ticketing.client.admin_views import admin_help_view
-from ticketing.client.commands import SPECS, Hold
+from ticketing.client.command_help import command_help_view
+from ticketing.client.commands import ADMIN_TOPIC, SPECS, Hold
 from ticketing.client.seat_spec import split_label
 from ticketing.client.state import OpenHold
 from ticketing.client.style import Fragments
@@ -121,8 +122,10 @@ def status_view(rows: list[dict]) -> Fragments:
 
 
 def help_view(topic: str | None = None) -> Fragments:
-    if topic is not None:
+    if topic == ADMIN_TOPIC:
         return admin_help_view()
+    if topic is not None:
+        return command_help_view(topic)
     width = max(len(spec.usage) for spec in SPECS.values())
     out: Fragments = [("class:heading", "commands\n")]
     for spec in SPECS.values():
@@ -132,7 +135,9 @@ def help_view(topic: str | None = None) -> Fragments:
         (
             "class:note",
             "A command typed without its arguments asks for them. Tab completes, "
-            "Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D quits.\n",
+            "Ctrl-R searches history, Ctrl-C cancels the line, Ctrl-D quits (in a question\n"
+            "it cancels the command). "
+            "help COMMAND explains one command, with an example.\n",
         )
     )
     return out
