@@ -46,6 +46,8 @@ NO_KEY = (
 
 log = logging.getLogger(__name__)
 
+MAX_RETRY_PAUSE = 2.0  # seconds: the longest pause between two rounds of retries
+
 
 class Connection:
     """A `LoadBalancerApi` that fails over between the registered load balancers."""
@@ -62,12 +64,16 @@ class Connection:
         shed_patience: float = 10.0,
         cluster_key: ClusterKey | None = None,
         connect_timeout: float = dialer.CONNECT_TIMEOUT,
+        retry_patience: float = 0.0,
     ) -> None:
         """``cluster_key`` checks the load balancers (see ``find_cluster_key``); without one it
         is derived from ``secret`` or ``$TICKETING_SECRET`` if given, and with none at all no
         balancer is used. ``secret`` (the cluster's, for operators) also lets
         ``cluster_status`` reach the members-only components; without it they show as members
-        only. ``connect_timeout`` bounds connecting to one balancer, ``call_timeout`` a call."""
+        only. ``connect_timeout`` bounds connecting to one balancer, ``call_timeout`` a call.
+        ``retry_patience``: seconds a call refused with ``Unavailable`` by every balancer (no
+        quorum, none reachable) is tried again, with growing jittered pauses; 0 (the
+        interactive client's choice: a person decides) gives up at once."""
         self.secret = secret
         if cluster_key is None:
             # $TICKETING_SECRET is read as every member reads it (load_secret strips it).
@@ -81,6 +87,7 @@ class Connection:
         self.connect_timeout = connect_timeout
         self.status_timeout = status_timeout
         self.shed_patience = shed_patience
+        self.retry_patience = retry_patience
         self._rng = rng or random.Random()
         self._known: dict[str, str] = {}
         self._skipped: set[str] = set()
@@ -127,11 +134,26 @@ class Connection:
     # -- failover ---------------------------------------------------------------------------
 
     def call(self, method: str, *args: Any) -> Any:
-        """Call `method` on the current balancer, or on each other one until one answers.
+        """Call `method` on the current balancer, or on each other one until one answers;
+        when none could, again after a pause, for up to ``retry_patience`` seconds.
 
         Retrying is safe: Unavailable promises nothing was half-done, holds and bookings are
         all-or-nothing, and booking the same hold twice returns the same ticket.
         """
+        deadline = time.monotonic() + self.retry_patience
+        pause = backoff.DEFAULT_RETRY_AFTER
+        while True:
+            try:
+                return self._call_each(method, *args)
+            except Unavailable as exc:
+                wait = backoff.pause(exc.retry_after or pause, self._rng)
+                if time.monotonic() + wait > deadline:
+                    raise
+                time.sleep(wait)
+                pause = min(pause * 2, MAX_RETRY_PAUSE)
+
+    def _call_each(self, method: str, *args: Any) -> Any:
+        """One round of ``call``: the balancers in turn until one answers."""
         tried: set[str] = set()
         last_unavailable: Unavailable | None = None
         patience = self.shed_patience
@@ -278,6 +300,12 @@ class Connection:
             status["registered_as"] = name
             rows.append(status)
         return rows
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         for name in list(self._proxies):
