@@ -183,7 +183,7 @@ class SeatStore:
                     self._theaters[theater.id] = theater
                 self._version = int(snapshot["catalog"]["version"])
             for t in snapshot.get("refunds", ()):
-                ticket = self._ticket_from_plain(t)
+                ticket = self._ticket_from_plain(t, on_the_map=False)
                 self._refunds[ticket.ticket_no] = ticket
             for entry in snapshot["fences"]:
                 theater = self._theater(str(entry["theater"]))
@@ -204,11 +204,18 @@ class SeatStore:
             self._theaters, self._version = theaters, version
             raise ValueError(f"not a seat store snapshot for this catalog: {exc!r}") from exc
 
-    def _ticket_from_plain(self, t: dict[str, Any]) -> Ticket:
-        """A snapshot's ticket, its seats in the theater's canonical labels."""
+    def _ticket_from_plain(self, t: dict[str, Any], on_the_map: bool = True) -> Ticket:
+        """A snapshot's ticket, its seats in the theater's canonical labels.
+
+        A refunded ticket's seats are kept as they were sold (``on_the_map=False``):
+        the theater may have shrunk since its event was cancelled.
+        """
         theater, event = str(t["theater"]), str(t["event"])
         seat_map = self._theater(theater).seat_map
-        labels = tuple(seat_map.canonical(str(seat)) for seat in t["seats"])
+        if on_the_map:
+            labels = tuple(seat_map.canonical(str(seat)) for seat in t["seats"])
+        else:
+            labels = tuple(str(seat) for seat in t["seats"])
         return Ticket(
             str(t["ticket_no"]),
             theater,

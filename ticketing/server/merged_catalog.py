@@ -73,7 +73,7 @@ class MergedCatalog:
         try:
             version = int(plain["version"])
             theaters = tuple(theater_from_table(t, f"cluster {cluster}") for t in plain["theaters"])
-        except (TypeError, KeyError, ValueError, CatalogError) as exc:
+        except (TypeError, KeyError, ValueError, OverflowError, CatalogError) as exc:
             log.warning("ignoring the catalog cluster %s sent: %s", cluster, exc)
             return False
         with self._lock:
