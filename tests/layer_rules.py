@@ -275,8 +275,8 @@ def check(root: Path, allowances: tuple[Allowance, ...] = ALLOWANCES) -> Report:
             report.violations.append(str(exc))
             continue
         for imp in imports:
-            refusal = _refusal(layer, imp)
-            if refusal is None:
+            why = refusal(layer, imp)
+            if why is None:
                 continue
             allowance = next((a for a in allowances if a.covers(imp)), None)
             if allowance is not None:
@@ -285,7 +285,7 @@ def check(root: Path, allowances: tuple[Allowance, ...] = ALLOWANCES) -> Report:
             scope = f" in {imp.scope}()" if imp.scope else ""
             report.violations.append(
                 f"{where}:{imp.line}: {imp.importer} ({layer.name}) imports {imp.target} "
-                f"({imp.form}{scope}): {refusal}"
+                f"({imp.form}{scope}): {why}"
             )
         if layer.pure:
             for use in random_uses:
@@ -296,7 +296,7 @@ def check(root: Path, allowances: tuple[Allowance, ...] = ALLOWANCES) -> Report:
     return report
 
 
-def _refusal(layer: Layer, imp: Import) -> str | None:
+def refusal(layer: Layer, imp: Import) -> str | None:
     """Why ``layer`` may not make this import, or None."""
     if imp.target == DYNAMIC:
         return "the module's name is not a literal, so no check can see what it loads"
