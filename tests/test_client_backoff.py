@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -36,7 +37,8 @@ class Balancer:
 
 def patch_sleep(monkeypatch: pytest.MonkeyPatch, sleep: Callable[[float], None]) -> None:
     """The client's waits go to ``sleep`` instead of the clock."""
-    monkeypatch.setattr(connection_module, "time", SimpleNamespace(sleep=sleep), raising=False)
+    clock = SimpleNamespace(sleep=sleep, monotonic=time.monotonic)
+    monkeypatch.setattr(connection_module, "time", clock, raising=False)
 
 
 def connect(balancers: dict[str, Balancer], **options: Any) -> Connection:

@@ -16,10 +16,15 @@ import pytest
 from conftest import ROOT, Processes, pick_free_port, poll
 from test_client_tmux import CLUSTER, Tmux
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None or shutil.which("less") is None,
-    reason="tmux and less are needed",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("tmux") is None or shutil.which("less") is None,
+        reason="tmux and less are needed",
+    ),
+    # A cluster and a terminal for ~15 s: the default suite's 5 minutes are nearly spent,
+    # and the pipe-input tests of test_client_big_venue cover the same views there.
+    pytest.mark.slow,
+]
 
 CATALOG = """
 hold_ttl = 6

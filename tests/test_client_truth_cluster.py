@@ -29,6 +29,10 @@ from ticketing.catalog import load_catalog
 from ticketing.client.launch import ClientOptions, main
 from ticketing.security.cluster_key import public_key_path
 
+# A cluster and tmux for ~25 s: the default suite's 5 minutes are nearly spent, and
+# test_client_truth covers the same behaviours there without a cluster.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
