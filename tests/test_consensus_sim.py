@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from planted_bugs import PLANTED, PlantedBug
 
 from ticketing.consensus.proposer import Proposer
-from ticketing.consensus.simulator import Simulation, config_for
+from ticketing.consensus.simulator import BOUNDARY_FAULTS, Simulation, config_for
 from ticketing.consensus.values import Batch
 from ticketing.simulation_pool import run_many
 
@@ -38,10 +39,22 @@ def test_worker_processes_find_the_same_failures_as_one_process() -> None:
 
 def test_schedules_exercise_faults_and_progress() -> None:
     """The runs are not vacuous: they crash, partition, choose and acknowledge."""
-    result = Simulation(1, config_for(1)).run()
+    result = Simulation(3, config_for(3)).run()
     assert result.ok
     assert result.faults.get("crash", 0) > 0 and result.faults.get("partition", 0) > 0
     assert result.chosen_slots > 50 and result.acknowledged > 50
+
+
+def test_schedules_aim_faults_at_the_persistence_and_reply_boundary() -> None:
+    """Every kind of aimed fault happens in the first seeds, and the honest core survives it."""
+    seen: dict[str, int] = {}
+    for seed in range(10):
+        result = Simulation(seed, config_for(seed)).run()
+        assert result.ok, result.describe()
+        for kind, count in result.faults.items():
+            seen[kind] = seen.get(kind, 0) + count
+    aimed = [*BOUNDARY_FAULTS, "coordinator_crash_mid_send", "coordinator_pause"]
+    assert all(seen.get(kind, 0) > 0 for kind in aimed), seen
 
 
 def test_a_seed_replays_the_same_run() -> None:
@@ -63,7 +76,7 @@ class ForgetfulProposer(Proposer):
 
 
 def _first_failure(**variant: object):
-    for seed in range(300):
+    for seed in range(DEFAULT_SCHEDULES):
         result = Simulation(seed, config_for(seed), **variant).run()
         if not result.ok:
             return result
@@ -84,3 +97,30 @@ def test_checker_catches_an_acceptor_that_replies_before_persisting() -> None:
     assert failure is not None, "the checker missed an acceptor that replies before persisting"
     replay = Simulation(failure.seed, config_for(failure.seed), persist_before_reply=False).run()
     assert replay.violations == failure.violations
+
+
+@pytest.mark.parametrize("bug", PLANTED, ids=lambda bug: f"{bug.part}: {bug.name}")
+def test_checker_catches_each_planted_bug_within_the_default_seeds(bug: PlantedBug) -> None:
+    """Each planted bug breaks a check in one of the seeds the default run covers.
+
+    Stops at the first failing seed (a few dozen at most, see the README); the
+    slow test below counts the failing seeds among all of them.
+    """
+    failure = _first_failure(**bug.switches)
+    assert failure is not None, f"the checker missed: {bug.part}, {bug.name}"
+    replay = Simulation(failure.seed, config_for(failure.seed), **bug.switches).run()
+    assert replay.violations == failure.violations
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_planted_bugs_fail_many_of_the_default_seeds(capsys: pytest.CaptureFixture) -> None:
+    """How many of the default seeds catch each planted bug (the README's table)."""
+    counts = {}
+    for bug in PLANTED:
+        failures = run_many(range(DEFAULT_SCHEDULES), **bug.switches)
+        counts[f"{bug.part}: {bug.name}"] = (failures[0].seed if failures else None, len(failures))
+    with capsys.disabled():
+        for name, (first, failing) in counts.items():
+            print(f"{name}: first failing seed {first}, {failing} of {DEFAULT_SCHEDULES} fail")
+    assert all(failing > 0 for _, failing in counts.values()), counts

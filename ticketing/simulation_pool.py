@@ -19,13 +19,17 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
 from ticketing.consensus.proposer import Proposer
+from ticketing.consensus.replica import Replica
 from ticketing.consensus.simulator import (
     ProposerFactory,
+    ReplicaFactory,
     SimConfig,
     SimResult,
     Simulation,
+    StorageFactory,
     config_for,
 )
+from ticketing.consensus.storage import MemoryStorage
 
 # Seeds handed to a worker at once: small enough that the workers finish close
 # together (schedules differ in cost) and that stopping waits for little.
@@ -45,18 +49,22 @@ def run_many(
     proposer_factory: ProposerFactory = Proposer,
     persist_before_reply: bool = True,
     workers: int | None = None,
+    replica_factory: ReplicaFactory = Replica,
+    storage_factory: StorageFactory = MemoryStorage,
 ) -> list[SimResult]:
     """Run one simulation per seed (shape from ``config_for`` unless given); the failures.
 
     ``workers`` processes share the seeds (default: one per usable CPU; 1 runs
-    them here). ``proposer_factory`` must then be importable by name, as a
-    class at a module's top level is.
+    them here). The factories (which plant bugs in tests) must then be
+    importable by name, as a class at a module's top level is.
     """
     one = partial(
         _failure,
         config=config,
         proposer_factory=proposer_factory,
         persist_before_reply=persist_before_reply,
+        replica_factory=replica_factory,
+        storage_factory=storage_factory,
     )
     workers = min(workers or usable_cpus(), len(seeds))
     if workers <= 1:
@@ -80,10 +88,17 @@ def _failure(
     config: SimConfig | None,
     proposer_factory: ProposerFactory,
     persist_before_reply: bool,
+    replica_factory: ReplicaFactory,
+    storage_factory: StorageFactory,
 ) -> SimResult | None:
     """The result of the schedule of ``seed`` if it broke a check, else None (less to send)."""
     result = Simulation(
-        seed, config or config_for(seed), proposer_factory, persist_before_reply
+        seed,
+        config or config_for(seed),
+        proposer_factory,
+        persist_before_reply,
+        replica_factory,
+        storage_factory,
     ).run()
     return None if result.ok else result
 

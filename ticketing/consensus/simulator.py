@@ -4,11 +4,30 @@ N replicas and K coordinators exchange messages through a simulated network
 driven by one seeded RNG: delays, reordering, duplicates, drops, partitions,
 crashes (memory lost, disk kept) and restarts. Clients submit commands to
 random coordinators and retry what was abandoned, with the same request id.
+
+Besides faults at random moments, faults aimed at the moments that matter, as
+FoundationDB's and TigerBeetle's simulators aim theirs (each seed picks how
+often, ``config_for``):
+- a replica that just gave a promise or accepted a proposal (flushed, reply
+  not yet sent) crashes before the reply leaves or just after it (before the
+  next Accept arrives) and restarts a moment later, or that reply is dropped
+  or duplicated; a promise to a new coordinator (a takeover) is followed by a
+  crash and restart half the time;
+- a coordinator that proposes or has just learned values chosen dies midway
+  through sending (a value accepted by a minority, or chosen with nobody told),
+  or stalls for longer than the lease and wakes up with its old ballot.
+A bug in what is persisted, or when, shows only if a crash falls in such a
+narrow window, and one in phase 1 only if two coordinators overlap; random
+faults make those a few schedules in a thousand, aimed ones a few in a hundred
+(the planted bugs in the tests, and the counts in the README).
+
 After a chaotic phase the network heals, everything restarts, and the run
 checks that the cluster makes progress again.
 
 Checks, continuously and at the end:
-- agreement: no slot is decided with two values, by any coordinator or learner;
+- agreement: no slot is decided with two values, by any coordinator or learner,
+  or by a quorum of acceptors accepting it in one ballot (Paxos's definition of
+  chosen, which needs no coordinator to survive and tell);
 - validity: only submitted commands are decided;
 - durability: each acknowledged command is decided at the slot it was
   acknowledged with;
@@ -30,9 +49,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ticketing.consensus.ballot import Ballot
 from ticketing.consensus.coalesce import coalesce
 from ticketing.consensus.learner import LearnerConfig
-from ticketing.consensus.messages import Message, Send
+from ticketing.consensus.messages import Accept, Accepted, Message, Prepare, Promise, Send
 from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.storage import MemoryProposerStorage, MemoryStorage
@@ -76,6 +96,23 @@ class SimConfig:
     snapshot_every: int = 16
     lease: float = 0.2
     thrifty: bool = False  # proposals to a quorum of live acceptors only (ProposerConfig)
+    # Chance that a promise or acceptance by a replica, or a coordinator's step that
+    # proposes or learns values chosen, is the moment of an aimed fault (module
+    # docstring); 0 for none. Then a takeover promise is one with this chance.
+    boundary_faults: float = 0.0
+    takeover_crash: float = 0.5
+    boundary_down: tuple[float, float] = (0.0, 0.05)  # how long an aimed crash lasts
+
+
+# Aimed faults at a replica's persistence and reply boundary.
+BOUNDARY_FAULTS = (
+    "crash_before_reply",  # flushed, then down before the reply leaves; back soon
+    "crash_after_reply",  # the reply (a promise, an acceptance) left; down, back soon
+    "drop_reply",
+    "duplicate_reply",
+)
+# The rates of aimed faults the seeds choose among (config_for).
+BOUNDARY_RATES = (0.05, 0.1, 0.2, 0.3)
 
 
 @dataclass(slots=True)
@@ -98,6 +135,8 @@ class SimResult:
 
 
 ProposerFactory = Callable[..., Proposer]
+ReplicaFactory = Callable[..., Replica]
+StorageFactory = Callable[[], MemoryStorage]
 
 
 class Simulation:
@@ -107,26 +146,38 @@ class Simulation:
         config: SimConfig = SimConfig(),
         proposer_factory: ProposerFactory = Proposer,
         persist_before_reply: bool = True,
+        replica_factory: ReplicaFactory = Replica,
+        storage_factory: StorageFactory = MemoryStorage,
     ) -> None:
+        """The factories and ``persist_before_reply`` exist to plant bugs in tests."""
         self.seed = seed
         self.config = config
         self.rng = random.Random(seed)
+        # Aimed faults draw from their own stream: with none configured
+        # (boundary_faults=0), a seed runs the schedule it ran before they existed.
+        self._boundary_rng = random.Random(seed ^ 0xB0DA)
         self._proposer_factory = proposer_factory
+        self._replica_factory = replica_factory
         self._persist_before_reply = persist_before_reply
         self.now = 0.0
         self._events: list = []
         self._seq = 0
         self.replica_ids = [f"r{i}" for i in range(1, config.replicas + 1)]
         self.proposer_ids = [f"c{i}" for i in range(1, config.proposers + 1)]
-        self.storages = {r: MemoryStorage() for r in self.replica_ids}
+        self.storages = {r: storage_factory() for r in self.replica_ids}
         self.proposer_storages = {c: MemoryProposerStorage() for c in self.proposer_ids}
         self.replicas: dict[str, Replica | None] = {}
         self.proposers: dict[str, Proposer | None] = {}
         self._groups: dict[str, int] = {}  # partition: node -> side; empty when healed
         self._healed = False
+        self._paused_until: dict[str, float] = {}  # coordinator -> end of an aimed stall
         # What the checks compare against.
         self.submitted: dict[str, Any] = {}
         self.chosen: dict[int, Batch] = {}
+        # (slot, ballot) -> acceptors that said they accepted it: chosen at a quorum,
+        # whether or not any coordinator lives to hear of it.
+        self._acceptances: dict[tuple[int, Ballot], set[str]] = {}
+        self._quorum = config.replicas // 2 + 1
         self.acked: dict[str, int] = {}
         self.violations: list[str] = []
         self.faults: dict[str, int] = {}
@@ -175,7 +226,7 @@ class Simulation:
             catchup_idle_interval=0.2,
             catchup_max_entries=20,
         )
-        self.replicas[node] = Replica(
+        self.replicas[node] = self._replica_factory(
             node,
             self.replica_ids,
             AppendLog(),
@@ -214,17 +265,27 @@ class Simulation:
                 if not self._persist_before_reply and self.rng.random() < 0.1:
                     replica.storage.flush()  # the broken variant persists late, now and then
                 self._send_from(node, replica.tick(self.now), replica)
-        else:
+        elif not self._is_paused(node):
             proposer = self.proposers[node]
             if proposer is not None:
                 self._handle_ready(node, proposer.tick(self.now))
 
     def _on_deliver(self, data: tuple[str, Message]) -> None:
         to, msg = data
-        if to in self.replicas:
+        if self._is_paused(to):
+            self._at(self._paused_until[to], "deliver", data)  # waits in its socket
+        elif to in self.replicas:
             replica = self.replicas[to]
             if replica is not None:
-                self._send_from(to, replica.step(msg, self.now), replica)
+                leader_before = replica.acceptor.promised.proposer
+                sends = replica.step(msg, self.now)
+                takeover = isinstance(msg, Prepare) and msg.ballot.proposer != leader_before
+                if isinstance(msg, Accept) and sends and isinstance(sends[0].message, Accepted):
+                    self._count_acceptance(to, msg)
+                if self._aim_fault(msg, sends, takeover):
+                    self._boundary_fault(to, sends, replica, takeover)
+                else:
+                    self._send_from(to, sends, replica)
         else:
             proposer = self.proposers[to]
             if proposer is not None:
@@ -236,7 +297,96 @@ class Simulation:
         for send in sends:
             self._transmit(node, send)
 
+    def _aim_fault(self, msg: Message, sends: list[Send], takeover: bool) -> bool:
+        """Whether this promise or acceptance is the moment of an aimed fault.
+
+        Only a promise given or a proposal accepted: a refusal changes no
+        durable state, and heartbeats (Accepts without entries) are many.
+        """
+        rate = self.config.boundary_faults
+        if self._healed or rate <= 0.0 or not sends:
+            return False
+        if not (isinstance(msg, Prepare) or (isinstance(msg, Accept) and msg.entries)):
+            return False
+        if not isinstance(sends[0].message, Promise | Accepted):
+            return False
+        if takeover:
+            rate = self.config.takeover_crash
+        return self._boundary_rng.random() < rate
+
+    def _boundary_fault(
+        self, node: str, sends: list[Send], replica: Replica, takeover: bool
+    ) -> None:
+        """One of BOUNDARY_FAULTS, right where ``replica`` persisted and would reply."""
+        rng = self._boundary_rng
+        kind = "crash_after_reply" if takeover else rng.choice(BOUNDARY_FAULTS)
+        self.faults[kind] = self.faults.get(kind, 0) + 1
+        if self._persist_before_reply:
+            replica.storage.flush()
+        if kind == "crash_before_reply":
+            sends = []
+        elif kind == "drop_reply":
+            sends = sends[1:]  # the reply to the proposer comes first (Replica.step)
+        elif kind == "duplicate_reply":
+            sends = sends[:1] + sends
+        for send in sends:
+            self._transmit(node, send)
+        if kind.startswith("crash"):
+            self._crash(node)
+            self._at(self.now + rng.uniform(*self.config.boundary_down), "restart", node)
+
+    def _aim_coordinator_fault(self, ready: Ready) -> bool:
+        """Whether a coordinator dies or stalls in this step: it learned values chosen
+        or sends proposals."""
+        rate = self.config.boundary_faults
+        if self._healed or rate <= 0.0:
+            return False
+        proposes = any(isinstance(s.message, Accept) and s.message.entries for s in ready.sends)
+        if not (ready.chosen or proposes):
+            return False
+        return self._boundary_rng.random() < rate
+
+    def _is_paused(self, node: str) -> bool:
+        return self._paused_until.get(node, 0.0) > self.now
+
+    def _coordinator_pause(self, node: str) -> None:
+        """The coordinator stalls (a long GC pause, a stopped VM) just after proposing.
+
+        Longer than the acceptors' lease, so another coordinator may take over;
+        then it wakes up still believing it leads, with its old ballot and its
+        proposals in flight, and messages that waited for it arrive at once.
+        """
+        self.faults["coordinator_pause"] = self.faults.get("coordinator_pause", 0) + 1
+        lease = self.config.lease
+        self._paused_until[node] = self.now + self._boundary_rng.uniform(lease, 3 * lease)
+
+    def _coordinator_crash(self, node: str, ready: Ready) -> None:
+        """The coordinator dies midway through sending what this step produced.
+
+        Some acceptors get a proposal and others not (a value accepted by a
+        minority, for a later leader to find), or a value is chosen and nobody
+        hears of it: no Decide, no acknowledgement to the client.
+        """
+        rng = self._boundary_rng
+        self.faults["coordinator_crash_mid_send"] = (
+            self.faults.get("coordinator_crash_mid_send", 0) + 1
+        )
+        for send in ready.sends[: rng.randrange(len(ready.sends) + 1)]:
+            self._transmit(node, send)
+        self._crash(node)
+        self._at(self.now + rng.uniform(*self.config.boundary_down), "restart", node)
+
+    def _on_restart(self, node: str) -> None:
+        """The end of an aimed crash (unless a random restart or the heal came first)."""
+        if self._is_down(node):
+            self._restart(node)
+
     def _handle_ready(self, node: str, ready: Ready) -> None:
+        if self._aim_coordinator_fault(ready):
+            if self._boundary_rng.random() < 0.5:
+                self._coordinator_crash(node, ready)
+                return
+            self._coordinator_pause(node)  # after this step's messages have left
         for slot, value in ready.chosen:
             self._record_chosen(slot, value, node)
             for command in value.commands:
@@ -293,7 +443,7 @@ class Simulation:
     def _resubmit(self, request_id: str) -> None:
         node = self.rng.choice(self.proposer_ids)
         proposer = self.proposers[node]
-        if proposer is not None:
+        if proposer is not None and not self._is_paused(node):
             command = Command(request_id, self.submitted[request_id])
             self._handle_ready(node, proposer.submit([command], self.now))
 
@@ -330,6 +480,7 @@ class Simulation:
             self.proposers[node] = None
 
     def _restart(self, node: str) -> None:
+        self._paused_until.pop(node, None)
         if node in self.replicas:
             self._start_replica(node)
         else:
@@ -357,6 +508,18 @@ class Simulation:
                 f"t={self.now:.3f})"
             )
 
+    def _count_acceptance(self, acceptor: str, msg: Accept) -> None:
+        """Paxos's own definition of chosen: a quorum accepted a value in one ballot.
+
+        Checked as acceptances happen, so that two values chosen in one slot are
+        seen even when the coordinator that would have learned one of them died.
+        """
+        for slot, value in msg.entries:
+            voters = self._acceptances.setdefault((slot, msg.ballot), set())
+            voters.add(acceptor)
+            if len(voters) == self._quorum:
+                self._record_chosen(slot, value, f"acceptors {sorted(voters)}")
+
     def _final_checks(self) -> None:
         live = {n: r for n, r in self.replicas.items() if r is not None}
         for node, replica in live.items():
@@ -378,7 +541,9 @@ class Simulation:
             by_index.setdefault(replica.applied_index, set()).add(replica.learner.digest())
         for index, digests in by_index.items():
             if len(digests) > 1:
-                self.violations.append(f"digests differ at applied index {index}: {digests}")
+                self.violations.append(
+                    f"digests differ at applied index {index}: {sorted(digests)}"
+                )
         if self._acked_after_heal == 0:
             self.violations.append("progress: nothing was chosen after the network healed")
         top = max(self.chosen, default=0)
@@ -388,7 +553,12 @@ class Simulation:
 
 
 def config_for(seed: int) -> SimConfig:
-    """Vary the cluster with the seed: 3 or 5 replicas, 1 to 3 coordinators, thrifty or not."""
+    """Vary the cluster with the seed: 3 or 5 replicas, 1 to 3 coordinators, thrifty or
+    not, and how often faults are aimed at the persistence and reply boundary."""
     shape = random.Random(seed ^ 0x5EED)
     replicas, proposers = shape.choice([3, 3, 5]), shape.choice([1, 2, 2, 3])
-    return SimConfig(replicas=replicas, proposers=proposers, thrifty=shape.random() < 0.5)
+    thrifty = shape.random() < 0.5
+    boundary_faults = shape.choice(BOUNDARY_RATES)
+    return SimConfig(
+        replicas=replicas, proposers=proposers, thrifty=thrifty, boundary_faults=boundary_faults
+    )
