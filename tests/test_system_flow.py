@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from cluster_fixture import LocalCluster
-from conftest import poll
+from conftest import CATALOGS, poll
 from Pyro5.api import Proxy
 
 from ticketing import names
@@ -37,84 +37,17 @@ from ticketing.errors import (
     UnknownTheater,
 )
 
-CATALOG = """
-hold_ttl = {hold_ttl}
-max_seats_per_booking = 4
-max_held_seats_per_client = 400
-max_booked_seats_per_client = 400  # many users on loopback: one address
-
-[[theater]]
-id = "AMC"
-name = "AMC Cinemas"
-city = "Boston"
-rows = 5
-seats_per_row = 8
-
-[[theater.event]]
-id = "dune-1900"
-title = "Dune: Part Three"
-starts_at = "2026-12-01T19:00:00"
-
-[[theater.event]]
-id = "arrival-2130"
-title = "Arrival"
-starts_at = "2026-12-01T21:30:00"
-
-[[theater]]
-id = "REG"
-name = "Regal"
-city = "Seattle"
-rows = 3
-seats_per_row = 4
-
-[[theater.event]]
-id = "inception-2100"
-title = "Inception"
-starts_at = "2026-12-02T21:00:00"
-
-[[theater]]
-id = "BIG"
-name = "Big Arena"
-city = "Seattle"
-rows = 20
-seats_per_row = 20
-cluster = "REG"
-
-[[theater.event]]
-id = "rush"
-title = "On sale now"
-starts_at = "2026-12-03T20:00:00"
-
-[[theater]]
-id = "TINY"
-name = "Tiny Room"
-city = "Seattle"
-rows = 2
-seats_per_row = 3
-cluster = "REG"
-
-[[theater.event]]
-id = "matinee"
-title = "Matinee"
-starts_at = "2026-12-03T15:00:00"
-"""
 DUNE = ("AMC", "dune-1900")
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     workdir = tmp_path_factory.mktemp("flow")
-    running = LocalCluster(workdir / "data", catalog(workdir, hold_ttl=300))
+    running = LocalCluster(workdir / "data", CATALOGS / "flow.toml")
     try:
         yield running.start()
     finally:
         assert running.stop() == 0
-
-
-def catalog(workdir: Path, hold_ttl: float) -> Path:
-    path = workdir / "catalog.toml"
-    path.write_text(CATALOG.format(hold_ttl=hold_ttl))
-    return path
 
 
 @pytest.fixture
@@ -489,7 +422,7 @@ def test_an_expired_hold_frees_its_seats_and_cannot_be_booked(tmp_path: Path) ->
     workdir.mkdir()
     small = LocalCluster(
         workdir / "data",
-        catalog(workdir, hold_ttl=1),
+        CATALOGS / "one_second_holds.toml",
         lock_replicas=1,
         data_replicas=1,
         load_balancers=1,
