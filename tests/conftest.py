@@ -23,6 +23,7 @@ from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
 ROOT = Path(__file__).resolve().parent.parent
+CATALOGS = ROOT / "tests" / "catalogs"  # every catalog the tests use
 
 # One cluster secret for the session: clusters started by the tests inherit it
 # and every ProxyPool in this process uses it, so tests are members.

@@ -19,7 +19,7 @@ import threading
 
 import pytest
 from cluster_fixture import LocalCluster
-from conftest import ROOT
+from conftest import CATALOGS, ROOT
 
 from ticketing.bench.projection import cpu_ms_per_booking, projected_ceiling
 from ticketing.bench.report import RUSH_COLUMNS, projection_lines, row_values
@@ -30,26 +30,10 @@ from ticketing.domain.seats import SeatMap
 from ticketing.errors import SeatsUnavailable
 from ticketing.security.secret import ENV_VAR, secret_path
 
-SMALL_CATALOG = ROOT / "tests" / "catalogs" / "small.toml"
-
+SMALL_CATALOG = CATALOGS / "small.toml"
 # A 96-seat arena: small enough that the rush's users collide, and that it would sell out within
 # a second if users did not cancel (as rush.keep_tickets has them do).
-TINY_ARENA = """
-hold_ttl = 30
-max_seats_per_booking = 4
-
-[[theater]]
-id = "ARENA"
-name = "Tiny Arena"
-city = "Chicago"
-rows = 8
-seats_per_row = 12
-
-[[theater.event]]
-id = "on-sale"
-title = "Opening night"
-starts_at = "2026-12-05T20:00:00"
-"""
+TINY_ARENA = CATALOGS / "tiny_arena.toml"
 
 
 @pytest.mark.timeout(300)
@@ -120,8 +104,7 @@ def test_a_short_run_on_two_scale_levels_books_and_writes_the_report(tmp_path) -
 def test_a_short_rush_reports_refusals_by_kind_of_buyer(tmp_path) -> None:
     """Best-available buyers are never refused while the arena cannot fill, at either level."""
     out = tmp_path / "rush.json"
-    catalog = tmp_path / "arena.toml"
-    catalog.write_text(TINY_ARENA)
+    catalog = TINY_ARENA
     command = [
         sys.executable,
         str(ROOT / "run" / "bench.py"),

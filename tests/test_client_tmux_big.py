@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Processes, pick_free_port, poll
+from conftest import CATALOGS, ROOT, Processes, pick_free_port, poll
 from test_client_tmux import CLUSTER, Tmux
 
 pytestmark = [
@@ -26,22 +26,6 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-CATALOG = """
-hold_ttl = 6
-max_seats_per_booking = 5
-
-[[theater]]
-id = "WIDE"
-name = "Wide Hall"
-city = "Leeds"
-rows = 30
-seats_per_row = 40
-
-[[theater.event]]
-id = "gala"
-title = "Gala"
-starts_at = "2030-01-01T20:00:00"
-"""
 
 ROW = re.compile(r"^([A-Z]{1,2}) +(?:[.hX*] +)+([A-Z]{1,2})$", re.MULTILINE)
 """A seat row drawn whole on one screen line: its label at both ends."""
@@ -60,8 +44,7 @@ class SmallTmux(Tmux):
 
 @pytest.fixture
 def terminal(processes: Processes, data_dir: Path, tmp_path: Path) -> Iterator[SmallTmux]:
-    catalog = tmp_path / "wide.toml"
-    catalog.write_text(CATALOG)
+    catalog = CATALOGS / "wide.toml"
     port = pick_free_port()
     flags = ["--lock-replicas", "1", "--data-replicas", "1", "--load-balancers", "1"]
     proc = processes.spawn(

@@ -77,9 +77,10 @@ def test_an_expired_hold_is_not_ours_and_can_be_held_again(
     ttl = load_catalog(cluster.catalog).hold_ttl
 
     def lines() -> Iterator[str]:
-        held = time.time()
+        held = time.monotonic()
         yield "hold AMC dune A1"
-        poll(lambda: time.time() > held + ttl + 0.5, timeout=ttl + 5, message="the hold to expire")
+        expired = held + ttl + 0.5
+        poll(lambda: time.monotonic() > expired, timeout=ttl + 5, message="the hold to expire")
         yield "map AMC dune"
         yield "book Ada ada@example.org"
         yield "hold amc DUNE A1"  # free again, and ids in any case

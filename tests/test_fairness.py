@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from cluster_fixture import SMALL_CATALOG, LocalCluster
+from cluster_fixture import LocalCluster
+from conftest import CATALOGS
 from Pyro5.api import Proxy
 
 from ticketing import names, settings
@@ -272,13 +273,7 @@ def test_who_a_quota_counts(address: str, key: str | None) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    # Long holds, so none lapses while the test counts them (the small catalog's are 4 s).
-    catalog = tmp_path_factory.mktemp("catalog") / "long_holds.toml"
-    text = SMALL_CATALOG.read_text()
-    exempt = 'quota_exempt = ["127.0.0.1"]\n'
-    assert exempt in text  # the quota is what this cluster is for: 127.0.0.1 is counted here
-    catalog.write_text(text.replace("hold_ttl = 4", "hold_ttl = 300", 1).replace(exempt, ""))
-    assert "hold_ttl = 300" in catalog.read_text()
+    catalog = CATALOGS / "long_holds.toml"  # long holds, and 127.0.0.1 is counted
     running = LocalCluster(tmp_path_factory.mktemp("fair"), catalog, load_balancers=1).start()
     try:
         yield running

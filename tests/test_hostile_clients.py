@@ -24,54 +24,23 @@ from typing import Any
 
 import pytest
 from cluster_fixture import LocalCluster
-from conftest import poll
+from conftest import CATALOGS, poll
 from Pyro5 import protocol
 from Pyro5.api import URI, Proxy
 from Pyro5.errors import CommunicationError
 from source_address import bind_sources, from_address
 
 from ticketing import names
+from ticketing.catalog import load_catalog
 from ticketing.client.connection import Connection
 from ticketing.errors import InvalidRequest, TicketingError, Unavailable
 from ticketing.security.handshake import client_hello, target
 from ticketing.security.secret import ENV_VAR
 from ticketing.server.logs import BACKUPS_ENV, MAX_BYTES_ENV
 
-HELD_CAP = 10
-BOOKED_CAP = 10
-CATALOG = f"""
-hold_ttl = 300
-max_seats_per_booking = 5
-max_held_seats_per_client = {HELD_CAP}
-max_booked_seats_per_client = {BOOKED_CAP}
-
-[[theater]]
-id = "ARENA"
-name = "Arena"
-city = "Boston"
-rows = 10
-seats_per_row = 20
-
-[[theater.event]]
-id = "holds"
-title = "Held Back"
-starts_at = "2026-12-01T19:00:00"
-
-[[theater.event]]
-id = "books"
-title = "Booked Up"
-starts_at = "2026-12-01T21:00:00"
-
-[[theater.event]]
-id = "replays"
-title = "Played Again"
-starts_at = "2026-12-01T23:00:00"
-
-[[theater.event]]
-id = "floods"
-title = "The Flood"
-starts_at = "2026-12-02T19:00:00"
-"""
+CATALOG = CATALOGS / "hostile.toml"
+HELD_CAP = load_catalog(CATALOG).max_held_seats_per_client
+BOOKED_CAP = load_catalog(CATALOG).max_booked_seats_per_client
 ATTACKERS = 30
 LOG_CAP, LOG_BACKUPS = 16_384, 2  # bytes a log file rotates at, old files kept (the cluster's)
 LONGEST_RECORD = 3_000  # bytes: a file may pass the cap by the record that made it rotate
@@ -80,10 +49,8 @@ FLOOD = 300  # garbage connections to each attacked process
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    catalog = tmp_path_factory.mktemp("catalog") / "hostile.toml"
-    catalog.write_text(CATALOG)
     small_logs = {MAX_BYTES_ENV: str(LOG_CAP), BACKUPS_ENV: str(LOG_BACKUPS)}
-    running = LocalCluster(tmp_path_factory.mktemp("hostile"), catalog, load_balancers=1)
+    running = LocalCluster(tmp_path_factory.mktemp("hostile"), CATALOG, load_balancers=1)
     running.start(env=small_logs)
     try:
         yield running

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, pick_free_port, poll
+from conftest import CATALOGS, ROOT, pick_free_port, poll
 
 from ticketing import launcher
 from ticketing.catalog import load_catalog
@@ -27,32 +27,6 @@ COMMANDS = [
     "datastore_manager",
     "load_balancer",
 ]
-CATALOG = """
-[[theater]]
-id = "T1"
-name = "Test One"
-city = "Here"
-rows = 2
-seats_per_row = 3
-
-[[theater.event]]
-id = "e1"
-title = "A Film"
-starts_at = "2026-12-01T19:00:00"
-
-[[theater]]
-id = "T2"
-name = "Test Two"
-city = "There"
-rows = 2
-seats_per_row = 3
-cluster = "T1"
-
-[[theater.event]]
-id = "e2"
-title = "Another Film"
-starts_at = "2026-12-01T20:00:00"
-"""
 EXPECTED = [
     "ticketing.datastore.T1.coordinator",
     "ticketing.datastore.T1.replica.1",
@@ -87,8 +61,7 @@ class Cluster:
     ) -> None:
         self.port = pick_free_port()
         self.data_dir = tmp_path / "data"
-        catalog = tmp_path / "catalog.toml"
-        catalog.write_text(CATALOG)
+        catalog = CATALOGS / "launcher.toml"
         self.stdout = tmp_path / "cluster.out"
         self.stderr = tmp_path / "cluster.err"
         args = [

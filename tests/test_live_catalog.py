@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from cluster_fixture import LocalCluster
-from conftest import poll
+from conftest import CATALOGS, poll
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError
 
@@ -44,66 +44,17 @@ from ticketing.errors import (
     UnknownTheater,
 )
 
-CATALOG = """
-hold_ttl = 120
-max_seats_per_booking = 4
-quota_exempt = ["127.0.0.1"]  # every test user runs from one address
-
-[[theater]]
-id = "AMC"
-name = "AMC Cinemas"
-city = "Boston"
-rows = 4
-seats_per_row = 6
-cluster = "east"
-
-[[theater.event]]
-id = "dune"
-title = "Dune: Part Three"
-starts_at = "2030-12-01T19:00:00"
-
-[[theater]]
-id = "ARENA"
-name = "Big Arena"
-city = "Boston"
-rows = 20
-seats_per_row = 25
-cluster = "east"
-
-[[theater.event]]
-id = "rush"
-title = "Rush hour"
-starts_at = "2030-12-01T20:00:00"
-
-[[theater]]
-id = "REG"
-name = "Regal Cinemas"
-city = "New York"
-rows = 20
-seats_per_row = 25
-cluster = "west"
-
-[[theater.event]]
-id = "arrival"
-title = "Arrival"
-starts_at = "2030-12-03T20:00:00"
-"""
+CATALOG = CATALOGS / "live.toml"
 EAST_REPLICAS = [names.datastore_replica("east", i) for i in (1, 2, 3)]
 BALANCERS = (1, 2)
 BOUND = 1.0  # seconds: the issue's "bookable through every load balancer within 1 s"
 USERS = 16
 
 
-def write_catalog(workdir: Path) -> Path:
-    path = workdir / "catalog.toml"
-    path.write_text(CATALOG)
-    return path
-
-
 def started(workdir: Path) -> LocalCluster:
-    """A cluster on ``workdir``'s catalog and data dir, once the manager has every
+    """A cluster on the live catalog and ``workdir``'s data dir, once the manager has every
     data cluster's catalog (the operator API answers from it)."""
-    running = LocalCluster(workdir / "data", write_catalog(workdir)).start()
+    running = LocalCluster(workdir / "data", CATALOG).start()
     manager = operator(running)
     poll(
         lambda: all(c["version"] > 0 for c in manager.admin_clusters()),
@@ -727,7 +678,7 @@ def test_catalog_changes_survive_sigkill_of_who_applied_them_and_a_whole_restart
     finally:
         assert first.stop() == 0
 
-    second = LocalCluster(tmp_path / "data", tmp_path / "catalog.toml").start()
+    second = LocalCluster(tmp_path / "data", CATALOG).start()
     try:
         check_changes(second, made)
     finally:
@@ -777,7 +728,7 @@ def test_a_data_cluster_started_beside_a_running_system_takes_theaters_and_resta
     finally:
         assert first.stop() == 0
 
-    second = LocalCluster(tmp_path / "data", tmp_path / "catalog.toml")
+    second = LocalCluster(tmp_path / "data", CATALOG)
     assert "datastore_coordinator-north" in second.components  # found on the data dir
     second.start()
     try:

@@ -73,6 +73,7 @@ class Actions:
         screen: Callable[[], Screen] = script_screen,
     ) -> None:
         """``admin`` runs the operator's commands; without it they are refused (no secret).
+        ``clock`` is wall time: a hold's ``expires_at`` comes from the cluster's clock.
         ``screen`` is the room the seat map has (the interactive loop sets its terminal's)."""
         self.api = api
         self.state = state

@@ -55,7 +55,8 @@ class Repl:
         """``pager`` shows output taller than the terminal; by default the terminal's pager
         (``$PAGER``, else less) when ``output`` is the terminal, none otherwise. ``colours``
         False draws in the terminal's own colour only (the config file's ``colours =
-        false``): marks and words carry the meaning anyway."""
+        false``): marks and words carry the meaning anyway. ``now`` is wall time, as the
+        holds' ``expires_at`` it counts down to."""
         self.actions = actions
         self.metadata = metadata
         self._output = output

@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     catalog = args.catalog or (GROUPS_CATALOG if args.lock_groups > 1 else SMALL_CATALOG)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="torture-")) / "data"
-    began = time.time()
+    began = time.monotonic()
     try:
         result = run(
             data_dir,
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"torture: {exc}", file=sys.stderr)
         return 2
     print(f"torture: seed {args.seed}, {args.clients} clients, {args.lock_groups} lock "
-          f"group(s), {seconds:.0f}s of faults, {time.time() - began:.0f}s in all; "
+          f"group(s), {seconds:.0f}s of faults, {time.monotonic() - began:.0f}s in all; "
           f"catalog {catalog}; data in {data_dir}")  # fmt: skip
     for line in result.figures.lines():
         print(f"  {line}")

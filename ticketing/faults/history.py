@@ -3,7 +3,10 @@
 Plain frozen records, so a checker can be fed a history built by hand in a
 unit test as easily as one recorded from a real cluster. Times are seconds on
 one clock (the harness's wall clock), so they compare with the ``expires_at``
-the system itself reports for holds.
+the system itself reports for holds: the checker assumes that clock and the
+coordinators' agree within its ``HOLD_MARGIN`` (they are one host's clock in a
+local run) and are not stepped during the run. The harness's own waits and
+deadlines are on ``time.monotonic()`` instead.
 """
 
 from __future__ import annotations

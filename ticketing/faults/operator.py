@@ -70,7 +70,7 @@ class Events:
     def pick(self, rng: random.Random) -> tuple[Where, tuple[str, ...]]:
         """One offered event, drawn by ``rng``, and its hot seats."""
         with self._lock:
-            now = time.time()
+            now = time.monotonic()
             for where in [w for w, until in self._retiring.items() if until <= now]:
                 del self._retiring[where]
                 del self._offered[where]
@@ -91,7 +91,7 @@ class Events:
         """Clients go on trying ``where`` for ``RETIRE_AFTER`` seconds, then leave it."""
         with self._lock:
             if where in self._offered:
-                self._retiring.setdefault(where, time.time() + RETIRE_AFTER)
+                self._retiring.setdefault(where, time.monotonic() + RETIRE_AFTER)
 
 
 class Operator:
@@ -112,7 +112,7 @@ class Operator:
         self.count = 0
 
     def step(self) -> None:
-        due = [w for w, at in self.stopped.items() if time.time() - at >= STOPPED_FOR]
+        due = [w for w, at in self.stopped.items() if time.monotonic() - at >= STOPPED_FOR]
         if due:
             self.resume(self.rng.choice(due))
             return
@@ -164,12 +164,12 @@ class Operator:
     def stop_sales(self, where: Where) -> None:
         outcome, _ = self._call(STOP_SALES, where, "admin_stop_sales", *where)
         if outcome != REFUSED:
-            self.stopped[where] = time.time()
+            self.stopped[where] = time.monotonic()
 
     def resume(self, where: Where) -> None:
         outcome, _ = self._call(RESUME_SALES, where, "admin_resume_sales", *where)
         if outcome == UNKNOWN:
-            self.stopped[where] = time.time()  # try again later
+            self.stopped[where] = time.monotonic()  # try again later
         else:
             del self.stopped[where]
 

@@ -141,7 +141,7 @@ class Recorder:
         **fields: Any,
     ) -> tuple[str, Any]:
         """Run ``action``, record it; returns ``(outcome, result or exception)``."""
-        start = time.time()
+        start = time.time()  # the history's clock: wall time, as holds' expires_at (history)
         try:
             result = action()
             outcome = OK
@@ -207,13 +207,13 @@ def client_loop(
         """A client's first ticket, and one in ``1 / KEEP_SHARE`` later, lives on for a while."""
         nonlocal booked
         kept = KEEP_FOR if booked == 0 or rng.random() < KEEP_SHARE else 0.0
-        tickets.append((where, ticket, time.time() + kept))
+        tickets.append((where, ticket, time.monotonic() + kept))
         booked += 1
 
     try:
         while not stop.is_set():
             where, hot_seats = events.pick(rng)
-            ready = [n for n, (_, _, kept) in enumerate(tickets) if kept <= time.time()]
+            ready = [n for n, (_, _, kept) in enumerate(tickets) if kept <= time.monotonic()]
             if ready and rng.random() < 0.35:
                 place, ticket, _ = tickets.pop(rng.choice(ready))
                 cancel = partial(conn.delete_ticket, place[0], ticket)
@@ -292,7 +292,7 @@ def _rogue_book(
         "Rogue",
         ROGUE_EMAIL,
         2**40,
-        time.time() + 3600,
+        time.time() + 3600,  # an expires_at, on the log's wall clock
     )
 
 
@@ -302,6 +302,7 @@ class Nemesis:
     def __init__(
         self, target: LocalTarget | SpreadTarget, plan: list[PlannedFault], t0: float
     ) -> None:
+        """``t0`` is ``time.monotonic()`` at the start of the run; ``plan`` is timed from it."""
         self.target = target
         self.plan = plan
         self.t0 = t0
@@ -310,7 +311,7 @@ class Nemesis:
 
     def run(self) -> None:
         for planned in self.plan:
-            if self.stop.wait(max(0.0, self.t0 + planned.at - time.time())):
+            if self.stop.wait(max(0.0, self.t0 + planned.at - time.monotonic())):
                 return
             try:
                 self.faults.append(self._inject(planned))
@@ -319,7 +320,7 @@ class Nemesis:
 
     def _inject(self, planned: PlannedFault) -> Fault:
         label = planned.target
-        start = time.time()
+        start = time.time()  # wall time, the history's clock; deadlines are monotonic
         log.info("fault: %s %s for %.1fs", planned.kind, label, planned.hold)
         if planned.kind == PAUSE:
             pid = self.target.pause(label)
@@ -334,9 +335,9 @@ class Nemesis:
             time.sleep(planned.hold)
             self.target.restart(label)
         healed = time.time()
-        deadline = healed + RECOVERY_TIMEOUT
+        deadline = time.monotonic() + RECOVERY_TIMEOUT
         recovered = None
-        while time.time() < deadline:
+        while time.monotonic() < deadline:
             if self.target.answers(label):
                 recovered = time.time()
                 break
@@ -356,9 +357,9 @@ def final_state(
     refused in a way a retry of a booking refunded meanwhile can be
     (``catalog_rules.retry_refused``), when its event ends cancelled.
     """
-    deadline = time.time() + CONVERGE_TIMEOUT
+    deadline = time.monotonic() + CONVERGE_TIMEOUT
     digests: dict[str, list[tuple[int, str]]] = {}
-    while time.time() < deadline:
+    while time.monotonic() < deadline:
         try:
             digests = target.digests()
         except TicketingError:
@@ -420,12 +421,12 @@ def _claim_refund(unclaimed: list[dict[str, Any]], book: Operation) -> dict[str,
 
 def _settled(target: LocalTarget | SpreadTarget, name: str, method: str, *args: Any) -> Any:
     """``method`` on ``name``, retried while ``Unavailable`` (the cluster is healing)."""
-    deadline = time.time() + CONVERGE_TIMEOUT
+    deadline = time.monotonic() + CONVERGE_TIMEOUT
     while True:
         try:
             return target.pool.call(name, method, *args)
         except Unavailable:
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 
@@ -540,15 +541,15 @@ def _run_against(
         changes = (catalog_every, CALL_TIMEOUT)
         operator = (*where, recorder.call, events, stop, seed * 1000 - 1, *changes)
         threads.append(threading.Thread(target=operator_loop, args=operator, daemon=True))
-    t0 = time.time()
+    t0 = time.monotonic()
     nemesis = Nemesis(target, plan, t0)
     nemesis_thread = threading.Thread(target=nemesis.run, daemon=True)
     for thread in threads:
         thread.start()
     nemesis_thread.start()
-    while time.time() < t0 + seconds:
+    while time.monotonic() < t0 + seconds:
         time.sleep(1.0)
-        progress(f"{time.time() - t0:5.0f}s {len(recorder.operations)} operations, "
+        progress(f"{time.monotonic() - t0:5.0f}s {len(recorder.operations)} operations, "
                  f"{len(nemesis.faults)} faults")  # fmt: skip
     nemesis_thread.join()
     stop.set()

@@ -253,6 +253,9 @@ class HoldQuota:
     under one lock with the check, so concurrent holds from one client can
     never together pass the limit; a hold that fails gives its reservation
     back, one that succeeds keeps it.
+
+    ``now`` is wall time (epoch seconds): it is compared with the ``expires_at``
+    the lock store stamped, on its coordinator's clock (bounded skew assumed).
     """
 
     def __init__(self, limit: int) -> None:
@@ -353,6 +356,9 @@ class BookingQuota:
     fails. A hold booked again (a retry) is counted once. A cancellation
     through this balancer gives its seats back at once; one through another
     balancer, when the booking leaves the window.
+
+    ``now`` is this process's ``time.monotonic()``: the window is a duration,
+    measured here only.
     """
 
     def __init__(self, limit: int, window: float) -> None:

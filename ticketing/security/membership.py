@@ -46,6 +46,7 @@ class MembersDaemon(Daemon):
     def __init__(self, secret: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         guard(self)  # bounded connections and hellos before anyone is authenticated
+        # Wall time throughout: hellos are stamped on the caller's host (see handshake).
         self._verifier = Verifier(secret, self._is_mine, started=time.time())
         self._verifier_lock = threading.Lock()
 

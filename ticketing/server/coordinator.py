@@ -8,6 +8,18 @@ answers its own caller with the result, as the seed's servers do, without
 waiting for the Decide broadcast; that one may then linger in the peer links
 to ride on the next Accept (``peer_link``). Time for the state machines (hold
 expiry) is the coordinator's clock, stamped on every batch.
+
+That clock is the wall clock (``time.time()``), not a monotonic one, because
+the stamps leave this process: a standby coordinator in another process goes
+on stamping the same log, and a hold's ``expires_at`` (stamp plus ttl) is
+compared with the lock servers', load balancers' and clients' own wall clocks.
+The assumption is bounded skew between member hosts (NTP; the lock server's
+``CLOCK_MARGIN`` and the members' handshake ``CLOCK_SKEW`` bound what they
+tolerate), and the learner never lets applied time run backwards. The
+proposer's timers (resends, heartbeats, backoff) run on the same clock, as
+the core takes one ``now``: a wall-clock step delays or hastens them, which
+costs liveness for a moment (the acceptors' leases lapse, a standby may take
+over), never safety.
 """
 
 from __future__ import annotations

@@ -238,10 +238,10 @@ class LoadBalancer:
         if client is None:
             hold = group.call(method, hold_id, found.id, event, what, self._catalog.hold_ttl)
             return {key: hold[key] for key in ("hold_id", "seats", "expires_at")}
-        now = time.time()
-        self._bookings.refuse_hold(client, found.id, event, count, now)
+        self._bookings.refuse_hold(client, found.id, event, count, time.monotonic())
+        # Wall time: the quota compares it with the lock store's ``expires_at``.
         with self._quota.reserving(
-            client, found.id, event, count, now, self._hold_live
+            client, found.id, event, count, time.time(), self._hold_live
         ) as reserved:
             hold = group.call(method, hold_id, found.id, event, what, self._catalog.hold_ttl)
             reserved.hold(hold["hold_id"], hold["expires_at"])
@@ -281,8 +281,9 @@ class LoadBalancer:
         client = self._client()
         quota: AbstractContextManager[None] = nullcontext()
         if client is not None:
+            count = len(hold["seats"])
             quota = self._bookings.reserving(
-                client, hold["theater"], hold["event"], hold_id, len(hold["seats"]), time.time()
+                client, hold["theater"], hold["event"], hold_id, count, time.monotonic()
             )
         try:
             with quota:

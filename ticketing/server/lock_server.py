@@ -72,6 +72,8 @@ class LockServer(ReplicaServer):
 
     # A hold ending this soon is left to the log to judge: the coordinator's
     # stamped time, not this replica's clock, says when a hold has expired.
+    # Local reads of expiry therefore use the wall clock (``time.time()``), the
+    # clock the stamps are on, trusting member hosts to agree within this margin.
     CLOCK_MARGIN = 1.0
     # How recently this replica must have heard from its coordinator to refuse
     # from its own state (see the module's docstring).

@@ -7,6 +7,11 @@ applied. Storage is flushed inside the lock, after each Prepare or Accept and
 before the reply is returned: the promise or acceptance is on disk before the
 coordinator hears of it. Decisions learned are flushed by the ticker, in one
 sync per tick at most.
+
+The core's ``now`` is this process's monotonic clock: it times only the
+acceptor's lease (held in memory, never stored or sent) and catch-up polls,
+so a step of the wall clock must not move them. The state machines' time is
+the coordinator's stamp on each batch, in the log, not this clock.
 """
 
 from __future__ import annotations
@@ -127,7 +132,7 @@ class ReplicaHost:
         with self._lock:
             self._heard_at = time.monotonic()
             before = self._core.applied_index
-            sends = self._core.step(message, time.time())
+            sends = self._core.step(message, time.monotonic())
             if isinstance(message, Prepare | Accept) and self._persist_before_reply:
                 # The acceptor's promise and acceptances: on disk before the reply.
                 self._storage.flush()
@@ -195,7 +200,7 @@ class ReplicaHost:
         synced = time.monotonic()
         while not self._stopping.wait(TICK_INTERVAL):
             with self._lock:
-                sends = self._core.tick(time.time())
+                sends = self._core.tick(time.monotonic())
                 late = time.monotonic() - synced >= UNSAFE_FLUSH_INTERVAL
                 if self._persist_before_reply or late:
                     self._storage.flush()

@@ -79,7 +79,7 @@ class SettleQueue:
         """Settle a booked hold; ``expires_at`` (epoch seconds) is None once it is gone."""
         settlement: Settlement = [hold_id, theater, event, list(seats)]
         wait = 0.0
-        if expires_at is not None:
+        if expires_at is not None:  # the log's stamp, so wall time; the due time is local
             wait = min(LINGER, max(0.0, expires_at - EXPIRY_MARGIN - time.time()))
         item = Pending(settlement, time.monotonic() + wait)
         self._queues[self._group_of(settlement)].put(item)
