@@ -12,7 +12,7 @@ import pytest
 from ticketing import names
 from ticketing.catalog import parse_catalog
 from ticketing.errors import SalesClosed, Unavailable, UnknownEvent, UnknownTheater
-from ticketing.server import catalog_follower
+from ticketing.server import shared_ask
 from ticketing.server.catalog_follower import CatalogFollower
 from ticketing.server.merged_catalog import MergedCatalog
 
@@ -175,7 +175,7 @@ class StubPool:
 
 
 class Clock:
-    """``time`` for the follower: ``monotonic`` as the test sets it, reads counted."""
+    """``time`` for the follower's asks: ``monotonic`` as the test sets it, reads counted."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -196,7 +196,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(catalog_follower, "time", clock)
+    monkeypatch.setattr(shared_ask, "time", clock)
     return clock
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -29,6 +28,7 @@ from ticketing.catalog import Catalog, CatalogError, theater_from_table
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.errors import TicketingError, UnknownEvent, UnknownTheater
 from ticketing.server.proxies import ProxyPool
+from ticketing.server.shared_ask import SharedAsk
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,10 @@ class CatalogFollower:
     def __init__(self, pool: ProxyPool, initial: Catalog, lock_groups: int = 1) -> None:
         self._pool = pool
         self._lock_groups = lock_groups
-        self._lock = threading.Lock()  # one ask of the manager at a time
         self._view = (initial, LockPlacement(initial, lock_groups))
         self._token = ""  # the manager's token of what we have; "" for the file's catalog
-        self._asked_at = -float("inf")
         self._stopping = threading.Event()
+        self._asks = SharedAsk(self._ask, REFRESH_GAP, self._stopping)
 
     @property
     def catalog(self) -> Catalog:
@@ -60,8 +59,7 @@ class CatalogFollower:
 
     def start(self) -> None:
         """Ask once now (a restarted process should not serve an old catalog), then poll."""
-        with self._lock:
-            self._ask()
+        self._asks.now()
         threading.Thread(target=self._poll, name="catalog-follower", daemon=True).start()
 
     def stop(self) -> None:
@@ -80,22 +78,15 @@ class CatalogFollower:
     def refresh(self) -> bool:
         """Ask the manager for anything newer than what we have; whether something came.
 
-        An ask that began after this call did is as good as our own, so a
-        burst of misses costs one ask; asks are ``REFRESH_GAP`` apart at least,
-        so a flood of unknown names costs the manager little.
+        The ask is shared and spaced (``SharedAsk``): a burst of misses costs one
+        ask, a flood of unknown names costs the manager little.
         """
-        since = time.monotonic()
         token = self._token
-        with self._lock:
-            if self._asked_at >= since:
-                return self._token != token
-            self._stopping.wait(REFRESH_GAP - (time.monotonic() - self._asked_at))
-            self._ask()
-            return self._token != token
+        self._asks.fresh()
+        return self._token != token
 
     def _ask(self) -> None:
-        """One ask of the manager (under ``_lock``)."""
-        self._asked_at = time.monotonic()
+        """One ask of the manager (made through ``_asks``, one at a time)."""
         try:
             answer = self._pool.call(names.DATASTORE_MANAGER, "catalog_since", self._token)
         except TicketingError as exc:
@@ -120,5 +111,4 @@ class CatalogFollower:
 
     def _poll(self) -> None:
         while not self._stopping.wait(FOLLOW_INTERVAL):
-            with self._lock:
-                self._ask()
+            self._asks.now()

@@ -22,6 +22,7 @@ from ticketing.errors import TicketingError
 from ticketing.server.merged_catalog import MergedCatalog
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_group import ReplicaGroup
+from ticketing.server.shared_ask import SharedAsk
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,8 @@ class ClusterCatalogs:
         self.merged = MergedCatalog(catalog)
         self._groups: dict[str, ReplicaGroup] = {}
         self._groups_lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
-        self._refreshed_at = -float("inf")
         self._stopping = threading.Event()
+        self._polls = SharedAsk(self._poll, REFRESH_GAP, self._stopping)
 
     def group(self, cluster: str) -> ReplicaGroup:
         """The replicas of ``cluster`` (made on first use)."""
@@ -64,7 +64,7 @@ class ClusterCatalogs:
             if time.monotonic() - discovered >= DISCOVER_INTERVAL:
                 self.discover()
                 discovered = time.monotonic()
-            self.poll()
+            self._polls.now()
             self._stopping.wait(POLL_INTERVAL)
 
     def discover(self) -> None:
@@ -86,7 +86,10 @@ class ClusterCatalogs:
             self.group(cluster).relisted(replicas)
 
     def poll(self) -> list[str]:
-        """Ask every cluster for a catalog newer than ours; the clusters that did not answer."""
+        """Ask every cluster for a catalog newer than ours now; the clusters that did not answer."""
+        return self._polls.now()
+
+    def _poll(self) -> list[str]:
         silent = []
         for cluster, version in self.merged.clusters().items():
             try:
@@ -101,13 +104,7 @@ class ClusterCatalogs:
     def refresh(self) -> None:
         """Ask every cluster now: a theater may have been added to one since our last poll.
 
-        A poll that began after this call did is as good; asks stay
-        ``REFRESH_GAP`` apart, so a flood of unknown theaters costs the clusters little.
+        The ask is shared and spaced (``SharedAsk``), so a flood of unknown
+        theaters costs the clusters little.
         """
-        since = time.monotonic()
-        with self._refresh_lock:
-            if self._refreshed_at >= since:
-                return
-            self._stopping.wait(REFRESH_GAP - (time.monotonic() - self._refreshed_at))
-            self._refreshed_at = time.monotonic()
-            self.poll()
+        self._polls.fresh()
