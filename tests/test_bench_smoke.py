@@ -323,6 +323,9 @@ def test_attaching_without_the_cluster_secret_says_where_to_find_it(tmp_path) ->
     assert "Traceback" not in done.stderr
 
 
+BOOKED_KEYS = ("bookings", "bookings_late", "conflicts", "errors")
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.slow  # a cluster and two benches: ~30 s
 def test_two_benches_attached_to_one_cluster_both_finish(tmp_path) -> None:
@@ -358,4 +361,8 @@ def test_two_benches_attached_to_one_cluster_both_finish(tmp_path) -> None:
         assert bench.returncode == 0, err[-3000:]
     for i in (1, 2):
         (run,) = json.loads((tmp_path / f"bench-{i}.json").read_text())["runs"]
-        assert run["probe"]["bookings"] > 0 and run["levels"][0]["bookings"] > 0
+        level = run["levels"][0]
+        seen = {"probe": run["probe"], "level": {k: level[k] for k in BOOKED_KEYS}}
+        # Bookings finished after the 2 s window count too: a slow machine is not a failure.
+        booked = level["bookings"] + level["bookings_late"]
+        assert run["probe"]["bookings"] > 0 and booked > 0, f"bench {i}: {seen}"

@@ -25,7 +25,7 @@ from cluster_fixture import SMALL_CATALOG
 from conftest import pick_free_port, poll
 
 from ticketing import names
-from ticketing.errors import SeatsUnavailable, Unavailable
+from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, Unavailable
 from ticketing.faults.history import BOOK, OK
 from ticketing.faults.netns import Hosts, HostsUnavailable, unavailable_reason
 from ticketing.faults.run import run
@@ -69,21 +69,36 @@ def spread(tmp_path: Path) -> Iterator[SpreadTarget]:
 
 
 def _book(cluster: SpreadTarget, seat: str, who: str) -> dict:
-    """Hold and book ``seat`` of AMC alien, retrying while the cluster is unavailable."""
+    """Hold and book ``seat`` of AMC alien, retrying while the cluster is unavailable.
+
+    A retry keeps a hold it got (booking one hold twice answers the same ticket). A hold
+    whose answer was lost keeps the seat for ``hold_ttl`` (4 s in the small catalog): a
+    refusal after such a loss is waited out; one with nothing lost means someone booked it.
+    """
     taken: list[SeatsUnavailable] = []
     balancer = names.load_balancer(1)
+    state: dict = {"hold": None, "lost": False}
 
     def attempt() -> dict | bool:
+        if state["hold"] is None:
+            try:
+                state["hold"] = cluster.pool.call(balancer, "block_seats", "AMC", "alien", [seat])
+            except SeatsUnavailable as exc:
+                if state["lost"]:
+                    return False  # most likely our own lost hold: wait until it expires
+                taken.append(exc)
+                return True
+            except Exception:
+                # Unavailable or a timeout: the hold may have been made all the same.
+                state["lost"] = True
+                raise
         try:
-            hold = cluster.pool.call(balancer, "block_seats", "AMC", "alien", [seat])
-        except SeatsUnavailable as exc:
-            # An attempt whose answer was lost may have booked it: not worth retrying.
-            taken.append(exc)
-            return True
-        # Unavailable or a timeout here: poll() counts it as "not yet" and tries again.
-        return cluster.pool.call(
-            balancer, "book_ticket", hold["hold_id"], who, f"{who}@example.com"
-        )
+            return cluster.pool.call(
+                balancer, "book_ticket", state["hold"]["hold_id"], who, f"{who}@example.com"
+            )
+        except (HoldExpired, HoldNotFound):
+            state["hold"] = None  # not booked: hold again
+            raise
 
     ticket = poll(attempt, timeout=BOOK_TIMEOUT, message=f"a booking of {seat}", interval=0.2)
     assert not taken, f"{seat} was taken: {taken[0]}"

@@ -569,6 +569,7 @@ def run_level(
         "seconds": args.seconds,
         "bookings": in_time,
         "bookings_per_s": round(rate, 2),
+        "bookings_late": booked - in_time,  # finished after the window: not in the rate
         "conflicts": sum(u.tally.conflicts for u in crowd),
         **_per_booking_counts(crowd),
         "alternative_holds": sum(u.tally.alternatives for u in crowd),
