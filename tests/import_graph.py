@@ -1,6 +1,6 @@
 """Every import a source tree makes, resolved to the module it names.
 
-``tests/test_layering.py`` holds these against the layer table
+``tests/unit/test_layering.py`` holds these against the layer table
 (``tests/layer_rules.py``). A layering check is only as good as the imports
 it sees, so this reads every form Python offers, in every function and branch
 (an import inside a function, or under ``if TYPE_CHECKING:``, couples the

@@ -10,7 +10,7 @@ clock, a thread, a socket, a file, a log, the OS's entropy), and may use
 replays one run. Everything else is stepped by a driver that owns those.
 
 ``ALLOWANCES`` are the places the code crosses the table today, each with why;
-``tests/test_layering.py`` fails on any other crossing, and on an allowance
+``tests/unit/test_layering.py`` fails on any other crossing, and on an allowance
 nothing uses any more (so that the list only shrinks).
 """
 

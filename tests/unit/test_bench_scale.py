@@ -1,6 +1,6 @@
 """The scale levels of run/bench.py: pairing, catalogs, the table's arithmetic and the verdict.
 
-No cluster here (tests/test_bench_smoke.py runs two levels end to end).
+No cluster here (tests/integration/test_bench_smoke.py runs two levels end to end).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from storage_crash_child import apply_flush
 from ticketing.consensus.storage import MemoryStorage
 from ticketing.storage import SqliteStorage
 
-CHILD = Path(__file__).with_name("storage_crash_child.py")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = ROOT / "tests" / "storage_crash_child.py"
 
 
 class Model:

@@ -52,8 +52,8 @@ from ticketing.consensus.messages import (
 from ticketing.consensus.simulator import AppendLog
 from ticketing.consensus.values import Batch, Command
 
-CHILD = Path(__file__).with_name("replica_crash_child.py")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = ROOT / "tests" / "replica_crash_child.py"
 NODE = "r1"
 PROPOSER = "p"
 

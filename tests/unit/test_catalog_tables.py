@@ -4,10 +4,10 @@ the two listings (the contract's, without cancelled events; ``list_catalog``'s, 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import serpent
+from conftest import CATALOGS
 
 from ticketing.catalog import (
     CANCELLED,
@@ -23,11 +23,11 @@ from ticketing.catalog import (
 )
 from ticketing.errors import SalesClosed, UnknownEvent
 
-CATALOGS = sorted((Path(__file__).parent / "catalogs").glob("*.toml"))
+CATALOG_FILES = sorted(CATALOGS.glob("*.toml"))
 ALL_THEATERS = [
     pytest.param(theater, id=f"{name}:{theater.id}")
     for name, catalog in [("default", load_catalog())]
-    + [(p.stem, load_catalog(p)) for p in CATALOGS]
+    + [(p.stem, load_catalog(p)) for p in CATALOG_FILES]
     for theater in catalog.theaters
 ]
 
