@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ticketing.consensus.ballot import Ballot
-from ticketing.consensus.messages import Accept, Decide, Message, Send
+from ticketing.consensus.messages import Accept, Decide, Message
 from ticketing.consensus.proposer import Proposer
+from ticketing.consensus.ready import Ready
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.storage import MemoryStorage
 from ticketing.consensus.values import Batch
@@ -85,11 +86,20 @@ class LowestBallotProposer(Proposer):
 class EagerLearnerReplica(Replica):
     """Learner: applies a proposal as soon as its own acceptor accepts it, before it is chosen."""
 
-    def step(self, msg: Message, now: float) -> list[Send]:
-        sends = super().step(msg, now)
+    def step(self, msg: Message, now: float) -> Ready:
+        ready = super().step(msg, now)
         if isinstance(msg, Accept) and msg.entries and msg.ballot == self.acceptor.promised:
-            sends += self.learner.on_decide(Decide(msg.entries), now)
-        return sends
+            ready.sends += self.learner.on_decide(Decide(msg.entries), now)
+        return ready
+
+
+class SyncFlagDroppedReplica(Replica):
+    """Replica: its ``Ready`` never asks for a sync, so replies leave before the disk has them."""
+
+    def step(self, msg: Message, now: float) -> Ready:
+        ready = super().step(msg, now)
+        ready.must_sync = False
+        return ready
 
 
 @dataclass(frozen=True)
@@ -107,4 +117,5 @@ PLANTED = [
     ),
     PlantedBug("applied on one accept", "learner", {"replica_factory": EagerLearnerReplica}),
     PlantedBug("flush acknowledged, not done", "storage", {"storage_factory": LyingFlush}),
+    PlantedBug("sync flag dropped", "replica", {"replica_factory": SyncFlagDroppedReplica}),
 ]

@@ -47,8 +47,9 @@ def main(path: str, node_id: str) -> None:
     out.write(status(replica, []) + "\n")
     out.flush()
     for line in sys.stdin:
-        sends = replica.step(decode(json.loads(line)), time.monotonic())
-        storage.flush()  # persisted ...
+        ready = replica.step(decode(json.loads(line)), time.monotonic())
+        storage.flush()  # everything persisted, decisions too (ReplicaHost syncs those later) ...
+        sends = ready.outgoing()
         out.write(status(replica, [[s.to, encode(s.message)] for s in sends]) + "\n")
         out.flush()  # ... then replied
 

@@ -41,8 +41,8 @@ def test_a_prepare_is_never_overtaken_and_decisions_alone_stay_a_decide() -> Non
 
 def test_a_replica_learns_the_decisions_an_accept_carries() -> None:
     replica = Replica("r1", ["r1", "r2", "r3"], AppendLog(), MemoryStorage(), random.Random(1))
-    (reply,) = replica.step(Accept(B1, ((1, value(1)),)), now=0.0)
-    assert isinstance(reply.message, Accepted) and replica.applied_index == 0
+    ready = replica.step(Accept(B1, ((1, value(1)),)), now=0.0)
+    assert isinstance(ready.reply.message, Accepted) and replica.applied_index == 0
     replica.step(Accept(B1, ((2, value(2)),), ((1, value(1)),)), now=0.1)
     assert replica.applied_index == 1
     assert replica.learner.sm.entries == [[1, 1]]

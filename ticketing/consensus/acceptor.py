@@ -2,8 +2,9 @@
 
 Safety lives here: an acceptor never accepts in a ballot below one it promised,
 and every promise carries what it accepted, so a new coordinator learns any
-value that may have been chosen. Every change goes through ``Storage`` and the
-driver flushes before the reply leaves.
+value that may have been chosen. Every change goes through ``Storage``; the
+step that made one says so (``take_unsynced``, the replica's ``Ready.must_sync``)
+and the driver flushes before the reply leaves.
 
 Leadership is sticky: while a coordinator keeps talking to this acceptor (its
 proposals and heartbeats arrive within ``lease`` seconds), prepares from other
@@ -28,6 +29,7 @@ class Acceptor:
         self.accepted = dict(durable.accepted)
         self._storage = storage
         self._lease = lease
+        self._unsynced = False  # a promise or an acceptance saved since the last take
         # Memory only: after a restart any coordinator may take over at once.
         self._leader_heard_at = float("-inf")
 
@@ -53,8 +55,14 @@ class Acceptor:
             if slot >= decided_below:
                 self.accepted[slot] = (ballot, value)
                 self._storage.save_accepted(slot, ballot, value)
+                self._unsynced = True
         slots = tuple(slot for slot, _ in msg.entries)
         return Accepted(ballot, self.node_id, slots, decided_below)
+
+    def take_unsynced(self) -> bool:
+        """Whether a promise or an acceptance was saved since the last call (then reset)."""
+        unsynced, self._unsynced = self._unsynced, False
+        return unsynced
 
     def forget_below(self, index: int) -> None:
         """Drop accepted values of slots up to ``index``, now covered by a snapshot."""
@@ -69,4 +77,5 @@ class Acceptor:
         if ballot > self.promised:
             self.promised = ballot
             self._storage.save_promised(ballot)
+            self._unsynced = True
         self._leader_heard_at = now

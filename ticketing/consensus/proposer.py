@@ -32,6 +32,7 @@ from ticketing.consensus.messages import (
     Rejected,
     Send,
 )
+from ticketing.consensus.ready import Ready
 from ticketing.consensus.storage import ProposerStorage
 from ticketing.consensus.values import Batch, Command
 
@@ -62,20 +63,6 @@ class _InFlight:
     value: Batch
     accepted_by: set[str] = field(default_factory=set)
     sent_at: float = 0.0
-
-
-@dataclass(slots=True)
-class Ready:
-    """What one step produced: messages to send, slots newly chosen, requests given up.
-
-    ``chosen`` lists ``(slot, batch)``: each command in it is decided at that
-    slot and may be acknowledged. ``abandoned`` lists request ids this
-    proposer will not see through; their callers should retry elsewhere.
-    """
-
-    sends: list[Send] = field(default_factory=list)
-    chosen: list[tuple[int, Batch]] = field(default_factory=list)
-    abandoned: list[str] = field(default_factory=list)
 
 
 class Proposer:

@@ -1,9 +1,10 @@
 """A replica: one acceptor and one learner over one durable store.
 
 This is what a lock server or a data store replica runs. ``step`` takes a
-message and returns the replies; the driver must call ``storage.flush()``
-before it sends them (the acceptor's promise and accepted values must be on
-disk before anyone hears of them).
+message and ``tick`` the time; both return a ``Ready``: whether to flush the
+storage first (a promise or an accepted value was saved: on disk before anyone
+hears of it), the reply to the message's sender, messages to others (catch-up
+requests), and how many slots were applied.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ticketing.consensus.messages import (
     Prepare,
     Send,
 )
+from ticketing.consensus.ready import Ready
 from ticketing.consensus.state_machine import StateMachine
 from ticketing.consensus.storage import Storage
 
@@ -47,28 +49,31 @@ class Replica:
     def applied_index(self) -> int:
         return self.learner.applied
 
-    def step(self, msg: Message, now: float) -> list[Send]:
+    def step(self, msg: Message, now: float) -> Ready:
         learner = self.learner
         snapshot_before = learner.snapshot
+        applied_before = learner.applied
+        ready = Ready()
         match msg:
             case Prepare():
                 reply = self.acceptor.on_prepare(msg, now, learner.decided_below)
-                sends = [Send(msg.ballot.proposer, reply)]
+                ready.reply = Send(msg.ballot.proposer, reply)
             case Accept():
-                extra = learner.on_decide(Decide(msg.decided), now) if msg.decided else []
+                if msg.decided:
+                    ready.sends = learner.on_decide(Decide(msg.decided), now)
                 reply = self.acceptor.on_accept(msg, now, learner.decided_below)
-                sends = [Send(msg.ballot.proposer, reply), *extra]
+                ready.reply = Send(msg.ballot.proposer, reply)
             case Decide():
-                sends = learner.on_decide(msg, now)
+                ready.sends = learner.on_decide(msg, now)
             case CatchupRequest():
-                sends = [Send(msg.learner, learner.on_catchup_request(msg))]
+                ready.reply = Send(msg.learner, learner.on_catchup_request(msg))
             case CatchupReply():
-                sends = learner.on_catchup_reply(msg, now)
-            case _:
-                sends = []
+                ready.sends = learner.on_catchup_reply(msg, now)
         if learner.snapshot is not snapshot_before:
             self.acceptor.forget_below(learner.snapshot.index)
-        return sends
+        ready.must_sync = self.acceptor.take_unsynced()
+        ready.applied = learner.applied - applied_before
+        return ready
 
-    def tick(self, now: float) -> list[Send]:
-        return self.learner.tick(now)
+    def tick(self, now: float) -> Ready:
+        return Ready(sends=self.learner.tick(now))

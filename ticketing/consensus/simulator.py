@@ -53,7 +53,8 @@ from ticketing.consensus.ballot import Ballot
 from ticketing.consensus.coalesce import coalesce
 from ticketing.consensus.learner import LearnerConfig
 from ticketing.consensus.messages import Accept, Accepted, Message, Prepare, Promise, Send
-from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
+from ticketing.consensus.proposer import Proposer, ProposerConfig
+from ticketing.consensus.ready import Ready
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.storage import MemoryProposerStorage, MemoryStorage
 from ticketing.consensus.values import Batch, Command
@@ -262,9 +263,12 @@ class Simulation:
         if node in self.replicas:
             replica = self.replicas[node]
             if replica is not None:
-                if not self._persist_before_reply and self.rng.random() < 0.1:
-                    replica.storage.flush()  # the broken variant persists late, now and then
-                self._send_from(node, replica.tick(self.now), replica)
+                ready = replica.tick(self.now)
+                # As ReplicaHost's ticker: every tick flushes what steps left unsynced
+                # (decided values); the broken variant persists late, now and then.
+                if self._persist_before_reply or self.rng.random() < 0.1:
+                    replica.storage.flush()
+                self._carry_out(node, ready)
         elif not self._is_paused(node):
             proposer = self.proposers[node]
             if proposer is not None:
@@ -278,57 +282,57 @@ class Simulation:
             replica = self.replicas[to]
             if replica is not None:
                 leader_before = replica.acceptor.promised.proposer
-                sends = replica.step(msg, self.now)
+                ready = replica.step(msg, self.now)
                 takeover = isinstance(msg, Prepare) and msg.ballot.proposer != leader_before
-                if isinstance(msg, Accept) and sends and isinstance(sends[0].message, Accepted):
+                if ready.reply is not None and isinstance(ready.reply.message, Accepted):
                     self._count_acceptance(to, msg)
-                if self._aim_fault(msg, sends, takeover):
-                    self._boundary_fault(to, sends, replica, takeover)
+                if self._aim_fault(msg, ready, takeover):
+                    self._boundary_fault(to, ready, takeover)
                 else:
-                    self._send_from(to, sends, replica)
+                    self._carry_out(to, ready)
         else:
             proposer = self.proposers[to]
             if proposer is not None:
                 self._handle_ready(to, proposer.receive(msg, self.now))
 
-    def _send_from(self, node: str, sends: list[Send], replica: Replica | None = None) -> None:
-        if replica is not None and self._persist_before_reply:
-            replica.storage.flush()
-        for send in sends:
+    def _carry_out(self, node: str, ready: Ready) -> None:
+        """A replica's ``Ready``, as ``ReplicaHost`` carries it out: sync, then send."""
+        if ready.must_sync and self._persist_before_reply:
+            self.replicas[node].storage.flush()
+        for send in ready.outgoing():
             self._transmit(node, send)
 
-    def _aim_fault(self, msg: Message, sends: list[Send], takeover: bool) -> bool:
+    def _aim_fault(self, msg: Message, ready: Ready, takeover: bool) -> bool:
         """Whether this promise or acceptance is the moment of an aimed fault.
 
         Only a promise given or a proposal accepted: a refusal changes no
         durable state, and heartbeats (Accepts without entries) are many.
         """
         rate = self.config.boundary_faults
-        if self._healed or rate <= 0.0 or not sends:
+        if self._healed or rate <= 0.0 or ready.reply is None:
             return False
         if not (isinstance(msg, Prepare) or (isinstance(msg, Accept) and msg.entries)):
             return False
-        if not isinstance(sends[0].message, Promise | Accepted):
+        if not isinstance(ready.reply.message, Promise | Accepted):
             return False
         if takeover:
             rate = self.config.takeover_crash
         return self._boundary_rng.random() < rate
 
-    def _boundary_fault(
-        self, node: str, sends: list[Send], replica: Replica, takeover: bool
-    ) -> None:
-        """One of BOUNDARY_FAULTS, right where ``replica`` persisted and would reply."""
+    def _boundary_fault(self, node: str, ready: Ready, takeover: bool) -> None:
+        """One of BOUNDARY_FAULTS, right where the replica persisted and would reply."""
         rng = self._boundary_rng
         kind = "crash_after_reply" if takeover else rng.choice(BOUNDARY_FAULTS)
         self.faults[kind] = self.faults.get(kind, 0) + 1
-        if self._persist_before_reply:
-            replica.storage.flush()
+        if ready.must_sync and self._persist_before_reply:
+            self.replicas[node].storage.flush()
+        sends = ready.outgoing()
         if kind == "crash_before_reply":
             sends = []
         elif kind == "drop_reply":
-            sends = sends[1:]  # the reply to the proposer comes first (Replica.step)
+            sends = ready.sends
         elif kind == "duplicate_reply":
-            sends = sends[:1] + sends
+            sends = [ready.reply, *sends]
         for send in sends:
             self._transmit(node, send)
         if kind.startswith("crash"):

@@ -29,8 +29,6 @@ import logging
 import os
 import random
 import secrets
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +36,9 @@ from Pyro5.api import expose
 
 from ticketing import counters, names
 from ticketing.consensus import codec
-from ticketing.consensus.messages import Message
-from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready, Role
+from ticketing.consensus.proposer import Proposer, ProposerConfig
 from ticketing.consensus.values import Command
-from ticketing.errors import InvalidRequest, Unavailable
+from ticketing.errors import InvalidRequest
 from ticketing.security.secret import require_secret
 from ticketing.server.boundary import contract_errors
 from ticketing.server.cli import (
@@ -55,13 +52,12 @@ from ticketing.server.cli import (
     positive_int,
 )
 from ticketing.server.hosting import serve
-from ticketing.server.peer_link import PeerLink
+from ticketing.server.proposer_host import ProposerHost
 from ticketing.server.proxies import ProxyPool
 from ticketing.storage import SqliteProposerStorage
 
 log = logging.getLogger(__name__)
 
-TICK_INTERVAL = 0.05
 SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
 CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
@@ -78,14 +74,6 @@ CONFIG = ProposerConfig(
     backoff_max=2.0,
     thrifty=True,
 )
-
-
-class _Waiter:
-    __slots__ = ("event", "slot")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.slot: int | None = None
 
 
 def proposer_id(data_dir: Path, name: str) -> str:
@@ -115,21 +103,11 @@ class Coordinator:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._name = name
         self._role = role
-        self._storage = SqliteProposerStorage(data_dir / "coordinator.sqlite")
-        self._proposer = Proposer(
-            proposer_id(data_dir, name),
-            replicas,
-            replicas,
-            self._storage,
-            random.Random(),
-            CONFIG,
+        storage = SqliteProposerStorage(data_dir / "coordinator.sqlite")
+        proposer = Proposer(
+            proposer_id(data_dir, name), replicas, replicas, storage, random.Random(), CONFIG
         )
-        self._lock = threading.Lock()
-        self._waiters: dict[str, list[_Waiter]] = {}
-        self._links = {r: PeerLink(r, pool, self._on_reply) for r in replicas}
-        self._stopping = threading.Event()
-        self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
-        self._ticker.start()
+        self._host = ProposerHost(name, proposer, storage, pool)
 
     # --- remote API ---------------------------------------------------------------
 
@@ -144,45 +122,19 @@ class Coordinator:
         """
         parsed = _parse_commands(commands)
         learned_below = _slot_number(learned_below)
-        waiters = []
-        with self._lock:
-            for command in parsed:
-                waiter = _Waiter()
-                self._waiters.setdefault(command.request_id, []).append(waiter)
-                waiters.append((command.request_id, waiter))
-            ready = self._proposer.submit(parsed, time.time())
-            self._dispatch(ready)
-        deadline = time.monotonic() + SUBMIT_TIMEOUT
-        slots = []
-        for request_id, waiter in waiters:
-            if not waiter.event.wait(max(0.0, deadline - time.monotonic())):
-                with self._lock:
-                    self._forget(request_id, waiter)
-                raise Unavailable(f"{self._name}: not decided in time (no quorum?); retry")
-            if waiter.slot is None:
-                raise Unavailable(
-                    f"{self._name} is not the leader right now (another coordinator "
-                    "took over or is taking over); retry"
-                )
-            slots.append(waiter.slot)
+        slots = self._host.submit(parsed, SUBMIT_TIMEOUT)
         return {"slots": slots, "decided": self._decided_from(learned_below)}
 
     @expose
     @contract_errors
     def status(self) -> dict[str, Any]:
-        with self._lock:
-            proposer = self._proposer
-            return {
-                "name": self._name,
-                "role": self._role,
-                "pid": os.getpid(),
-                "state": proposer.role.value,
-                "ballot": proposer.ballot.to_plain(),
-                "applied_index": proposer.chosen_below - 1,
-                "next_slot": proposer.next_slot,
-                "unreachable": [p for p, link in self._links.items() if not link.reachable],
-                **counters.snapshot(),
-            }
+        return {
+            "name": self._name,
+            "role": self._role,
+            "pid": os.getpid(),
+            **self._host.status(),
+            **counters.snapshot(),
+        }
 
     @expose
     @contract_errors
@@ -196,55 +148,17 @@ class Coordinator:
         at once rather than wait for the Decide broadcast.
         """
         learned_below = _slot_number(learned_below)
-        with self._lock:
-            if self._proposer.role is not Role.LEADING:
-                raise Unavailable(f"{self._name} is not leading right now; retry")
-            index = self._proposer.read_index()
+        index = self._host.read_index()
         return {"index": index, "decided": self._decided_from(learned_below)}
 
     def _decided_from(self, learned_below: int) -> str | None:
         if not learned_below:
             return None
-        with self._lock:
-            decide = self._proposer.chosen_from(learned_below, MAX_DECIDED_IN_REPLY)
+        decide = self._host.chosen_from(learned_below, MAX_DECIDED_IN_REPLY)
         return None if decide is None else codec.dumps(decide)
 
-    # --- driving the core ------------------------------------------------------------
-
     def close(self) -> None:
-        self._stopping.set()
-        for link in self._links.values():
-            link.close()
-        self._storage.close()
-
-    def _on_reply(self, message: Message) -> None:
-        with self._lock:
-            self._dispatch(self._proposer.receive(message, time.time()))
-
-    def _tick_loop(self) -> None:
-        while not self._stopping.wait(TICK_INTERVAL):
-            with self._lock:
-                self._dispatch(self._proposer.tick(time.time()))
-
-    def _dispatch(self, ready: Ready) -> None:
-        """Hand messages to the links and wake the waiters; called under the lock."""
-        for send in ready.sends:
-            self._links[send.to].send(send.message)
-        for slot, batch in ready.chosen:
-            for command in batch.commands:
-                for waiter in self._waiters.pop(command.request_id, ()):
-                    waiter.slot = slot
-                    waiter.event.set()
-        for request_id in ready.abandoned:
-            for waiter in self._waiters.pop(request_id, ()):
-                waiter.event.set()
-
-    def _forget(self, request_id: str, waiter: _Waiter) -> None:
-        waiters = self._waiters.get(request_id, [])
-        if waiter in waiters:
-            waiters.remove(waiter)
-        if not waiters:
-            self._waiters.pop(request_id, None)
+        self._host.close()
 
 
 def _parse_commands(commands: Any) -> list[Command]:

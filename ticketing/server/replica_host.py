@@ -3,10 +3,11 @@
 The core is single-threaded by design, so one lock guards it: Pyro5 worker
 threads step it with incoming messages, a ticker thread drives its clock
 (catch-up from peers), and callers wait on a condition for a slot to be
-applied. Storage is flushed inside the lock, after each Prepare or Accept and
-before the reply is returned: the promise or acceptance is on disk before the
-coordinator hears of it. Decisions learned are flushed by the ticker, in one
-sync per tick at most.
+applied. Each step's ``Ready`` is carried out in its order: storage flushed
+inside the lock when it says ``must_sync`` (a promise or an acceptance: on disk
+before the coordinator hears of it), then the reply returned and the other
+messages sent. Decisions learned are flushed by the ticker, in one sync per
+tick at most.
 
 The core's ``now`` is this process's monotonic clock: it times only the
 acceptor's lease (held in memory, never stored or sent) and catch-up polls,
@@ -28,7 +29,8 @@ from typing import Any, TypeVar
 
 from ticketing.consensus import codec
 from ticketing.consensus.learner import LearnerConfig
-from ticketing.consensus.messages import Accept, CatchupRequest, Message, Prepare, Send
+from ticketing.consensus.messages import CatchupRequest, Message, Send
+from ticketing.consensus.ready import Ready
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.state_machine import StateMachine
 from ticketing.errors import InvalidRequest, TicketingError, Unavailable
@@ -123,25 +125,22 @@ class ReplicaHost:
             message = codec.loads(plain)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
-        sends = self._step(message)
-        replies = [s for s in sends if not isinstance(s.message, CatchupRequest)]
-        self._send_async([s for s in sends if isinstance(s.message, CatchupRequest)])
-        return codec.dumps(replies[0].message) if replies else None
+        ready = self._step(message)
+        self._send_async(ready.sends)
+        return None if ready.reply is None else codec.dumps(ready.reply.message)
 
-    def _step(self, message: Message) -> list[Send]:
+    def _step(self, message: Message) -> Ready:
         with self._lock:
             self._heard_at = time.monotonic()
-            before = self._core.applied_index
-            sends = self._core.step(message, time.monotonic())
-            if isinstance(message, Prepare | Accept) and self._persist_before_reply:
-                # The acceptor's promise and acceptances: on disk before the reply.
+            ready = self._core.step(message, time.monotonic())
+            if ready.must_sync and self._persist_before_reply:
                 self._storage.flush()
             # Learned decisions are flushed by the ticker: losing the last few in a
             # crash costs only a catch-up from peers, never safety, and saves a sync
             # on every apply.
-            if self._core.applied_index != before:
+            if ready.applied:
                 self._applied.notify_all()
-        return sends
+        return ready
 
     # --- reads and waiting -----------------------------------------------------
 
@@ -200,7 +199,7 @@ class ReplicaHost:
         synced = time.monotonic()
         while not self._stopping.wait(TICK_INTERVAL):
             with self._lock:
-                sends = self._core.tick(time.monotonic())
+                sends = self._core.tick(time.monotonic()).sends
                 late = time.monotonic() - synced >= UNSAFE_FLUSH_INTERVAL
                 if self._persist_before_reply or late:
                     self._storage.flush()
@@ -219,7 +218,7 @@ class ReplicaHost:
                 log.debug("catch-up from %s failed: %s", send.to, exc)
                 continue
             if reply is not None:
-                self._step(codec.loads(reply))
+                self._step(codec.loads(reply))  # a further gap is asked for at the next tick
 
     def _recover(self) -> None:
         """Copy state from the named running replicas before serving (``--recover-from``)."""
@@ -232,8 +231,6 @@ class ReplicaHost:
                 except TicketingError as exc:
                     log.warning("cannot recover from %s: %s", source, exc)
                     break
-                before = self._core.applied_index
-                self._step(reply)
-                if self._core.applied_index == before:
+                if not self._step(reply).applied:
                     break
             log.info("recovered from %s up to slot %d", source, self._core.applied_index)

@@ -1,0 +1,137 @@
+"""Runs a pure consensus ``Proposer`` inside a coordinator process.
+
+The driver beside ``ReplicaHost``: one lock guards the single-threaded core;
+Pyro5 worker threads step it with submits (and wait for their commands to be
+chosen), the peer links step it with the acceptors' replies, and a ticker
+thread drives its clock (resends, heartbeats, backoff, elections). Each step's
+``Ready`` is carried out the same way whatever produced it: its messages go to
+the peer links, its chosen slots wake the submits waiting on them, its
+abandoned requests wake theirs empty-handed. The proposer's one durable fact,
+its round, is saved by its storage before a Prepare is built, so its ``Ready``
+never asks for a sync.
+
+The core's ``now`` is the wall clock, as it stamps batches for the state
+machines (see ``coordinator``'s docstring for the bound that assumes).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from ticketing.consensus.messages import Decide, Message
+from ticketing.consensus.proposer import Proposer, Role
+from ticketing.consensus.ready import Ready
+from ticketing.consensus.values import Command
+from ticketing.errors import Unavailable
+from ticketing.server.peer_link import PeerLink
+from ticketing.server.proxies import ProxyPool
+from ticketing.storage import SqliteProposerStorage
+
+TICK_INTERVAL = 0.05  # seconds between ticks of the core
+
+
+class _Waiter:
+    __slots__ = ("event", "slot")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.slot: int | None = None
+
+
+class ProposerHost:
+    def __init__(
+        self, name: str, proposer: Proposer, storage: SqliteProposerStorage, pool: ProxyPool
+    ) -> None:
+        self._name = name  # for messages
+        self._proposer = proposer
+        self._storage = storage
+        self._lock = threading.Lock()
+        self._waiters: dict[str, list[_Waiter]] = {}
+        peers = sorted({*proposer.acceptors, *proposer.learners})
+        self._links = {r: PeerLink(r, pool, self._on_reply) for r in peers}
+        self._stopping = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        self._ticker.start()
+
+    def submit(self, commands: list[Command], timeout: float) -> list[int]:
+        """The slot each of ``commands`` was chosen at; Unavailable if not within ``timeout``."""
+        waiters = []
+        with self._lock:
+            for command in commands:
+                waiter = _Waiter()
+                self._waiters.setdefault(command.request_id, []).append(waiter)
+                waiters.append((command.request_id, waiter))
+            self._dispatch(self._proposer.submit(commands, time.time()))
+        deadline = time.monotonic() + timeout
+        slots = []
+        for request_id, waiter in waiters:
+            if not waiter.event.wait(max(0.0, deadline - time.monotonic())):
+                with self._lock:
+                    self._forget(request_id, waiter)
+                raise Unavailable(f"{self._name}: not decided in time (no quorum?); retry")
+            if waiter.slot is None:
+                raise Unavailable(
+                    f"{self._name} is not the leader right now (another coordinator "
+                    "took over or is taking over); retry"
+                )
+            slots.append(waiter.slot)
+        return slots
+
+    def read_index(self) -> int:
+        """``Proposer.read_index``; Unavailable unless this proposer leads."""
+        with self._lock:
+            if self._proposer.role is not Role.LEADING:
+                raise Unavailable(f"{self._name} is not leading right now; retry")
+            return self._proposer.read_index()
+
+    def chosen_from(self, slot: int, limit: int) -> Decide | None:
+        with self._lock:
+            return self._proposer.chosen_from(slot, limit)
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            proposer = self._proposer
+            return {
+                "state": proposer.role.value,
+                "ballot": proposer.ballot.to_plain(),
+                "applied_index": proposer.chosen_below - 1,
+                "next_slot": proposer.next_slot,
+                "unreachable": [p for p, link in self._links.items() if not link.reachable],
+            }
+
+    def close(self) -> None:
+        self._stopping.set()
+        for link in self._links.values():
+            link.close()
+        self._storage.close()
+
+    def _on_reply(self, message: Message) -> None:
+        with self._lock:
+            self._dispatch(self._proposer.receive(message, time.time()))
+
+    def _tick_loop(self) -> None:
+        while not self._stopping.wait(TICK_INTERVAL):
+            with self._lock:
+                self._dispatch(self._proposer.tick(time.time()))
+
+    def _dispatch(self, ready: Ready) -> None:
+        """Carry out one step's ``Ready``; called under the lock."""
+        for send in ready.sends:
+            self._links[send.to].send(send.message)
+        for slot, batch in ready.chosen:
+            for command in batch.commands:
+                for waiter in self._waiters.pop(command.request_id, ()):
+                    waiter.slot = slot
+                    waiter.event.set()
+        for request_id in ready.abandoned:
+            for waiter in self._waiters.pop(request_id, ()):
+                waiter.event.set()
+
+    def _forget(self, request_id: str, waiter: _Waiter) -> None:
+        waiters = self._waiters.get(request_id, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._waiters.pop(request_id, None)
