@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ from conftest import CATALOGS, ROOT, pick_free_port, poll
 
 from ticketing.catalog import load_catalog
 from ticketing.cluster.cli import parse_args, spec_of
+from ticketing.cluster.handle import ClusterHandle
 from ticketing.cluster.plan import data_clusters, plan
-from ticketing.cluster.processes import name_server_pid, port_in_use
+from ticketing.cluster.processes import ClusterFailed, name_server_pid, port_in_use
 from ticketing.cluster.spec import ClusterSpec
 from ticketing.restart_backoff import RestartBackoff
 from ticketing.server.cli import LockGroupsChanged, pin_lock_groups
@@ -381,3 +383,13 @@ def test_a_component_that_keeps_dying_is_reported_and_backs_off(
         assert not [pid for pid in cluster.fake_pids() if alive(pid)]
     finally:
         cluster.stop()
+
+
+def test_a_handle_whose_launcher_cannot_start_says_why(tmp_path: Path) -> None:
+    """The tests', the fault run's and the bench's cluster fail with the launcher's reason."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        handle = ClusterHandle(ClusterSpec(tmp_path / "data", ns_port=taken.getsockname()[1]))
+        with pytest.raises(ClusterFailed, match=r"exited \(code 1\) before READY(.|\n)*in use"):
+            handle.start()
