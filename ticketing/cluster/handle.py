@@ -78,6 +78,11 @@ class ClusterHandle:
     def ns_port(self) -> int:
         return self.spec.ns_port
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment the cluster's processes get: this process's plus the spec's."""
+        return {**os.environ, **self.spec.env}
+
     # --- the whole cluster -------------------------------------------------------
 
     def start(self) -> Self:
@@ -95,7 +100,7 @@ class ClusterHandle:
                 stdout=subprocess.PIPE,
                 stderr=sink,
                 text=True,
-                env={**os.environ, **self.spec.env},
+                env=self.env,
             )
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         stdout = self._launcher.stdout
