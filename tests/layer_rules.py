@@ -90,22 +90,23 @@ LAYERS = (
     _layer("client", "ticketing.client", "contract domain policy security", "Pyro5 prompt_toolkit"),
     # Seeded consensus schedules spread over worker processes.
     _layer("simulation", "ticketing.simulation_pool", "consensus"),
-    _layer("launcher", "ticketing.launcher", "contract domain policy security server", "Pyro5"),
+    # Starting a local cluster: its spec, plan, supervisor, command line and handle.
+    _layer("cluster", "ticketing.cluster", "contract domain policy security server", "Pyro5"),
     _layer(
         "faults",
         "ticketing.faults",
-        "contract domain catalog_files security server client launcher",
+        "contract domain catalog_files security server client cluster",
         "Pyro5",
     ),
     _layer(
         "bench",
         "ticketing.bench",
-        "contract domain consensus policy catalog_files storage security server launcher",
+        "contract domain consensus policy catalog_files storage security server cluster",
         "Pyro5 matplotlib",
     ),
     # The entry points' argument parsing: one call into the layer each command runs.
     _layer(
-        "commands", "ticketing.commands", "security server client simulation launcher faults bench"
+        "commands", "ticketing.commands", "security server client simulation cluster faults bench"
     ),
     _layer("nameserver", "nameserver", "contract server", "Pyro5"),
     _layer("run", "run", "commands nameserver"),  # scripts: argparse and one call, nothing else

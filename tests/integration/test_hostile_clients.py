@@ -50,8 +50,9 @@ FLOOD = 300  # garbage connections to each attacked process
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     small_logs = {MAX_BYTES_ENV: str(LOG_CAP), BACKUPS_ENV: str(LOG_BACKUPS)}
-    running = LocalCluster(tmp_path_factory.mktemp("hostile"), CATALOG, load_balancers=1)
-    running.start(env=small_logs)
+    running = LocalCluster(
+        tmp_path_factory.mktemp("hostile"), CATALOG, load_balancers=1, env=small_logs
+    ).start()
     try:
         yield running
     finally:

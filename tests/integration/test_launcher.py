@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import CATALOGS, ROOT, pick_free_port, poll
 
-from ticketing import launcher
 from ticketing.catalog import load_catalog
-from ticketing.faults.target import name_server_pid
+from ticketing.cluster.cli import parse_args, spec_of
+from ticketing.cluster.handle import ClusterHandle
+from ticketing.cluster.plan import data_clusters, plan
+from ticketing.cluster.processes import ClusterFailed, name_server_pid, port_in_use
+from ticketing.cluster.spec import ClusterSpec
 from ticketing.restart_backoff import RestartBackoff
 from ticketing.server.cli import LockGroupsChanged, pin_lock_groups
 from ticketing.server.proxies import ProxyPool
@@ -70,7 +74,7 @@ class Cluster:
             *("--load-balancers", "1", *more),
         ]
         code = (
-            "import sys; from ticketing.launcher import main; "
+            "import sys; from ticketing.cluster.cli import main; "
             f"sys.exit(main(sys.argv[1:], commands={FAKES!r}))"
         )
         # Children import the fakes (and this checkout) from PYTHONPATH: they start with -P.
@@ -110,9 +114,39 @@ def alive(pid: int) -> bool:
     return True
 
 
+def cli_spec(*argv: str) -> ClusterSpec:
+    """The spec ``ticketing-cluster`` makes of these flags."""
+    return spec_of(parse_args(list(argv)))
+
+
+def test_the_spec_defaults_are_the_command_lines() -> None:
+    assert ClusterSpec() == cli_spec()
+
+
+def test_a_spec_run_through_its_launcher_flags_comes_back_the_same(tmp_path: Path) -> None:
+    """What the tests, the fault run and the bench start is the spec they built."""
+    specs = [
+        ClusterSpec(),
+        ClusterSpec(
+            data_dir=tmp_path / "data",
+            catalog=CATALOGS / "launcher.toml",
+            ns_host="10.0.0.2",
+            ns_port=9999,
+            host="10.0.0.3",
+            lock_replicas=5,
+            data_replicas=2,
+            load_balancers=4,
+            lock_groups=3,
+            restart_delay=0.25,
+        ),
+        ClusterSpec(tmp_path, restart=False),
+    ]
+    for spec in specs:
+        assert cli_spec(*spec.launcher_args()) == spec, spec.launcher_args()
+
+
 def test_plan_follows_the_contract_defaults() -> None:
-    options = launcher.parse_args([])
-    components = launcher.plan(options, ["AMC", "REG", "CIN"])
+    components = plan(cli_spec(), ["AMC", "REG", "CIN"])
     assert components[0].label == "nameserver"
     named = [c.name for c in components[1:]]
     # The contract's processes, and the issue's standby lock coordinator (issue 14).
@@ -135,8 +169,7 @@ def test_plan_follows_the_contract_defaults() -> None:
 
 
 def test_plan_with_lock_groups_names_every_group_and_tells_every_balancer() -> None:
-    options = launcher.parse_args(["--lock-groups", "3"])
-    components = launcher.plan(options, ["AMC"])
+    components = plan(cli_spec("--lock-groups", "3"), ["AMC"])
     named = {c.name: c for c in components[1:]}
     for group in (1, 2, 3):
         assert f"ticketing.lock.{group}.coordinator" in named
@@ -154,18 +187,18 @@ def test_plan_with_lock_groups_names_every_group_and_tells_every_balancer() -> N
 
 def test_the_plan_also_starts_clusters_added_beside_the_catalog_files(tmp_path: Path) -> None:
     catalog = load_catalog(None)
-    assert launcher.data_clusters(catalog, tmp_path) == ["AMC", "REG", "CIN"]
+    assert data_clusters(catalog, tmp_path) == ["AMC", "REG", "CIN"]
     for later in ("north", "AMC", "east"):  # AMC's own directory is not a second AMC
         (tmp_path / "datastore" / later).mkdir(parents=True)
     (tmp_path / "datastore" / "stray-file").write_text("")
-    clusters = launcher.data_clusters(catalog, tmp_path)
+    clusters = data_clusters(catalog, tmp_path)
     assert clusters == ["AMC", "REG", "CIN", "east", "north"]
-    named = {c.name: c for c in launcher.plan(launcher.parse_args([]), clusters)[1:]}
+    named = {c.name: c for c in plan(cli_spec(), clusters)[1:]}
     assert "ticketing.datastore.north.replica.3" in named
     assert "ticketing.datastore.north.coordinator" in named
     # The manager places events over the lock groups too (its sales report asks for holds).
-    options = launcher.parse_args(["--lock-groups", "2"])
-    manager = next(c for c in launcher.plan(options, clusters) if c.label == "datastore_manager")
+    spec = cli_spec("--lock-groups", "2")
+    manager = next(c for c in plan(spec, clusters) if c.label == "datastore_manager")
     assert ("--lock-groups", "2") in zip(manager.args, manager.args[1:], strict=False)
 
 
@@ -207,7 +240,7 @@ def test_ready_then_sigterm_stops_everything(tmp_path: Path, fake_commands: Path
         cluster.process.send_signal(signal.SIGTERM)
         assert cluster.process.wait(30) == 0
         assert not [pid for pid in pids if alive(pid)]
-        assert launcher.port_in_use("127.0.0.1", cluster.port) is False
+        assert port_in_use("127.0.0.1", cluster.port) is False
         assert cluster.output().count("\n") == 1
         assert "restarted" not in cluster.errors()
     finally:
@@ -226,7 +259,7 @@ def test_a_component_dying_at_start_is_named_and_everything_stops(
         assert "crashing at start as asked" in errors
         assert "READY" not in cluster.output()
         assert not [pid for pid in cluster.fake_pids() if alive(pid)]
-        assert launcher.port_in_use("127.0.0.1", cluster.port) is False
+        assert port_in_use("127.0.0.1", cluster.port) is False
     finally:
         cluster.stop()
 
@@ -350,3 +383,13 @@ def test_a_component_that_keeps_dying_is_reported_and_backs_off(
         assert not [pid for pid in cluster.fake_pids() if alive(pid)]
     finally:
         cluster.stop()
+
+
+def test_a_handle_whose_launcher_cannot_start_says_why(tmp_path: Path) -> None:
+    """The tests', the fault run's and the bench's cluster fail with the launcher's reason."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        handle = ClusterHandle(ClusterSpec(tmp_path / "data", ns_port=taken.getsockname()[1]))
+        with pytest.raises(ClusterFailed, match=r"exited \(code 1\) before READY(.|\n)*in use"):
+            handle.start()

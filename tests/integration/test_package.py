@@ -23,9 +23,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, pick_free_port, poll
 
-from ticketing import catalog_files, launcher
+from ticketing import catalog_files
 from ticketing.bench.system import children
 from ticketing.catalog import load_catalog
+from ticketing.cluster.plan import COMMANDS, plan
+from ticketing.cluster.processes import port_in_use
+from ticketing.cluster.spec import ClusterSpec
 
 # What the wheel is built from; tests/ and run/ are not in it.
 SOURCES = ["setup.cfg", "pyproject.toml", "README.md", "ticketing", "nameserver"]
@@ -55,9 +58,8 @@ def test_every_entry_script_has_a_console_script_running_the_same_main() -> None
 
 
 def test_the_launcher_starts_modules_that_exist() -> None:
-    options = launcher.parse_args(["--lock-groups", "2"])
-    components = launcher.plan(options, load_catalog(None).clusters())
-    for module in {c.module for c in components} | {f"{launcher.COMMANDS}.client"}:
+    components = plan(ClusterSpec(lock_groups=2), load_catalog(None).clusters())
+    for module in {c.module for c in components} | {f"{COMMANDS}.client"}:
         assert importlib.util.find_spec(module) is not None, module
 
 
@@ -187,7 +189,7 @@ def test_the_installed_cluster_serves_the_installed_client(installed: Path, tmp_
             assert theater.name in answer.stdout, answer.stdout
         cluster.send_signal(signal.SIGTERM)
         assert cluster.wait(60) == 0, err.read_text()
-        assert not launcher.port_in_use("127.0.0.1", port)
+        assert not port_in_use("127.0.0.1", port)
     finally:
         if cluster.poll() is None:  # the launcher stops its components on SIGTERM
             cluster.terminate()

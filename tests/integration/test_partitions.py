@@ -3,7 +3,7 @@
 The name server, the lock store, the coordinators, the manager, the load
 balancers and cluster ``west`` run on host 0; each replica of cluster
 ``east`` runs on a host of its own (1..3), with the launcher's command line
-(``ticketing.launcher.plan``) and its own ``--host``. Cutting host 3 leaves
+(``ticketing.cluster.plan``) and its own ``--host``. Cutting host 3 leaves
 ``east`` a majority, so bookings must go on; once healed, replica 3 must catch
 up (equal digests) and every acknowledged ticket must still be there.
 

@@ -18,17 +18,17 @@ from cluster_fixture import LocalCluster
 from conftest import poll
 
 from ticketing import names
+from ticketing.cluster.processes import alive
 from ticketing.errors import TicketNotFound, Unavailable
 from ticketing.faults.checker import check
 from ticketing.faults.history import BOOK, OK, FinalState, History, Operation
-from ticketing.faults.target import alive
 from ticketing.server.replica_host import UNSAFE_ACK_BEFORE_PERSIST
 
 EAST = ["datastore-east-1", "datastore-east-2", "datastore-east-3", "datastore_coordinator-east"]
 
 
 def book_then_cut_power(tmp_path: Path, env: dict[str, str]) -> tuple[Operation, FinalState]:
-    cluster = LocalCluster(tmp_path / "data").start(env)
+    cluster = LocalCluster(tmp_path / "data", env=env).start()
     try:
         lb = cluster.load_balancer(1)
         warm = lb.block_seats("AMC", "dune", ["A1"])  # every path and connection warm

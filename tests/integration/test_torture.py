@@ -11,7 +11,6 @@ run does the same with the lock store split in three groups.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,8 @@ from conftest import pick_free_port
 
 from ticketing import names
 from ticketing.catalog import load_catalog
+from ticketing.cluster.plan import plan
+from ticketing.cluster.spec import ClusterSpec
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
 from ticketing.faults.checker import check
 from ticketing.faults.history import (
@@ -44,7 +45,6 @@ from ticketing.faults.history import (
 from ticketing.faults.run import HOT, RunResult, hot_events, run
 from ticketing.faults.schedule import KILL_COORDINATOR, KILL_REPLICA, KINDS, plan_faults, targets
 from ticketing.faults.target import LocalTarget
-from ticketing.launcher import plan
 
 GROUPS_CATALOG = SMALL_CATALOG.with_name("groups.toml")
 
@@ -60,18 +60,7 @@ def test_the_schedule_is_seeded_and_meets_every_kind() -> None:
 
 def _labels(lock_groups: int) -> list[str]:
     """The labels of a fault run's cluster with ``lock_groups`` lock groups."""
-    options = argparse.Namespace(
-        ns_host="127.0.0.1",
-        ns_port=1,
-        host="127.0.0.1",
-        data_dir="data",
-        catalog=None,
-        lock_replicas=3,
-        data_replicas=3,
-        load_balancers=2,
-        lock_groups=lock_groups,
-    )
-    return [c.label for c in plan(options, ["east", "west"])]
+    return [c.label for c in plan(ClusterSpec(lock_groups=lock_groups), ["east", "west"])]
 
 
 def _lock_group(label: str) -> int | None:
@@ -108,10 +97,10 @@ def test_the_hot_events_reach_every_lock_group() -> None:
         hot_events(small, 3)  # alien and arrival are in groups 1 and 2
 
 
-def test_the_target_tells_each_lock_group_apart() -> None:
-    one = LocalTarget(Path("data"), SMALL_CATALOG, 1)
+def test_the_target_tells_each_lock_group_apart(tmp_path: Path) -> None:
+    one = LocalTarget(tmp_path, SMALL_CATALOG, 1)
     assert one.replica_groups()["lock"] == [names.lock_server(i) for i in (1, 2, 3)]
-    three = LocalTarget(Path("data"), GROUPS_CATALOG, 1, lock_groups=3)
+    three = LocalTarget(tmp_path, GROUPS_CATALOG, 1, lock_groups=3)
     groups = three.replica_groups()
     assert sorted(groups) == ["east", "lock-1", "lock-2", "lock-3", "west"]
     for g in (1, 2, 3):

@@ -11,27 +11,23 @@ and memory come from ``/proc``; without it they are reported as unknown).
 from __future__ import annotations
 
 import os
-import queue
 import secrets
 import socket
-import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from ticketing import names
-from ticketing.launcher import COMMANDS, python_module
+from ticketing.cluster.handle import ClusterHandle
+from ticketing.cluster.spec import ClusterSpec
 from ticketing.security.balancer_proof import verified
 from ticketing.security.cluster_key import SigningKey, find_cluster_key
 from ticketing.security.secret import ENV_VAR, SecretError, load_secret
 from ticketing.server.proxies import ProxyPool
 
-READY_TIMEOUT = 180.0  # seconds for run/cluster.py to print READY
-STOP_TIMEOUT = 60.0
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -261,7 +257,7 @@ def children(pid: int) -> list[int]:
 
 
 class LocalCluster:
-    """``run/cluster.py`` on a free port and a given data directory, stopped on exit."""
+    """``ticketing-cluster`` on a free port and a given data directory, measured as a ``System``."""
 
     def __init__(
         self,
@@ -270,12 +266,11 @@ class LocalCluster:
         lock_groups: int = 1,
         load_balancers: int | None = None,
     ) -> None:
-        self.data_dir = data_dir
-        self.catalog = catalog
-        self.lock_groups = lock_groups
-        self.load_balancers = load_balancers  # None: run/cluster.py's default
-        self.ns_port = _free_port()
-        self._process: subprocess.Popen | None = None
+        """``load_balancers`` None: ``ticketing-cluster``'s default."""
+        self.spec = ClusterSpec(data_dir, catalog, ns_port=_free_port(), lock_groups=lock_groups)
+        if load_balancers is not None:
+            self.spec = replace(self.spec, load_balancers=load_balancers)
+        self._cluster: ClusterHandle | None = None
 
     def start(self) -> System:
         """Start the cluster; this process becomes a member (it reads internal status()).
@@ -284,49 +279,14 @@ class LocalCluster:
         process's environment, where every ``ProxyPool`` finds it.
         """
         os.environ[ENV_VAR] = secrets.token_urlsafe(32)
-        command = [
-            *python_module(f"{COMMANDS}.cluster"),
-            *("--ns-port", str(self.ns_port), "--data-dir", str(self.data_dir)),
-        ]
-        if self.catalog is not None:
-            command += ["--catalog", str(self.catalog)]
-        if self.lock_groups > 1:
-            command += ["--lock-groups", str(self.lock_groups)]
-        if self.load_balancers is not None:
-            command += ["--load-balancers", str(self.load_balancers)]
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        errors = self.data_dir / "cluster.err"
-        with open(errors, "w") as sink:  # a file: an unread pipe could fill and block it
-            self._process = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=sink, text=True
-            )
-        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-        threading.Thread(
-            target=lambda: [lines.put(line) for line in self._process.stdout], daemon=True
-        ).start()
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"run/cluster.py exited:\n{errors.read_text()}")
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                line = ""
-            if line.startswith("READY "):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"run/cluster.py not READY after {READY_TIMEOUT:.0f}s")
-        return System("127.0.0.1", self.ns_port, tuple(children(self._process.pid)))
+        self._cluster = ClusterHandle(self.spec).start()
+        pids = children(self._cluster.launcher_pid())  # the name server's too
+        return System(self._cluster.ns_host, self._cluster.ns_port, tuple(pids))
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
 
 
 def _free_port() -> int:

@@ -2,7 +2,7 @@
 
 import sys
 
-from ticketing.launcher import main
+from ticketing.cluster.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

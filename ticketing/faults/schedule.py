@@ -40,7 +40,7 @@ NETNS_KINDS = (*KINDS, PARTITION)
 class PlannedFault:
     at: float  # seconds after the run's start
     kind: str
-    target: str  # a component label of ``ticketing.launcher.plan``
+    target: str  # a component label of ``ticketing.cluster.plan``
     hold: float  # seconds the fault lasts before it is healed
 
 
@@ -49,7 +49,7 @@ def targets(kind: str, labels: list[str], cuttable: Sequence[str] = ()) -> list[
     if kind == PARTITION:
         return list(cuttable)
     # Lock labels: lock_server-<i> and lock_coordinator with one lock group,
-    # lock_server-<g>-<i> and lock_coordinator-<g> with several (``launcher.plan``).
+    # lock_server-<g>-<i> and lock_coordinator-<g> with several (``ticketing.cluster.plan``).
     if kind == KILL_REPLICA:
         return [x for x in labels if x.startswith(("datastore-", "lock_server-"))]
     if kind == KILL_COORDINATOR:

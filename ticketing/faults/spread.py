@@ -3,9 +3,12 @@
 Host 0 runs the name server, the lock store, the coordinators, the manager,
 the load balancers and every cluster but one; each replica of that one
 (``spread``, by default ``east``) runs on a host of its own (1..replicas).
-Every process is started with the launcher's command line
-(``ticketing.launcher.plan``), only its ``--host`` changed, so a replica can be
-cut from the others (``cut``) while it runs on: a partition, not a crash.
+Every process is started with the launcher's command line (``ClusterSpec``'s
+plan), only its ``--host`` changed, so a replica can be cut from the others
+(``cut``) while it runs on: a partition, not a crash. No launcher runs: this
+process starts each one in its host's namespace with the launcher's own
+``Supervisor``, and waits for the same READY (every component answering,
+every coordinator leading).
 
 It offers what ``LocalTarget`` offers to the fault run (kill, pause, restart,
 answers, digests: the same code, as it only needs pids and the pool), plus
@@ -14,26 +17,17 @@ answers, digests: the same code, as it only needs pids and the pool), plus
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
-import secrets
-import signal
-import subprocess
-import time
+import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Self
 
-from ticketing.catalog import load_catalog
-from ticketing.domain.lock_placement import LockPlacement
+from ticketing.cluster.plan import Component
+from ticketing.cluster.supervisor import Supervisor
 from ticketing.faults.netns import Hosts
-from ticketing.faults.target import ClusterFailed, LocalTarget
-from ticketing.launcher import Component, plan
-from ticketing.security.secret import ENV_VAR
-from ticketing.server.proxies import ProxyPool
+from ticketing.faults.target import LocalTarget
 
-READY_TIMEOUT = 120.0
-STOP_GRACE = 10.0
 SPREAD = "east"  # the small catalog's cluster whose replicas get hosts of their own
 
 
@@ -58,123 +52,64 @@ class SpreadTarget(LocalTarget):
         data_dir: Path,
         catalog: Path,
         ns_port: int,
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
         *,
         spread: str = SPREAD,
         replicas: int = 3,
         lock_groups: int = 1,
     ) -> None:
-        # Not LocalTarget.__init__: that one places everything on 127.0.0.1.
         self.hosts = hosts
-        self.data_dir = data_dir
-        self.catalog = catalog
-        self.ns_port = ns_port
-        self.ns_host = hosts.address(0)
         self.spread = spread
-        self.lock_groups = lock_groups
-        loaded = load_catalog(catalog)
-        self.placement = LockPlacement(loaded, lock_groups)
-        self.clusters = list(loaded.clusters())
+        address = hosts.address(0)
+        super().__init__(
+            data_dir,
+            catalog,
+            ns_port,
+            env,
+            lock_groups=lock_groups,
+            ns_host=address,
+            data_replicas=replicas,
+        )
         if spread not in self.clusters:
             raise ValueError(f"cluster {spread!r} is not in {catalog} ({self.clusters})")
-        options = argparse.Namespace(
-            ns_host=self.ns_host,
-            ns_port=ns_port,
-            host=self.ns_host,
-            data_dir=data_dir,
-            catalog=catalog,
-            lock_replicas=3,
-            data_replicas=replicas,
-            load_balancers=2,
-            lock_groups=lock_groups,
-        )
-        os.environ.setdefault(ENV_VAR, secrets.token_hex(24))
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.host_of: dict[str, int] = {}
-        self.components: dict[str, Component] = {}
-        for component in plan(options, self.clusters):
-            host = self._host_for(component.label)
+        for label, component in self.components.items():
+            host = self._host_for(label)
             if host:
                 args = _with_host(component.args, hosts.address(host))
-                component = replace(component, args=args)
-            self.host_of[component.label] = host
-            self.components[component.label] = component
-        self.pool = ProxyPool(self.ns_host, ns_port, timeout=3.0)
-        self._launcher = None
-        self._extra: dict[str, subprocess.Popen] = {}  # every process, by label
+                self.components[label] = replace(component, args=args)
+            self.host_of[label] = host
+        # Every process is this one's: started in its host's namespace.
+        self.supervisor = Supervisor(
+            self.data_dir, self.ns_host, self.ns_port, env=self.spec.env, command=self._command
+        )
 
     def _host_for(self, label: str) -> int:
         """Host of ``datastore-<spread>-<i>`` is ``i``; everything else is on host 0."""
         prefix = f"datastore-{self.spread}-"
         return int(label.removeprefix(prefix)) if label.startswith(prefix) else 0
 
+    def _command(self, component: Component) -> list[str]:
+        # `ip netns exec` execs the command line: the pid is the component's own.
+        return self.hosts.command(self.host_of[component.label], component.command_line())
+
     @property
     def cuttable(self) -> list[str]:
         """The labels that run on a host of their own, which ``cut`` may isolate."""
         return [label for label, host in self.host_of.items() if host]
 
-    def start(self) -> None:
-        """Start every component on its host; return once each answers ``status()``."""
-        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-        labels = list(self.components)
+    def start(self) -> Self:
+        """Start every component on its host; return once all answer, as the launcher's READY."""
+        components = list(self.components.values())
+        never = threading.Event()
         try:
-            for i, label in enumerate(labels):
-                self._spawn(label, f"{label}.out")
-                if i == 0:  # the name server first: the others register there
-                    self._await(label)
-            for label in labels[1:]:
-                self._await(label)
+            # The name server first: the others register there.
+            self.supervisor.wait_ready(components[:1], never)
+            self.supervisor.wait_ready(components[1:], never)
         except BaseException:
             self.stop()
             raise
-
-    def _await(self, label: str) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not self.answers(label):
-            for name, proc in self._extra.items():
-                if proc.poll() is not None:
-                    raise ClusterFailed(
-                        f"{name} exited with {proc.returncode}; see {self.data_dir}/logs"
-                    )
-            if time.monotonic() > deadline:
-                raise ClusterFailed(f"{label} did not answer; see {self.data_dir}/logs")
-            time.sleep(0.1)
-
-    def _spawn(self, label: str, log_name: str) -> None:
-        component = self.components[label]
-        argv = component.command_line()
-        with open(self.data_dir / "logs" / log_name, "ab") as sink:
-            # `ip netns exec` execs argv: the pid is the component's own.
-            self._extra[label] = subprocess.Popen(
-                self.hosts.command(self.host_of[label], argv),
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-
-    def restart(self, label: str) -> None:
-        self._spawn(label, f"{label}.restart.out")
-
-    def stop(self) -> None:
-        """SIGTERM everything at once, then SIGKILL what is left (also if interrupted)."""
-        procs = list(self._extra.values())
-        try:
-            for proc in procs:
-                if proc.poll() is None:
-                    with contextlib.suppress(OSError):
-                        proc.send_signal(signal.SIGCONT)  # a paused process cannot handle SIGTERM
-                    proc.terminate()
-            for proc in procs:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(STOP_GRACE)
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-            self._extra.clear()
-            self.pool.close()
+        return self
 
     # --- partitions ------------------------------------------------------------
 
@@ -187,8 +122,7 @@ class SpreadTarget(LocalTarget):
 
     def cut_off(self, label: str) -> bool:
         """Whether ``label`` runs on yet does not answer (as when its host is cut)."""
-        proc = self._extra[label]
-        return proc.poll() is None and not self.answers(label)
+        return self.supervisor.running(label) is not None and not self.answers(label)
 
     def _own_host(self, label: str) -> int:
         host = self.host_of[label]
