@@ -19,7 +19,7 @@ from ticketing import names
 from ticketing.errors import InvalidRequest
 from ticketing.security.membership import is_internal
 from ticketing.server.cli import common_parser
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 from ticketing.server.hosting import serve
 
 CRASH_EXIT_CODE = 3

@@ -28,7 +28,7 @@ from ticketing import catalog_files, names
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.errors import InvalidRequest, Unavailable
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 
 GROUPS_CATALOG = catalog_files.GROUPS
 GROUPS = 3

@@ -22,7 +22,7 @@ from Pyro5.api import Proxy
 from ticketing import names
 from ticketing.client.connection import Connection
 from ticketing.errors import TicketNotFound, Unavailable
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 
 EAST = ("AMC", "alien")
 EAST_REPLICAS = [names.datastore_replica("east", i) for i in (1, 2, 3)]

@@ -22,7 +22,7 @@ from Pyro5.errors import PyroError
 from ticketing import names
 from ticketing.client.connection import Connection
 from ticketing.errors import TicketingError
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 
 WHERE = ("AMC", "dune")
 THINK_TIME = 0.1  # seconds between one booking of the user and the next

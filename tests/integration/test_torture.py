@@ -42,7 +42,8 @@ from ticketing.faults.history import (
     History,
     Operation,
 )
-from ticketing.faults.run import HOT, RunResult, hot_events, run
+from ticketing.faults.hot_seats import HOT, hot_events
+from ticketing.faults.run import RunResult, run
 from ticketing.faults.schedule import KILL_COORDINATOR, KILL_REPLICA, KINDS, plan_faults, targets
 from ticketing.faults.target import LocalTarget
 

@@ -9,8 +9,9 @@ import pytest
 
 from ticketing.bench.catalogs import events_per_group, placed, regrouped, write_toml
 from ticketing.bench.chart import SCALE_BAR, scale_text
+from ticketing.bench.cli import parse_args
+from ticketing.bench.layout import level_catalog, load_balancer_count
 from ticketing.bench.report import scale_table
-from ticketing.bench.runner import level_catalog, load_balancer_count, parse_args
 from ticketing.bench.scale import Level, combined, lock_side_ms, row, rows, verdicts
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement

@@ -89,6 +89,14 @@ def null_call_rate(users: int, seconds: float, serializer: str = "serpent") -> f
         server.wait()
 
 
+def per_serializer(users: int, seconds: float) -> dict[str, float]:
+    """``null_call_rate`` in each serializer the cluster speaks, one after the other."""
+    return {
+        serializer: null_call_rate(users, seconds, serializer)
+        for serializer in pyro_config.ACCEPTED_SERIALIZERS
+    }
+
+
 def _first_line(server: subprocess.Popen) -> str:
     found: list[str] = []
     reader = threading.Thread(target=lambda: found.append(server.stdout.readline()), daemon=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from ticketing import names
 from ticketing.catalog import Catalog
 from ticketing.cluster.spec import ClusterSpec
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 
 COMMANDS = "ticketing.commands"  # the package of the components' command modules
 NAME_SERVER = "nameserver"  # the name server's module: the top-level package

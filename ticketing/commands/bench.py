@@ -2,7 +2,7 @@
 
 import sys
 
-from ticketing.bench.runner import main
+from ticketing.bench.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from ticketing.server.coordinator import lock_main as main
+from ticketing.server.coordinator_cli import lock_main as main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,6 +15,7 @@ from types import FrameType
 
 from ticketing import catalog_files
 from ticketing.domain.lock_placement import PlacementError
+from ticketing.faults.report import report_lines
 from ticketing.faults.run import CATALOG_EVERY, run
 from ticketing.server.cli import positive_int
 
@@ -138,15 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"torture: seed {args.seed}, {args.clients} clients, {args.lock_groups} lock "
           f"group(s), {seconds:.0f}s of faults, {time.monotonic() - began:.0f}s in all; "
           f"catalog {catalog}; data in {data_dir}")  # fmt: skip
-    for line in result.figures.lines():
-        print(f"  {line}")
-    for fault in result.history.faults:
-        took = "never" if fault.recovered is None else f"{fault.recovered - fault.healed:.1f}s"
-        print(f"  fault {fault.kind:20} {fault.target:30} {fault.healed - fault.start:4.1f}s,"
-              f" answered {took} after healing")  # fmt: skip
-    print(f"  anomalies: {len(result.anomalies)}")
-    for anomaly in result.anomalies:
-        print(f"    {anomaly.kind}: {anomaly.detail}")
+    for line in report_lines(result):
+        print(line)
     return 1 if result.anomalies else 0
 
 

@@ -45,7 +45,7 @@ from ticketing.server.proxies import ProxyPool
 
 Where = tuple[str, str]
 Hot = dict[Where, tuple[str, ...]]  # (theater, event) -> its hot seats
-# ``run.Recorder.call``: (client, kind, where, action) -> (outcome, result or exception)
+# ``recorder.Recorder.call``: (client, kind, where, action) -> (outcome, result or exception)
 Record = Callable[..., tuple[str, Any]]
 
 STOPPED_FOR = 2.0  # seconds an event's sales stay stopped before the operator resumes them

@@ -28,30 +28,18 @@ import json
 import logging
 import os
 import random
-import secrets
 from pathlib import Path
 from typing import Any
 
 from Pyro5.api import expose
 
-from ticketing import counters, names
+from ticketing import counters
 from ticketing.consensus import codec
 from ticketing.consensus.proposer import Proposer, ProposerConfig
 from ticketing.consensus.values import Command
 from ticketing.errors import InvalidRequest
-from ticketing.security.secret import require_secret
 from ticketing.server.boundary import contract_errors
-from ticketing.server.cli import (
-    LockGroupsChanged,
-    cluster_name,
-    common_parser,
-    lock_data_dir,
-    lock_group_of,
-    lock_groups_flag,
-    pin_lock_groups,
-    positive_int,
-)
-from ticketing.server.hosting import serve
+from ticketing.server.coordinator_identity import proposer_id
 from ticketing.server.proposer_host import ProposerHost
 from ticketing.server.proxies import ProxyPool
 from ticketing.storage import SqliteProposerStorage
@@ -59,11 +47,9 @@ from ticketing.storage import SqliteProposerStorage
 log = logging.getLogger(__name__)
 
 SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
-CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
 MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
 MAX_DECIDED_IN_REPLY = 256  # chosen values handed back with a submit or commit_index
-STANDBY_SUFFIX = ".standby"  # a standby registers as "<coordinator name>.standby"
 
 CONFIG = ProposerConfig(
     batch_max=256,
@@ -74,19 +60,6 @@ CONFIG = ProposerConfig(
     backoff_max=2.0,
     thrifty=True,
 )
-
-
-def proposer_id(data_dir: Path, name: str) -> str:
-    """This coordinator's identity in ballots: its name plus a token kept on disk.
-
-    Two coordinators of one cluster (a standby beside the old one) get
-    different tokens from their different data files, so their ballots never
-    tie; a restart on the same files keeps the identity and the round.
-    """
-    token_file = data_dir / "proposer-id"
-    if not token_file.exists():
-        token_file.write_text(secrets.token_hex(4))
-    return f"{name}#{token_file.read_text().strip()}"
 
 
 class Coordinator:
@@ -196,67 +169,3 @@ def _plain(value: Any) -> Any:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequest(f"command payload is not plain data: {exc}") from None
-
-
-def standby_name(name: str) -> str:
-    """Where a standby of coordinator ``name`` registers (replicas try it when ``name`` fails)."""
-    return f"{name}{STANDBY_SUFFIX}"
-
-
-def _serve(role: str, name: str, replica_names: list[str], data_dir: Path, args: Any) -> None:
-    if args.standby:
-        # Beside the main coordinator: its own name (hosting refuses a second live
-        # process under one name) and its own proposer id and round on disk, so the
-        # two compete through ballots and never share a ballot.
-        role, name = f"{role} (standby)", standby_name(name)
-        data_dir = data_dir.with_name(data_dir.name + STANDBY_SUFFIX)
-    secret = require_secret(args.data_dir)
-    pool = ProxyPool(args.ns_host, args.ns_port, timeout=CONSENSUS_TIMEOUT, secret=secret)
-    coordinator = Coordinator(name, replica_names, data_dir, pool, role)
-    try:
-        serve(
-            coordinator, name, args.host, args.ns_host, args.ns_port, args.data_dir, secret=secret
-        )
-    finally:
-        coordinator.close()
-        pool.close()
-
-
-def lock_main(argv: list[str] | None = None) -> None:
-    parser = common_parser("The lock coordinator: leads consensus among the lock servers.")
-    parser.add_argument("--replicas", type=positive_int, default=3, help="lock servers (3)")
-    lock_groups_flag(parser, group=True)
-    _standby_flag(parser)
-    args = parser.parse_args(argv)
-    group = lock_group_of(parser, args)
-    try:
-        pin_lock_groups(Path(args.data_dir), args.lock_groups)
-    except LockGroupsChanged as exc:
-        raise SystemExit(str(exc)) from None
-    replicas = [names.lock_server(i, group) for i in range(1, args.replicas + 1)]
-    data_dir = lock_data_dir(Path(args.data_dir), group) / "coordinator"
-    role = "lock coordinator" if group is None else f"lock coordinator of group {group}"
-    _serve(role, names.lock_coordinator(group), replicas, data_dir, args)
-
-
-def datastore_main(argv: list[str] | None = None) -> None:
-    parser = common_parser("A data store coordinator: leads consensus in one data cluster.")
-    parser.add_argument(
-        "--cluster", required=True, type=cluster_name, help="the data cluster it coordinates"
-    )
-    parser.add_argument("--replicas", type=positive_int, default=3, help="replicas (3)")
-    _standby_flag(parser)
-    args = parser.parse_args(argv)
-    replicas = [names.datastore_replica(args.cluster, i) for i in range(1, args.replicas + 1)]
-    data_dir = Path(args.data_dir) / "datastore" / args.cluster / "coordinator"
-    name = names.datastore_coordinator(args.cluster)
-    _serve("data store coordinator", name, replicas, data_dir, args)
-
-
-def _standby_flag(parser: Any) -> None:
-    parser.add_argument(
-        "--standby",
-        action="store_true",
-        help="run beside the main coordinator as '<name>.standby' with its own state; "
-        "ballots decide which one leads, replicas fail over to it",
-    )

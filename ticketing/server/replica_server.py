@@ -19,7 +19,7 @@ from Pyro5.api import expose, oneway
 from ticketing import counters, errors
 from ticketing.errors import TicketingError, Unavailable
 from ticketing.server.boundary import contract_errors
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 from ticketing.server.proxies import ProxyPool
 from ticketing.server.replica_host import ReplicaHost
 from ticketing.server.submit_combiner import SubmitCombiner

@@ -1,0 +1,19 @@
+"""What a fault run prints below its heading: the figures, each fault, the anomalies."""
+
+from __future__ import annotations
+
+from ticketing.faults.run import RunResult
+
+
+def report_lines(result: RunResult) -> list[str]:
+    """The report of ``result``, indented under the run's heading line."""
+    lines = [f"  {line}" for line in result.figures.lines()]
+    for fault in result.history.faults:
+        took = "never" if fault.recovered is None else f"{fault.recovered - fault.healed:.1f}s"
+        held = fault.healed - fault.start
+        lines.append(
+            f"  fault {fault.kind:20} {fault.target:30} {held:4.1f}s, answered {took} after healing"
+        )
+    lines.append(f"  anomalies: {len(result.anomalies)}")
+    lines += [f"    {anomaly.kind}: {anomaly.detail}" for anomaly in result.anomalies]
+    return lines
