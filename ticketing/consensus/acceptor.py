@@ -54,7 +54,7 @@ class Acceptor:
                 self.accepted[slot] = (ballot, value)
                 self._storage.save_accepted(slot, ballot, value)
         slots = tuple(slot for slot, _ in msg.entries)
-        return Accepted(ballot, self.node_id, slots, decided_below)
+        return Accepted(ballot, self.node_id, slots, decided_below, msg.probe)
 
     def forget_below(self, index: int) -> None:
         """Drop accepted values of slots up to ``index``, now covered by a snapshot."""

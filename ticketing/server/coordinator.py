@@ -39,7 +39,7 @@ from Pyro5.api import expose
 from ticketing import counters, names
 from ticketing.consensus import codec
 from ticketing.consensus.messages import Message
-from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready, Role
+from ticketing.consensus.proposer import Proposer, ProposerConfig, Ready
 from ticketing.consensus.values import Command
 from ticketing.errors import InvalidRequest, Unavailable
 from ticketing.security.secret import require_secret
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 TICK_INTERVAL = 0.05
 SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
+READ_INDEX_TIMEOUT = 1.0  # seconds commit_index waits for a quorum to confirm the leader
 CONSENSUS_TIMEOUT = 2.0  # seconds for one call to a replica
 MAX_COMMANDS_PER_SUBMIT = 1000
 MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
@@ -126,6 +127,8 @@ class Coordinator:
         )
         self._lock = threading.Lock()
         self._waiters: dict[str, list[_Waiter]] = {}
+        self._read_waiters: dict[int, _Waiter] = {}
+        self._next_read = 0
         self._links = {r: PeerLink(r, pool, self._on_reply) for r in replicas}
         self._stopping = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
@@ -189,18 +192,33 @@ class Coordinator:
     def commit_index(self, learned_below: int = 0) -> dict[str, Any]:
         """A read index: once a replica has applied up to it, its reads are current.
 
-        Only the leader can give one (``Proposer.read_index``: every write
-        acknowledged so far is in it, by this leader or an earlier one).
-        Answers ``{"index": ..., "decided": ...}``, with the chosen values from
-        ``learned_below`` on as ``submit`` does, so the replica can apply them
-        at once rather than wait for the Decide broadcast.
+        Only a confirmed leader gives one: ``Proposer.request_read`` answers
+        after a quorum of replicas acknowledged this leader's ballot in a round
+        begun after the call came in, so a coordinator deposed behind a
+        partition refuses (``Unavailable``) instead of answering with an index
+        that misses its successor's writes. Answers ``{"index": ...,
+        "decided": ...}``, with the chosen values from ``learned_below`` on as
+        ``submit`` does, so the replica can apply them at once rather than wait
+        for the Decide broadcast.
         """
         learned_below = _slot_number(learned_below)
+        waiter = _Waiter()
         with self._lock:
-            if self._proposer.role is not Role.LEADING:
-                raise Unavailable(f"{self._name} is not leading right now; retry")
-            index = self._proposer.read_index()
-        return {"index": index, "decided": self._decided_from(learned_below)}
+            self._next_read += 1
+            read_id = self._next_read
+            self._read_waiters[read_id] = waiter
+            self._dispatch(self._proposer.request_read(read_id, time.time()))
+        if not waiter.event.wait(READ_INDEX_TIMEOUT):
+            with self._lock:
+                self._read_waiters.pop(read_id, None)
+                self._proposer.cancel_read(read_id)
+            raise Unavailable(
+                f"{self._name} could not confirm with a majority of replicas that it "
+                "still leads (partitioned or deposed?); retry"
+            )
+        if waiter.slot is None:
+            raise Unavailable(f"{self._name} is not leading right now; retry")
+        return {"index": waiter.slot, "decided": self._decided_from(learned_below)}
 
     def _decided_from(self, learned_below: int) -> str | None:
         if not learned_below:
@@ -238,6 +256,13 @@ class Coordinator:
         for request_id in ready.abandoned:
             for waiter in self._waiters.pop(request_id, ()):
                 waiter.event.set()
+        for read_id, index in ready.reads:
+            if (read := self._read_waiters.pop(read_id, None)) is not None:
+                read.slot = index
+                read.event.set()
+        for read_id in ready.reads_refused:
+            if (read := self._read_waiters.pop(read_id, None)) is not None:
+                read.event.set()
 
     def _forget(self, request_id: str, waiter: _Waiter) -> None:
         waiters = self._waiters.get(request_id, [])
