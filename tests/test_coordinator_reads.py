@@ -92,9 +92,10 @@ def test_a_leader_confirmed_by_a_quorum_gives_an_index_covering_its_writes(
 
 
 def test_a_leader_deposed_behind_a_partition_refuses_instead_of_answering_stale(
-    wire_and_coordinator: tuple[Wire, Coordinator],
+    wire_and_coordinator: tuple[Wire, Coordinator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wire, coordinator = wire_and_coordinator
+    monkeypatch.setattr(coordinator_module, "READ_INDEX_TIMEOUT", 0.3)
     (before,) = coordinator.submit([["w1", {"op": "w1"}]])["slots"]
     wire.cut = {"r2", "r3"}  # the old leader keeps r1, which still answers its heartbeats
 
