@@ -7,6 +7,12 @@ Every process is started with the launcher's command line
 (``ticketing.launcher.plan``), only its ``--host`` changed, so a replica can be
 cut from the others (``cut``) while it runs on: a partition, not a crash.
 
+``spread``'s coordinator may run beside one of its replicas instead
+(``coordinator_with``), with a standby coordinator on host 0 (``standby``):
+cutting that host then leaves a leader that still hears one replica, behind
+the cut, and a standby that takes the majority over: a deposed leader that
+believes it leads.
+
 It offers what ``LocalTarget`` offers to the fault run (kill, pause, restart,
 answers, digests: the same code, as it only needs pids and the pool), plus
 ``cut`` and ``heal`` of the host a replica runs on.
@@ -26,10 +32,12 @@ from pathlib import Path
 
 from ticketing.catalog import load_catalog
 from ticketing.domain.lock_placement import LockPlacement
+from ticketing.errors import TicketingError
 from ticketing.faults.netns import Hosts
 from ticketing.faults.target import ClusterFailed, LocalTarget
 from ticketing.launcher import Component, plan
 from ticketing.security.secret import ENV_VAR
+from ticketing.server.coordinator import standby_name
 from ticketing.server.proxies import ProxyPool
 
 READY_TIMEOUT = 120.0
@@ -47,7 +55,10 @@ def _with_host(args: tuple[str, ...], address: str) -> tuple[str, ...]:
 class SpreadTarget(LocalTarget):
     """A cluster on ``hosts``: ``spread``'s replicas on hosts 1..replicas, the rest on host 0.
 
-    Every lock group (``lock_groups``) runs on host 0: partitions cut data replicas only.
+    Every lock group (``lock_groups``) runs on host 0: partitions cut data replicas only,
+    and ``spread``'s coordinator when ``coordinator_with`` names the replica it runs beside
+    (1..replicas; 0, the default, is host 0). With ``standby`` a standby of that coordinator
+    (``--standby``) runs on host 0, started once the main one leads.
 
     ``hosts`` must hold ``1 + replicas`` hosts; it stays the caller's to tear down.
     """
@@ -63,9 +74,14 @@ class SpreadTarget(LocalTarget):
         spread: str = SPREAD,
         replicas: int = 3,
         lock_groups: int = 1,
+        coordinator_with: int = 0,
+        standby: bool = False,
     ) -> None:
         # Not LocalTarget.__init__: that one places everything on 127.0.0.1.
+        if not 0 <= coordinator_with <= replicas:
+            raise ValueError(f"coordinator_with is 0 or 1..{replicas}, not {coordinator_with}")
         self.hosts = hosts
+        self.coordinator_with = coordinator_with
         self.data_dir = data_dir
         self.catalog = catalog
         self.ns_port = ns_port
@@ -92,7 +108,10 @@ class SpreadTarget(LocalTarget):
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.host_of: dict[str, int] = {}
         self.components: dict[str, Component] = {}
-        for component in plan(options, self.clusters):
+        planned = plan(options, self.clusters)
+        if standby:
+            planned.append(self._standby_of(planned))
+        for component in planned:
             host = self._host_for(component.label)
             if host:
                 args = _with_host(component.args, hosts.address(host))
@@ -104,9 +123,24 @@ class SpreadTarget(LocalTarget):
         self._extra: dict[str, subprocess.Popen] = {}  # every process, by label
 
     def _host_for(self, label: str) -> int:
-        """Host of ``datastore-<spread>-<i>`` is ``i``; everything else is on host 0."""
+        """Host of ``datastore-<spread>-<i>`` is ``i``, of ``spread``'s coordinator
+        ``coordinator_with``; everything else is on host 0."""
         prefix = f"datastore-{self.spread}-"
+        if label == f"datastore_coordinator-{self.spread}":
+            return self.coordinator_with
         return int(label.removeprefix(prefix)) if label.startswith(prefix) else 0
+
+    def _standby_of(self, planned: list[Component]) -> Component:
+        """A standby of ``spread``'s coordinator, as ``run/datastore_coordinator.py --standby``."""
+        main = next(c for c in planned if c.label == f"datastore_coordinator-{self.spread}")
+        assert main.name is not None
+        return replace(
+            main,
+            label=f"{main.label}-standby",
+            args=(*main.args, "--standby"),
+            name=standby_name(main.name),
+            after=main.label,
+        )
 
     @property
     def cuttable(self) -> list[str]:
@@ -114,9 +148,14 @@ class SpreadTarget(LocalTarget):
         return [label for label, host in self.host_of.items() if host]
 
     def start(self) -> None:
-        """Start every component on its host; return once each answers ``status()``."""
+        """Start every component on its host; return once each answers ``status()``.
+
+        A standby (a component with ``after``) starts once the coordinator it
+        stands by leads, as the launcher starts it, so that one wins the first ballot.
+        """
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-        labels = list(self.components)
+        labels = [label for label, c in self.components.items() if c.after is None]
+        standbys = [label for label, c in self.components.items() if c.after is not None]
         try:
             for i, label in enumerate(labels):
                 self._spawn(label, f"{label}.out")
@@ -124,13 +163,25 @@ class SpreadTarget(LocalTarget):
                     self._await(label)
             for label in labels[1:]:
                 self._await(label)
+            for label in standbys:
+                self._await(self.components[label].after or label, leading=True)
+                self._spawn(label, f"{label}.out")
+                self._await(label)
         except BaseException:
             self.stop()
             raise
 
-    def _await(self, label: str) -> None:
+    def leads(self, label: str) -> bool:
+        """Whether coordinator ``label`` answers that it leads."""
+        name = self.components[label].name
+        try:
+            return name is not None and self.pool.call(name, "status")["state"] == "leading"
+        except TicketingError:
+            return False
+
+    def _await(self, label: str, leading: bool = False) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
-        while not self.answers(label):
+        while not (self.leads(label) if leading else self.answers(label)):
             for name, proc in self._extra.items():
                 if proc.poll() is not None:
                     raise ClusterFailed(
