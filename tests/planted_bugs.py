@@ -13,7 +13,7 @@ from typing import Any
 
 from ticketing.consensus.ballot import Ballot
 from ticketing.consensus.messages import Accept, Decide, Message
-from ticketing.consensus.proposer import Proposer
+from ticketing.consensus.proposer import Proposer, Role
 from ticketing.consensus.ready import Ready
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.storage import MemoryStorage
@@ -102,6 +102,15 @@ class SyncFlagDroppedReplica(Replica):
         return ready
 
 
+class UnconfirmedReadProposer(Proposer):
+    """Read index: a proposer that believes it leads answers at once, with no quorum round."""
+
+    def request_read(self, read_id: int, now: float) -> Ready:
+        if self.role is not Role.LEADING:
+            return super().request_read(read_id, now)
+        return Ready(reads=[(read_id, self.read_index())])
+
+
 @dataclass(frozen=True)
 class PlantedBug:
     name: str
@@ -118,4 +127,9 @@ PLANTED = [
     PlantedBug("applied on one accept", "learner", {"replica_factory": EagerLearnerReplica}),
     PlantedBug("flush acknowledged, not done", "storage", {"storage_factory": LyingFlush}),
     PlantedBug("sync flag dropped", "replica", {"replica_factory": SyncFlagDroppedReplica}),
+    PlantedBug(
+        "read index without a quorum round",
+        "read index",
+        {"proposer_factory": UnconfirmedReadProposer},
+    ),
 ]

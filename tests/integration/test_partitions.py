@@ -11,18 +11,29 @@ The fault run of ``run/torture.py --netns`` (the harness's clients, nemesis
 and checker against the spread cluster, partitions among its faults) must
 also meet every kind of fault and end with no anomaly.
 
+A deposed leader's side refuses reads: east's coordinator runs beside replica
+3 on host 3, a standby on host 0. Cutting host 3 leaves the old coordinator
+leading replica 3 alone (it believes it still leads), while the standby takes
+replicas 1 and 2 over and books a seat. A caller on host 3 asks replica 3 for
+that ticket: its read barrier must be refused (``Unavailable``), not answered
+with the old leader's index (a wrong "not found").
+
 Needs root and iproute2; skipped with the reason elsewhere. Slow: run with
 ``-m slow``.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cluster_fixture import SMALL_CATALOG
-from conftest import pick_free_port, poll
+from conftest import CATALOGS, ROOT, pick_free_port, poll
 
 from ticketing import names
 from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, Unavailable
@@ -31,6 +42,7 @@ from ticketing.faults.netns import Hosts, HostsUnavailable, unavailable_reason
 from ticketing.faults.run import run
 from ticketing.faults.schedule import NETNS_KINDS, PARTITION, plan_faults
 from ticketing.faults.spread import SpreadTarget
+from ticketing.server.coordinator import standby_name
 from ticketing.server.proxies import ProxyPool
 
 pytestmark = pytest.mark.slow
@@ -48,6 +60,21 @@ def _label(replica: int) -> str:
 
 @pytest.fixture
 def spread(tmp_path: Path) -> Iterator[SpreadTarget]:
+    yield from _spread_cluster(tmp_path)
+
+
+@pytest.fixture
+def deposable(tmp_path: Path) -> Iterator[SpreadTarget]:
+    """East's coordinator beside replica 3 (host 3), its standby on host 0; holds that
+    outlast the replicas' failover to the standby (connections to a cut host hang)."""
+    yield from _spread_cluster(
+        tmp_path, CATALOGS / "long_holds.toml", coordinator_with=REPLICAS, standby=True
+    )
+
+
+def _spread_cluster(
+    tmp_path: Path, catalog: Path = SMALL_CATALOG, **placement: Any
+) -> Iterator[SpreadTarget]:
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
@@ -57,7 +84,7 @@ def spread(tmp_path: Path) -> Iterator[SpreadTarget]:
         pytest.skip(str(exc))
     try:
         cluster = SpreadTarget(
-            hosts, tmp_path / "data", SMALL_CATALOG, pick_free_port(), spread=CLUSTER
+            hosts, tmp_path / "data", catalog, pick_free_port(), spread=CLUSTER, **placement
         )
         cluster.start()
         try:
@@ -68,13 +95,15 @@ def spread(tmp_path: Path) -> Iterator[SpreadTarget]:
         hosts.teardown()
 
 
-def _book(cluster: SpreadTarget, seat: str, who: str) -> dict:
+def _book(cluster: SpreadTarget, seat: str, who: str, pool: ProxyPool | None = None) -> dict:
     """Hold and book ``seat`` of AMC alien, retrying while the cluster is unavailable.
 
     A retry keeps a hold it got (booking one hold twice answers the same ticket). A hold
     whose answer was lost keeps the seat for ``hold_ttl`` (4 s in the small catalog): a
     refusal after such a loss is waited out; one with nothing lost means someone booked it.
+    ``pool`` calls the load balancer (the cluster's own, with its short timeout, if None).
     """
+    pool = pool or cluster.pool
     taken: list[SeatsUnavailable] = []
     balancer = names.load_balancer(1)
     state: dict = {"hold": None, "lost": False}
@@ -82,7 +111,7 @@ def _book(cluster: SpreadTarget, seat: str, who: str) -> dict:
     def attempt() -> dict | bool:
         if state["hold"] is None:
             try:
-                state["hold"] = cluster.pool.call(balancer, "block_seats", "AMC", "alien", [seat])
+                state["hold"] = pool.call(balancer, "block_seats", "AMC", "alien", [seat])
             except SeatsUnavailable as exc:
                 if state["lost"]:
                     return False  # most likely our own lost hold: wait until it expires
@@ -93,7 +122,7 @@ def _book(cluster: SpreadTarget, seat: str, who: str) -> dict:
                 state["lost"] = True
                 raise
         try:
-            return cluster.pool.call(
+            return pool.call(
                 balancer, "book_ticket", state["hold"]["hold_id"], who, f"{who}@example.com"
             )
         except (HoldExpired, HoldNotFound):
@@ -164,6 +193,92 @@ def test_majority_partition_acknowledges_nothing_until_healed(spread: SpreadTarg
             )
             == ticket
         )
+
+
+class HostCaller:
+    """Calls made from inside one host (``tests/host_caller.py``), which a cut leaves behind."""
+
+    def __init__(self, cluster: SpreadTarget, host: int, timeout: float) -> None:
+        script = ROOT / "tests" / "host_caller.py"
+        argv = [sys.executable, str(script), cluster.ns_host, str(cluster.ns_port), str(timeout)]
+        self._proc = subprocess.Popen(
+            cluster.hosts.command(host, argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=cluster.env,
+            text=True,
+        )
+
+    def call(self, name: str, method: str, *args: Any) -> dict[str, Any]:
+        """``{"ok": result}`` or ``{"error": class name, "message": ...}``."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps([name, method, *args]) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        assert line, f"the caller on the host exited with {self._proc.wait()}"
+        return json.loads(line)
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+HOST_CALL_TIMEOUT = 30.0  # a read barrier refused on the cut side waits out the name server
+
+
+def test_a_deposed_leaders_side_refuses_reads_instead_of_answering_stale(
+    deposable: SpreadTarget,
+) -> None:
+    coordinator = names.datastore_coordinator(CLUSTER)
+    replica = names.datastore_replica(CLUSTER, REPLICAS)  # beside the coordinator, on host 3
+    before = _book(deposable, "A1", "before")
+    inside = HostCaller(deposable, REPLICAS, HOST_CALL_TIMEOUT)
+    try:
+        # Found through the name server while it is reachable; kept once cut, as any caller does.
+        assert inside.call(replica, "ticket", "AMC", before["ticket_no"]) == {"ok": before}
+        assert inside.call(coordinator, "status")["ok"]["state"] == "leading"
+
+        deposable.hosts.cut(REPLICAS)  # the coordinator keeps replica 3 only: no quorum
+        assert deposable.cut_off(_label(REPLICAS))
+        # Acknowledged by the standby, over 1 and 2. The balancer's call waits out the
+        # replicas' failover: connections to the cut host hang until their timeouts.
+        patient = ProxyPool(deposable.hosts.address(0), deposable.ns_port, timeout=LB_PATIENCE)
+        try:
+            after = _book(deposable, "B1", "after", patient)
+        finally:
+            patient.close()
+        assert deposable.leads(f"datastore_coordinator-{CLUSTER}-standby")
+
+        # Behind the cut the old coordinator still believes it leads ...
+        assert inside.call(coordinator, "status")["ok"]["state"] == "leading"
+        # ... yet replica 3's read barrier is refused, for a lookup and for a view.
+        found = inside.call(replica, "ticket", "AMC", after["ticket_no"])
+        assert found.get("error") == "Unavailable", (
+            f"the deposed side answered {found} for a ticket its successor booked"
+        )
+        assert "majority" in found["message"], found  # refused by the old leader's read round
+        view = inside.call(replica, "seat_states", "AMC", "alien")
+        assert view.get("error") == "Unavailable", (
+            f"the deposed side answered a seat view {view} that misses B1, booked by its successor"
+        )
+        assert inside.call(coordinator, "status")["ok"]["state"] == "leading"
+
+        deposable.hosts.heal(REPLICAS)  # 1 and 2 refuse the old coordinator: it steps down
+        poll(
+            lambda: inside.call(replica, "ticket", "AMC", after["ticket_no"]) == {"ok": after},
+            timeout=CONVERGE_TIMEOUT,
+            message="replica 3 to serve the successor's ticket once healed",
+            interval=0.2,
+        )
+        assert inside.call(coordinator, "status")["ok"]["state"] != "leading"
+        assert deposable.pool.call(standby_name(coordinator), "status")["state"] == "leading"
+    finally:
+        inside.close()
 
 
 FAULT_RUN_SEED = 4  # its 45 s plan holds every kind, a partition among them (seeded: fixed)

@@ -57,7 +57,7 @@ class Acceptor:
                 self._storage.save_accepted(slot, ballot, value)
                 self._unsynced = True
         slots = tuple(slot for slot, _ in msg.entries)
-        return Accepted(ballot, self.node_id, slots, decided_below)
+        return Accepted(ballot, self.node_id, slots, decided_below, msg.probe)
 
     def take_unsynced(self) -> bool:
         """Whether a promise or an acceptance was saved since the last call (then reset)."""

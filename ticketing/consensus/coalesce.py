@@ -32,7 +32,9 @@ def coalesce(messages: list[Message]) -> list[Message]:
         if isinstance(message, Accept) and same_ballot:
             entries = dict(last.entries)
             entries.update(message.entries)
-            out[-1] = Accept(message.ballot, tuple(sorted(entries.items())), last.decided)
+            # The folded Accept leaves after both: it may carry the later probe.
+            probe = max(last.probe, message.probe)
+            out[-1] = Accept(message.ballot, tuple(sorted(entries.items())), last.decided, probe)
             continue
         out.append(message)
     if decided:
@@ -40,7 +42,7 @@ def coalesce(messages: list[Message]) -> list[Message]:
         accepts = [i for i, m in enumerate(out) if isinstance(m, Accept)]
         if accepts:
             last = out[accepts[-1]]
-            out[accepts[-1]] = Accept(last.ballot, last.entries, carried)
+            out[accepts[-1]] = Accept(last.ballot, last.entries, carried, last.probe)
         else:
             out.append(Decide(carried))
     return out

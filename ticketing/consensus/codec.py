@@ -57,11 +57,11 @@ def encode(message: Message) -> list:
         case Promise(ballot, acceptor, accepted, decided_below):
             triples = [[s, b.to_plain(), v.to_plain()] for s, b, v in accepted]
             return ["promise", ballot.to_plain(), acceptor, triples, decided_below]
-        case Accept(ballot, entries, decided):
+        case Accept(ballot, entries, decided, probe):
             plain = [entries_to_plain(entries), entries_to_plain(decided)]
-            return ["accept", ballot.to_plain(), *plain]
-        case Accepted(ballot, acceptor, slots, decided_below):
-            return ["accepted", ballot.to_plain(), acceptor, list(slots), decided_below]
+            return ["accept", ballot.to_plain(), *plain, probe]
+        case Accepted(ballot, acceptor, slots, decided_below, probe):
+            return ["accepted", ballot.to_plain(), acceptor, list(slots), decided_below, probe]
         case Rejected(ballot, acceptor, promised):
             return ["rejected", ballot.to_plain(), acceptor, promised.to_plain()]
         case Decide(entries):
@@ -86,9 +86,12 @@ def decode(plain: Any) -> Message:
                 return Promise(_b(f[0]), str(f[1]), accepted, int(f[3]))
             case "accept":
                 decided = entries_from_plain(f[2]) if len(f) > 2 else ()
-                return Accept(_b(f[0]), entries_from_plain(f[1]), decided)
+                probe = int(f[3]) if len(f) > 3 else 0
+                return Accept(_b(f[0]), entries_from_plain(f[1]), decided, probe)
             case "accepted":
-                return Accepted(_b(f[0]), str(f[1]), tuple(int(s) for s in f[2]), int(f[3]))
+                slots = tuple(int(s) for s in f[2])
+                probe = int(f[4]) if len(f) > 4 else 0
+                return Accepted(_b(f[0]), str(f[1]), slots, int(f[3]), probe)
             case "rejected":
                 return Rejected(_b(f[0]), str(f[1]), _b(f[2]))
             case "decide":

@@ -59,19 +59,26 @@ class Accept:
 
     ``decided`` may carry chosen values on the same trip (a Decide folded in by
     the sender), so a replica learns them without a message of their own.
+    ``probe`` is the sender's latest read round (``Proposer.request_read``):
+    an acceptance that echoes it proves the sender still led after that round
+    began.
     """
 
     ballot: Ballot
     entries: tuple[tuple[int, Batch], ...]
     decided: tuple[tuple[int, Batch], ...] = ()
+    probe: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
+    """An acceptance; ``probe`` echoes the Accept's, so its sender can tell a fresh one."""
+
     ballot: Ballot
     acceptor: str
     slots: tuple[int, ...]
     decided_below: int
+    probe: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ benchmark) carry it out the same way, in this order:
    should retry (with the same ids: the replicas apply a request at most once).
 6. ``applied``: how many slots the step applied to the state machine; a driver
    wakes whoever waits for a slot to be applied.
+7. ``reads``: ``(read id, index)`` for read indexes the proposer has now
+   confirmed (``Proposer.request_read``), and ``reads_refused`` the read ids it
+   cannot confirm (it does not lead): answer each waiting reader.
 
 Nothing else is decided by the drivers: they do not look at message types to
 know when to sync or which message is a reply.
@@ -42,6 +45,8 @@ class Ready:
     chosen: list[tuple[int, Batch]] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
     applied: int = 0
+    reads: list[tuple[int, int]] = field(default_factory=list)
+    reads_refused: list[int] = field(default_factory=list)
 
     def outgoing(self) -> list[Send]:
         """The reply (first) and then the other messages: everything that leaves."""

@@ -3,7 +3,8 @@
 N replicas and K coordinators exchange messages through a simulated network
 driven by one seeded RNG: delays, reordering, duplicates, drops, partitions,
 crashes (memory lost, disk kept) and restarts. Clients submit commands to
-random coordinators and retry what was abandoned, with the same request id.
+random coordinators and retry what was abandoned, with the same request id,
+and ask random coordinators for read indexes (``Proposer.request_read``).
 
 Besides faults at random moments, faults aimed at the moments that matter, as
 FoundationDB's and TigerBeetle's simulators aim theirs (each seed picks how
@@ -32,6 +33,9 @@ Checks, continuously and at the end:
 - durability: each acknowledged command is decided at the slot it was
   acknowledged with;
 - exactly-once: no request applied twice by a replica;
+- linearizable reads: a read index given is at least the slot of every command
+  acknowledged before the read was asked and applied by some replica by then
+  (a client hears of a write only once a replica applied it);
 - equal digests for replicas with equal applied prefixes;
 - progress: once healed, new commands are chosen and every replica applies them.
 
@@ -103,6 +107,7 @@ class SimConfig:
     boundary_faults: float = 0.0
     takeover_crash: float = 0.5
     boundary_down: tuple[float, float] = (0.0, 0.05)  # how long an aimed crash lasts
+    read_every: float = 0.02  # mean seconds between read-index requests; 0 for none
 
 
 # Aimed faults at a replica's persistence and reply boundary.
@@ -124,6 +129,7 @@ class SimResult:
     acknowledged: int
     messages: int
     faults: dict[str, int] = field(default_factory=dict)
+    reads: int = 0  # read indexes given (and checked)
 
     @property
     def ok(self) -> bool:
@@ -157,6 +163,7 @@ class Simulation:
         # Aimed faults draw from their own stream: with none configured
         # (boundary_faults=0), a seed runs the schedule it ran before they existed.
         self._boundary_rng = random.Random(seed ^ 0xB0DA)
+        self._read_rng = random.Random(seed ^ 0x4EAD)  # when and where reads are asked
         self._proposer_factory = proposer_factory
         self._replica_factory = replica_factory
         self._persist_before_reply = persist_before_reply
@@ -185,6 +192,10 @@ class Simulation:
         self._messages = 0
         self._next_request = 0
         self._acked_after_heal = 0
+        self._applied_high = 0  # the highest slot any replica has applied
+        self._next_read = 0
+        self._read_floors: dict[int, int] = {}  # read id -> the index it must at least get
+        self._reads_given = 0
         for r in self.replica_ids:
             self._start_replica(r)
         for c in self.proposer_ids:
@@ -199,6 +210,8 @@ class Simulation:
         self._at(0.0, "submit", None)
         self._at(cfg.fault_every, "fault", None)
         self._at(cfg.chaos_time, "heal", None)
+        if cfg.read_every > 0:
+            self._at(self._read_rng.expovariate(1 / cfg.read_every), "read", None)
         end = cfg.chaos_time + cfg.settle_time
         while self._events and self._events[0][0] <= end:
             self.now, _, kind, data = heapq.heappop(self._events)
@@ -211,6 +224,7 @@ class Simulation:
             len(self.acked),
             self._messages,
             dict(self.faults),
+            self._reads_given,
         )
 
     def _at(self, when: float, kind: str, data: Any) -> None:
@@ -269,6 +283,7 @@ class Simulation:
                 if self._persist_before_reply or self.rng.random() < 0.1:
                     replica.storage.flush()
                 self._carry_out(node, ready)
+                self._applied_high = max(self._applied_high, replica.applied_index)
         elif not self._is_paused(node):
             proposer = self.proposers[node]
             if proposer is not None:
@@ -283,6 +298,7 @@ class Simulation:
             if replica is not None:
                 leader_before = replica.acceptor.promised.proposer
                 ready = replica.step(msg, self.now)
+                self._applied_high = max(self._applied_high, replica.applied_index)
                 takeover = isinstance(msg, Prepare) and msg.ballot.proposer != leader_before
                 if ready.reply is not None and isinstance(ready.reply.message, Accepted):
                     self._count_acceptance(to, msg)
@@ -397,6 +413,10 @@ class Simulation:
                 self.acked.setdefault(command.request_id, slot)
                 if self._healed:
                     self._acked_after_heal += 1
+        for read_id, index in ready.reads:
+            self._check_read(read_id, index, node)
+        for read_id in ready.reads_refused:
+            self._read_floors.pop(read_id, None)
         for request_id in ready.abandoned:
             retry = self.rng.random() < self.config.retry_abandoned
             if retry and request_id not in self.acked and not self._quiet():
@@ -450,6 +470,36 @@ class Simulation:
         if proposer is not None and not self._is_paused(node):
             command = Command(request_id, self.submitted[request_id])
             self._handle_ready(node, proposer.submit([command], self.now))
+
+    def _on_read(self, _: None) -> None:
+        """A client asks a random coordinator for a read index, as a replica's barrier does.
+
+        The floor is fixed now, when the read is asked: every acknowledged
+        command some replica has applied (a client may have heard of it).
+        """
+        rng = self._read_rng
+        self._at(self.now + rng.expovariate(1 / self.config.read_every), "read", None)
+        node = rng.choice(self.proposer_ids)
+        proposer = self.proposers[node]
+        if proposer is None or self._is_paused(node):
+            return
+        self._next_read += 1
+        high = self._applied_high
+        self._read_floors[self._next_read] = max(
+            (slot for slot in self.acked.values() if slot <= high), default=0
+        )
+        self._handle_ready(node, proposer.request_read(self._next_read, self.now))
+
+    def _check_read(self, read_id: int, index: int, node: str) -> None:
+        floor = self._read_floors.pop(read_id, None)
+        if floor is None:
+            return
+        self._reads_given += 1
+        if index < floor:
+            self.violations.append(
+                f"stale read: {node} gave read {read_id} index {index}, but slot {floor} was "
+                f"acknowledged and applied before it was asked (t={self.now:.3f})"
+            )
 
     # --- faults -------------------------------------------------------------------
 

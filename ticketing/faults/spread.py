@@ -10,6 +10,12 @@ process starts each one in its host's namespace with the launcher's own
 ``Supervisor``, and waits for the same READY (every component answering,
 every coordinator leading).
 
+``spread``'s coordinator may run beside one of its replicas instead
+(``coordinator_with``), with a standby coordinator on host 0 (``standby``):
+cutting that host then leaves a leader that still hears one replica, behind
+the cut, and a standby that takes the majority over: a deposed leader that
+believes it leads.
+
 It offers what ``LocalTarget`` offers to the fault run (kill, pause, restart,
 answers, digests: the same code, as it only needs pids and the pool), plus
 ``cut`` and ``heal`` of the host a replica runs on.
@@ -25,8 +31,10 @@ from typing import Self
 
 from ticketing.cluster.plan import Component
 from ticketing.cluster.supervisor import Supervisor
+from ticketing.errors import TicketingError
 from ticketing.faults.netns import Hosts
 from ticketing.faults.target import LocalTarget
+from ticketing.server.coordinator_identity import standby_name
 
 SPREAD = "east"  # the small catalog's cluster whose replicas get hosts of their own
 
@@ -41,7 +49,10 @@ def _with_host(args: tuple[str, ...], address: str) -> tuple[str, ...]:
 class SpreadTarget(LocalTarget):
     """A cluster on ``hosts``: ``spread``'s replicas on hosts 1..replicas, the rest on host 0.
 
-    Every lock group (``lock_groups``) runs on host 0: partitions cut data replicas only.
+    Every lock group (``lock_groups``) runs on host 0: partitions cut data replicas only,
+    and ``spread``'s coordinator when ``coordinator_with`` names the replica it runs beside
+    (1..replicas; 0, the default, is host 0). With ``standby`` a standby of that coordinator
+    (``--standby``) runs on host 0, started once the main one leads.
 
     ``hosts`` must hold ``1 + replicas`` hosts; it stays the caller's to tear down.
     """
@@ -57,9 +68,14 @@ class SpreadTarget(LocalTarget):
         spread: str = SPREAD,
         replicas: int = 3,
         lock_groups: int = 1,
+        coordinator_with: int = 0,
+        standby: bool = False,
     ) -> None:
+        if not 0 <= coordinator_with <= replicas:
+            raise ValueError(f"coordinator_with is 0 or 1..{replicas}, not {coordinator_with}")
         self.hosts = hosts
         self.spread = spread
+        self.coordinator_with = coordinator_with
         address = hosts.address(0)
         super().__init__(
             data_dir,
@@ -72,6 +88,9 @@ class SpreadTarget(LocalTarget):
         )
         if spread not in self.clusters:
             raise ValueError(f"cluster {spread!r} is not in {catalog} ({self.clusters})")
+        if standby:
+            main = self.components[f"datastore_coordinator-{spread}"]
+            self.components[f"{main.label}-standby"] = self._standby_of(main)
         self.host_of: dict[str, int] = {}
         for label, component in self.components.items():
             host = self._host_for(label)
@@ -85,9 +104,33 @@ class SpreadTarget(LocalTarget):
         )
 
     def _host_for(self, label: str) -> int:
-        """Host of ``datastore-<spread>-<i>`` is ``i``; everything else is on host 0."""
+        """Host of ``datastore-<spread>-<i>`` is ``i``, of ``spread``'s coordinator
+        ``coordinator_with``; everything else is on host 0."""
         prefix = f"datastore-{self.spread}-"
+        if label == f"datastore_coordinator-{self.spread}":
+            return self.coordinator_with
         return int(label.removeprefix(prefix)) if label.startswith(prefix) else 0
+
+    @staticmethod
+    def _standby_of(main: Component) -> Component:
+        """A standby of ``main``, as ``run/datastore_coordinator.py --standby``; the
+        supervisor starts it once ``main`` leads (``after``), as the launcher does."""
+        assert main.name is not None
+        return replace(
+            main,
+            label=f"{main.label}-standby",
+            args=(*main.args, "--standby"),
+            name=standby_name(main.name),
+            after=main.label,
+        )
+
+    def leads(self, label: str) -> bool:
+        """Whether coordinator ``label`` answers that it leads."""
+        name = self.components[label].name
+        try:
+            return name is not None and self.pool.call(name, "status")["state"] == "leading"
+        except TicketingError:
+            return False
 
     def _command(self, component: Component) -> list[str]:
         # `ip netns exec` execs the command line: the pid is the component's own.

@@ -47,6 +47,7 @@ from ticketing.storage import SqliteProposerStorage
 log = logging.getLogger(__name__)
 
 SUBMIT_TIMEOUT = 4.0  # seconds a submit waits for its commands to be decided
+READ_INDEX_TIMEOUT = 1.0  # seconds commit_index waits for a quorum to confirm the leader
 MAX_COMMANDS_PER_SUBMIT = 1000
 MAX_REQUEST_ID_LENGTH = 256  # "book:<hold id>:<ticket no>" and the like
 MAX_DECIDED_IN_REPLY = 256  # chosen values handed back with a submit or commit_index
@@ -114,14 +115,17 @@ class Coordinator:
     def commit_index(self, learned_below: int = 0) -> dict[str, Any]:
         """A read index: once a replica has applied up to it, its reads are current.
 
-        Only the leader can give one (``Proposer.read_index``: every write
-        acknowledged so far is in it, by this leader or an earlier one).
-        Answers ``{"index": ..., "decided": ...}``, with the chosen values from
-        ``learned_below`` on as ``submit`` does, so the replica can apply them
-        at once rather than wait for the Decide broadcast.
+        Only a confirmed leader gives one: ``Proposer.request_read`` answers
+        after a quorum of replicas acknowledged this leader's ballot in a round
+        begun after the call came in, so a coordinator deposed behind a
+        partition refuses (``Unavailable``) instead of answering with an index
+        that misses its successor's writes. Answers ``{"index": ...,
+        "decided": ...}``, with the chosen values from ``learned_below`` on as
+        ``submit`` does, so the replica can apply them at once rather than wait
+        for the Decide broadcast.
         """
         learned_below = _slot_number(learned_below)
-        index = self._host.read_index()
+        index = self._host.read_index(READ_INDEX_TIMEOUT)
         return {"index": index, "decided": self._decided_from(learned_below)}
 
     def _decided_from(self, learned_below: int) -> str | None:

@@ -8,7 +8,8 @@ thread drives its clock (resends, heartbeats, backoff, elections). Each step's
 the peer links, its chosen slots wake the submits waiting on them, its
 abandoned requests wake theirs empty-handed. The proposer's one durable fact,
 its round, is saved by its storage before a Prepare is built, so its ``Ready``
-never asks for a sync.
+never asks for a sync. Read indexes wait the same way for the quorum round
+that confirms this proposer still leads (``Ready.reads``).
 
 The core's ``now`` is the wall clock, as it stamps batches for the state
 machines (see ``coordinator``'s docstring for the bound that assumes).
@@ -21,7 +22,7 @@ import time
 from typing import Any
 
 from ticketing.consensus.messages import Decide, Message
-from ticketing.consensus.proposer import Proposer, Role
+from ticketing.consensus.proposer import Proposer
 from ticketing.consensus.ready import Ready
 from ticketing.consensus.values import Command
 from ticketing.errors import Unavailable
@@ -48,7 +49,9 @@ class ProposerHost:
         self._proposer = proposer
         self._storage = storage
         self._lock = threading.Lock()
-        self._waiters: dict[str, list[_Waiter]] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}  # request id -> its submits
+        self._read_waiters: dict[int, _Waiter] = {}  # read id -> its commit_index call
+        self._next_read = 0
         peers = sorted({*proposer.acceptors, *proposer.learners})
         self._links = {r: PeerLink(r, pool, self._on_reply) for r in peers}
         self._stopping = threading.Event()
@@ -79,12 +82,30 @@ class ProposerHost:
             slots.append(waiter.slot)
         return slots
 
-    def read_index(self) -> int:
-        """``Proposer.read_index``; Unavailable unless this proposer leads."""
+    def read_index(self, timeout: float) -> int:
+        """A read index confirmed by a quorum (``Proposer.request_read``).
+
+        Unavailable if this proposer does not lead, or cannot confirm within
+        ``timeout`` that it still does (partitioned or deposed): the read is
+        then forgotten, leaving nothing behind.
+        """
+        waiter = _Waiter()
         with self._lock:
-            if self._proposer.role is not Role.LEADING:
-                raise Unavailable(f"{self._name} is not leading right now; retry")
-            return self._proposer.read_index()
+            self._next_read += 1
+            read_id = self._next_read
+            self._read_waiters[read_id] = waiter
+            self._dispatch(self._proposer.request_read(read_id, time.time()))
+        if not waiter.event.wait(timeout):
+            with self._lock:
+                self._read_waiters.pop(read_id, None)
+                self._proposer.cancel_read(read_id)
+            raise Unavailable(
+                f"{self._name} could not confirm with a majority of replicas that it "
+                "still leads (partitioned or deposed?); retry"
+            )
+        if waiter.slot is None:
+            raise Unavailable(f"{self._name} is not leading right now; retry")
+        return waiter.slot
 
     def chosen_from(self, slot: int, limit: int) -> Decide | None:
         with self._lock:
@@ -128,6 +149,13 @@ class ProposerHost:
         for request_id in ready.abandoned:
             for waiter in self._waiters.pop(request_id, ()):
                 waiter.event.set()
+        for read_id, index in ready.reads:
+            if (read := self._read_waiters.pop(read_id, None)) is not None:
+                read.slot = index
+                read.event.set()
+        for read_id in ready.reads_refused:
+            if (read := self._read_waiters.pop(read_id, None)) is not None:
+                read.event.set()
 
     def _forget(self, request_id: str, waiter: _Waiter) -> None:
         waiters = self._waiters.get(request_id, [])

@@ -110,8 +110,11 @@ class ReplicaServer:
     def _sync(self) -> None:
         """Read barrier: apply everything the leader may have acknowledged before reading.
 
-        Without a leader to ask, a miss cannot be told from a lag, so the read
-        is refused as ``Unavailable`` (retry) rather than answered "not found".
+        The coordinator answers only once a majority of replicas confirmed it
+        still leads (``Coordinator.commit_index``). Without a leader to ask, or
+        from one deposed behind a partition, a miss cannot be told from a lag,
+        so the read is refused as ``Unavailable`` (retry) rather than answered
+        "not found".
         """
         reply = self._coordinator_call("commit_index", self._host.learned_below())
         self._learn(reply["decided"])
