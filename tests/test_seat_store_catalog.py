@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from ticketing.catalog import CANCELLED, OPEN, STOPPED, parse_catalog
-from ticketing.domain.seat_store import CATALOG_OPS, SeatStore
+from ticketing.domain.seat_commands import CATALOG_OPS
+from ticketing.domain.seat_store import SeatStore
 from ticketing.errors import TicketNotFound
 
 CATALOG = parse_catalog("""
