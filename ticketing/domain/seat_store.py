@@ -246,12 +246,6 @@ class SeatStore:
             "refunds": of_event(self._refunds),
         }
 
-    def free_seats(self, theater: str, event: str) -> list[str]:
-        """Seats not booked, in seat-map order (holds are the lock store's business)."""
-        seat_map = self._theater(theater).seat_map
-        states = self.seat_states(theater, event)
-        return [seat_map.label(i) for i, state in enumerate(states) if state == FREE]
-
     def seat_states(self, theater: str, event: str) -> str:
         """One character a seat in seat-map order: ``"1"`` booked, ``"0"`` free."""
         t = self._theater(theater)

@@ -40,6 +40,7 @@ from ticketing import names
 from ticketing.catalog import CANCELLED, Catalog, load_catalog
 from ticketing.client.connection import Connection
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
+from ticketing.domain.seat_commands import Booking
 from ticketing.errors import TicketingError, TicketNotFound, Unavailable
 from ticketing.faults.catalog_rules import retry_refused
 from ticketing.faults.checker import Anomaly, check
@@ -64,9 +65,9 @@ from ticketing.faults.operator import Events, Hot, operator_loop
 from ticketing.faults.schedule import NETNS_KINDS, PARTITION, PAUSE, PlannedFault, plan_faults
 from ticketing.faults.spread import SpreadTarget
 from ticketing.faults.target import LocalTarget
+from ticketing.server.data_routes import DataRoutes
 from ticketing.server.datastore import UNSAFE_IGNORE_SALES, UNSAFE_NO_SEAT_CHECK
 from ticketing.server.lock_server import UNSAFE_FORGET_SOLD
-from ticketing.server.proxies import ProxyPool
 
 log = logging.getLogger(__name__)
 
@@ -188,14 +189,14 @@ def client_loop(
     stop: threading.Event,
     seed: int,
     events: Events,
-    rogue: ProxyPool | None = None,
+    rogue: DataRoutes | None = None,
 ) -> None:
     """One user's random flows on the hot seats of the ``events`` until ``stop`` is set.
 
-    With ``rogue`` (a members' proxy pool) the user also books now and then
-    straight at the data store manager with no hold at all, as a misbehaving
-    load balancer would: the data store alone must then keep seats from
-    being sold twice.
+    With ``rogue`` (a member's routes to the data replicas) the user also
+    books now and then straight at the data store with no hold at all, as a
+    misbehaving load balancer would: the data store alone must then keep
+    seats from being sold twice.
     """
     rng = random.Random(seed)
     conn = Connection(ns_host, ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
@@ -279,21 +280,21 @@ def _email(client: int) -> str:
 
 
 def _rogue_book(
-    pool: ProxyPool, where: tuple[str, str], seats: tuple[str, ...], forged: str
+    routes: DataRoutes, where: tuple[str, str], seats: tuple[str, ...], forged: str
 ) -> Any:
     """A booking with a made-up hold id: the newest fence, far from expiry."""
-    return pool.call(
-        names.DATASTORE_MANAGER,
-        "book",
-        secrets.token_urlsafe(16),
-        forged,
-        *where,
-        list(seats),
-        "Rogue",
-        ROGUE_EMAIL,
-        2**40,
-        time.time() + 3600,  # an expires_at, on the log's wall clock
+    booking = Booking(
+        ticket_no=secrets.token_urlsafe(16),
+        hold_id=forged,
+        theater=where[0],
+        event=where[1],
+        seats=seats,
+        name="Rogue",
+        email=ROGUE_EMAIL,
+        fence=2**40,
+        expires_at=time.time() + 3600,  # on the log's wall clock
     )
+    return routes.call(booking.theater, "book", booking.to_plain())
 
 
 class Nemesis:
@@ -526,7 +527,7 @@ def _run_against(
     progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
     recorder = Recorder()
     stop = threading.Event()
-    rogues = target.pool if rogue else None
+    rogues = DataRoutes(target.pool) if rogue else None
     events = Events(hot)
     where = (target.ns_host, target.ns_port)
     threads = [
