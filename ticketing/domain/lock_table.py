@@ -73,8 +73,8 @@ def _plain(record: Hold | Sold) -> dict[str, Any]:
 class LockTable:
     """Holds and sold marks by hold id, and the owner of each taken seat, per (theater, event).
 
-    Commands are ``lock_commands``' (``Acquire``, ``AcquireBest``, ``Release``,
-    ``Settle``, ``Free``), applied in their plain form as the log holds them.
+    Its commands are the records of ``lock_commands`` (``Acquire``, ``AcquireBest``,
+    ``Release``, ``Settle``, ``Free``), applied in the plain form the log holds.
     A settle whose hold is gone (it lapsed between booking and settling) marks
     the seats all the same, taken from any hold that has claimed them since
     (the data store will refuse to book that one); once the hold id was freed

@@ -81,8 +81,8 @@ class Ticket:
 class SeatStore:
     """Bookings of the events of one cluster's theaters, and those theaters.
 
-    Commands are ``seat_commands``', applied in their plain form as the log
-    holds them: ``Book`` and ``Cancel``, and the catalog's (``Bootstrap``,
+    Its commands are the records of ``seat_commands``, applied in the plain
+    form the log holds: ``Book`` and ``Cancel``, and the catalog's (``Bootstrap``,
     ``AddTheater``, ``AddEvent``, ``UpdateEvent``, ``SetSales``,
     ``CancelEvent``, ``ResizeTheater``), each of which answers ``{"ok",
     "catalog"}``, the catalog after it (``CancelEvent`` also ``refunds``, the
