@@ -18,7 +18,9 @@ from conftest import poll
 from Pyro5.api import Proxy
 
 from ticketing import names
+from ticketing.domain.seat_commands import Booking
 from ticketing.errors import HoldExpired, HoldNotFound, SeatsUnavailable, TicketingError
+from ticketing.server.data_routes import DataRoutes
 
 CLUSTERS = {"east": ("AMC", "dune"), "west": ("REG", "arrival")}
 
@@ -105,22 +107,29 @@ def test_abandoned_hold_frees_its_seats_and_cannot_book(cluster: LocalCluster) -
 
 
 def test_data_store_refuses_expired_and_superseded_holds(cluster: LocalCluster) -> None:
-    """Even if a load balancer misbehaves, the data store checks expiry and fencing itself."""
-    manager = cluster.proxy(names.DATASTORE_MANAGER)
+    """Even if a load balancer misbehaves, the data store checks expiry and fencing itself.
+
+    Played by booking as a balancer does (``DataRoutes``), with holds the lock store never granted.
+    """
+    data = DataRoutes(cluster.pool)
     lb = cluster.load_balancer(1)
     future = time.time() + 600
 
+    def book(ticket_no: str, hold_id: str, seat: str, fence: int, expires_at: float) -> None:
+        booking = Booking(
+            ticket_no, hold_id, "REG", "arrival", (seat,), "X", "x@y.z", fence, expires_at
+        )
+        data.call("REG", "book", booking.to_plain())
+
     with pytest.raises(HoldExpired):  # expiry decided at the coordinator's stamped time
-        manager.book("t-expired", "h-expired", "REG", "arrival", ["A1"], "X", "x@y.z", 1, 1.0)
+        book("t-expired", "h-expired", "A1", 1, 1.0)
 
     hold = lb.block_seats("REG", "arrival", ["A2"])
     ticket = lb.book_ticket(hold["hold_id"], "New Nina", "nina@example.com")
     lb.delete_ticket("REG", ticket["ticket_no"])
     stale_fence = 0  # older than the token the last booking of A2 used
     with pytest.raises(HoldExpired, match="superseded"):
-        manager.book(
-            "t-stale", "h-stale", "REG", "arrival", ["A2"], "X", "x@y.z", stale_fence, future
-        )
+        book("t-stale", "h-stale", "A2", stale_fence, future)
     assert "A2" in lb.get_available_seats("REG", "arrival")
 
 

@@ -23,6 +23,7 @@ from Pyro5.api import Proxy
 from ticketing import names
 from ticketing.domain import seat_store
 from ticketing.domain.seat_codes import FREE, STATE_NAMES
+from ticketing.domain.seat_commands import Booking
 from ticketing.domain.seats import parse_seat
 from ticketing.errors import (
     HoldExpired,
@@ -230,10 +231,11 @@ def test_a_lost_sold_mark_is_mended_by_the_first_booking_it_lets_through(
     lock = min(cluster.pool.list(names.lock_server_prefix(), refresh=True))
     granted = cluster.pool.call(lock, "get_hold", hold["hold_id"])
     replica = min(cluster.pool.list(names.datastore_replica_prefix("REG"), refresh=True))
-    ticket = cluster.pool.call(
-        replica, "book", secrets.token_urlsafe(16), hold["hold_id"], *matinee, ["A2"],
+    rogue = Booking(
+        secrets.token_urlsafe(16), hold["hold_id"], *matinee, ("A2",),
         "Rogue", "rogue@example.org", granted["fence"], granted["expires_at"],
     )  # fmt: skip
+    ticket = cluster.pool.call(replica, "book", rogue.to_plain())
     assert lb1.release_hold(hold["hold_id"]) is True  # and no settle: the mark is lost
     unlucky = lb1.block_best_available(*matinee, 1)
     assert unlucky["seats"] == ["A2"], "the lock store believes the booked seat is free"

@@ -25,12 +25,11 @@ import heapq
 from dataclasses import dataclass
 from typing import Any
 
-from ticketing.domain import payload as fields
-from ticketing.domain import seat_chooser
+from ticketing.domain import lock_commands, seat_chooser
 from ticketing.domain.digest import state_digest
+from ticketing.domain.lock_commands import Acquire, AcquireBest, Free, Release, Settle
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import InvalidRequest, SeatsUnavailable, TicketingError, to_result
-from ticketing.settings import MAX_SEATS_PER_THEATER
 
 # How long a freed (cancelled) hold id is remembered, so that its settle, if it
 # arrives after the cancel, does not mark the seats sold again. Load balancers
@@ -74,23 +73,12 @@ def _plain(record: Hold | Sold) -> dict[str, Any]:
 class LockTable:
     """Holds and sold marks by hold id, and the owner of each taken seat, per (theater, event).
 
-    Commands (plain dicts, see ``apply``):
-
-    * ``{"op": "acquire", "hold_id", "theater", "event", "seats", "ttl"}``:
-      all seats or none; an existing live ``hold_id`` is answered unchanged.
-    * ``{"op": "acquire_best", "hold_id", "theater", "event", "count",
-      "rows", "seats_per_row", "ttl"}``: the table picks the ``count`` best
-      free seats (``seat_chooser``) and holds them; refused when fewer are free.
-    * ``{"op": "release", "hold_id"}``: ends a live hold; idempotent. A sold
-      mark is not a hold: releasing a booked hold leaves its seats sold.
-    * ``{"op": "settle", "hold_id", "theater", "event", "seats"}``: the hold
-      was booked; its seats become a sold mark, which never expires. If the
-      hold is gone (it lapsed between booking and settling) the seats are
-      marked all the same, taken from any hold that has claimed them since
-      (the data store will refuse to book that one). Does nothing once the
-      hold id was freed: a cancel decided before a late settle wins.
-    * ``{"op": "free", "hold_id"}``: the hold's ticket was cancelled; its sold
-      mark (or its hold, if not settled yet) goes. Idempotent.
+    Its commands are the records of ``lock_commands`` (``Acquire``, ``AcquireBest``,
+    ``Release``, ``Settle``, ``Free``), applied in the plain form the log holds.
+    A settle whose hold is gone (it lapsed between booking and settling) marks
+    the seats all the same, taken from any hold that has claimed them since
+    (the data store will refuse to book that one); once the hold id was freed
+    it does nothing: a cancel decided before a late settle wins.
 
     The table trusts the servers to have checked theater, event and seat
     labels against the catalog; it only needs them to be text.
@@ -121,20 +109,17 @@ class LockTable:
         """Expire what is due at ``now``, then run the command; refusals are results."""
         self._expire(now)
         try:
-            op, command = fields.command(payload)
-            if op == "acquire":
-                return self._acquire(command, slot, now)
-            if op == "acquire_best":
-                return self._acquire_best(command, slot, now)
-            if op == "release":
-                return self._release(command)
-            if op == "settle":
-                return self._settle(command)
-            if op == "free":
-                return self._free(command, now)
-            raise InvalidRequest(
-                f"unknown lock operation {op!r} (acquire, acquire_best, release, settle or free)"
-            )
+            match lock_commands.from_plain(payload):
+                case Acquire() as acquire:
+                    return self._acquire(acquire, slot, now)
+                case AcquireBest() as best:
+                    return self._acquire_best(best, slot, now)
+                case Release(hold_id):
+                    return self._release(hold_id)
+                case Settle() as settle:
+                    return self._settle(settle)
+                case Free(hold_id):
+                    return self._free(hold_id, now)
         except TicketingError as exc:
             return to_result(exc)
 
@@ -243,48 +228,38 @@ class LockTable:
 
     # -- commands ------------------------------------------------------------
 
-    def _acquire(self, command: dict[str, Any], slot: int, now: float) -> dict[str, Any]:
-        hold_id = fields.text(command, "hold_id")
-        theater = fields.text(command, "theater")
-        event = fields.text(command, "event")
-        seats = fields.seat_list(command)
-        ttl = fields.number(command, "ttl")
-        if ttl <= 0:
-            raise InvalidRequest(f"'ttl' must be positive, got {ttl}")
-        existing = self._holds.get(hold_id)
+    def _acquire(self, command: Acquire, slot: int, now: float) -> dict[str, Any]:
+        existing = self._holds.get(command.hold_id)
         if existing is not None:  # a retry: answer what was granted
             return {"ok": True, **existing.to_plain()}
-        self._check_unused(hold_id)
-        owners = self._owners.get((theater, event), {})
-        taken = [seat for seat in seats if seat in owners]
+        self._check_unused(command.hold_id)
+        owners = self._owners.get((command.theater, command.event), {})
+        taken = [seat for seat in command.seats if seat in owners]
         if taken:
             raise seats_taken(taken)
-        hold = Hold(hold_id, theater, event, tuple(seats), now + ttl, slot)
+        hold = Hold(
+            command.hold_id,
+            command.theater,
+            command.event,
+            command.seats,
+            now + command.ttl,
+            slot,
+        )
         self._add(hold)
         return {"ok": True, **hold.to_plain()}
 
-    def _acquire_best(self, command: dict[str, Any], slot: int, now: float) -> dict[str, Any]:
-        hold_id = fields.text(command, "hold_id")
-        theater = fields.text(command, "theater")
-        event = fields.text(command, "event")
-        count = fields.integer(command, "count")
-        rows = fields.integer(command, "rows")
-        seats_per_row = fields.integer(command, "seats_per_row")
-        ttl = fields.number(command, "ttl")
-        if ttl <= 0:
-            raise InvalidRequest(f"'ttl' must be positive, got {ttl}")
-        if not 1 <= count <= seats_per_row * rows <= MAX_SEATS_PER_THEATER:
-            raise InvalidRequest(f"cannot pick {count} seats of a {rows}x{seats_per_row} map")
-        existing = self._holds.get(hold_id)
+    def _acquire_best(self, command: AcquireBest, slot: int, now: float) -> dict[str, Any]:
+        existing = self._holds.get(command.hold_id)
         if existing is not None:
             return {"ok": True, **existing.to_plain()}
-        self._check_unused(hold_id)
-        seat_map = SeatMap(rows, seats_per_row)
-        grid = self._grid((theater, event), seat_map)
-        chosen = seat_chooser.choose(grid, seats_per_row, count)
+        self._check_unused(command.hold_id)
+        seat_map = SeatMap(command.rows, command.seats_per_row)
+        grid = self._grid((command.theater, command.event), seat_map)
+        chosen = seat_chooser.choose(grid, command.seats_per_row, command.count)
         if chosen is None:
-            raise too_few_free(grid.count(seat_chooser.FREE), count)
-        hold = Hold(hold_id, theater, event, tuple(map(seat_map.label, chosen)), now + ttl, slot)
+            raise too_few_free(grid.count(seat_chooser.FREE), command.count)
+        seats = tuple(map(seat_map.label, chosen))
+        hold = Hold(command.hold_id, command.theater, command.event, seats, now + command.ttl, slot)
         self._add(hold)
         return {"ok": True, **hold.to_plain()}
 
@@ -293,17 +268,13 @@ class LockTable:
         if hold_id in self._sold or hold_id in self._freed:
             raise InvalidRequest(f"hold id {hold_id} was booked already; hold under a new id")
 
-    def _release(self, command: dict[str, Any]) -> dict[str, Any]:
-        hold_id = fields.text(command, "hold_id")
+    def _release(self, hold_id: str) -> dict[str, Any]:
         if hold_id in self._holds:
             self._drop(hold_id)
         return {"ok": True}
 
-    def _settle(self, command: dict[str, Any]) -> dict[str, Any]:
-        hold_id = fields.text(command, "hold_id")
-        theater = fields.text(command, "theater")
-        event = fields.text(command, "event")
-        seats = fields.seat_list(command)
+    def _settle(self, command: Settle) -> dict[str, Any]:
+        hold_id, theater, event = command.hold_id, command.theater, command.event
         if hold_id in self._freed or hold_id in self._sold:
             return {"ok": True}
         hold = self._holds.get(hold_id)
@@ -312,17 +283,16 @@ class LockTable:
             self._add_sold(Sold(hold_id, hold.theater, hold.event, hold.seats))
             return {"ok": True}
         # The hold lapsed before its settle: the seats are booked all the same.
-        for seat in seats:
+        for seat in command.seats:
             owner = self._owners.get((theater, event), {}).get(seat)
             if owner in self._holds:
                 self._drop(owner)  # its booking would be refused: these seats are booked
             elif owner in self._sold:
                 self._drop_seat_of_sold(owner, seat)  # a mark whose free was lost
-        self._add_sold(Sold(hold_id, theater, event, tuple(seats)))
+        self._add_sold(Sold(hold_id, theater, event, command.seats))
         return {"ok": True}
 
-    def _free(self, command: dict[str, Any], now: float) -> dict[str, Any]:
-        hold_id = fields.text(command, "hold_id")
+    def _free(self, hold_id: str, now: float) -> dict[str, Any]:
         if hold_id in self._sold:
             self._drop_sold(hold_id)
         elif hold_id in self._holds:  # cancelled before its settle came

@@ -1,8 +1,9 @@
 """Reading command payloads: typed fields or an ``InvalidRequest``.
 
 A payload in the log is whatever a server proposed; the state machines must
-answer every one of them with a result and never raise, so every field is
-read through these checks before any state changes.
+answer every one of them with a result and never raise, so the commands'
+``from_plain`` (``seat_commands``, ``lock_commands``) read every field
+through these checks before any state changes.
 """
 
 from __future__ import annotations

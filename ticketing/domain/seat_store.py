@@ -25,17 +25,22 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ticketing.catalog import (
-    CANCELLED,
-    OPEN,
-    STOPPED,
-    CatalogError,
-    Theater,
-    event_from_table,
-    theater_from_table,
-)
-from ticketing.domain import payload as fields
+from ticketing.catalog import CANCELLED, Event, Theater, theater_from_table
+from ticketing.domain import seat_commands
 from ticketing.domain.digest import state_digest
+from ticketing.domain.seat_commands import (
+    AddEvent,
+    AddTheater,
+    Book,
+    Booking,
+    Bootstrap,
+    Cancel,
+    CancelEvent,
+    CatalogCommand,
+    ResizeTheater,
+    SetSales,
+    UpdateEvent,
+)
 from ticketing.errors import (
     HoldExpired,
     InvalidRequest,
@@ -45,20 +50,6 @@ from ticketing.errors import (
     TicketNotFound,
     UnknownTheater,
     to_result,
-)
-from ticketing.settings import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
-
-# The commands that change the catalog (each answers the catalog after it).
-CATALOG_OPS = frozenset(
-    {
-        "bootstrap",
-        "add_theater",
-        "add_event",
-        "update_event",
-        "set_sales",
-        "cancel_event",
-        "resize_theater",
-    }
 )
 
 FREE, BOOKED = "0", "1"  # the characters of ``seat_states``
@@ -90,23 +81,12 @@ class Ticket:
 class SeatStore:
     """Bookings of the events of one cluster's theaters, and those theaters.
 
-    Commands (plain dicts, see ``apply``):
-
-    * ``{"op": "book", "ticket_no", "hold_id", "theater", "event", "seats",
-      "name", "email", "fence", "expires_at"}``; the same ``hold_id`` booked
-      again answers the same ticket while that booking lives. Only while the
-      event is on sale.
-    * ``{"op": "cancel", "theater", "ticket_no"}``.
-    * The catalog's (each answers ``{"ok", "catalog"}``, the catalog after it):
-      ``{"op": "bootstrap", "theaters": [table, ...]}`` (once: later ones change
-      nothing), ``{"op": "add_theater", "theater": table}``,
-      ``{"op": "add_event", "theater", "event": table}``,
-      ``{"op": "update_event", "theater", "event", "title"?, "starts_at"?}``,
-      ``{"op": "set_sales", "theater", "event", "sales": "open" | "stopped"}``,
-      ``{"op": "cancel_event", "theater", "event"}`` (also answers ``refunds``,
-      the tickets it cancelled), ``{"op": "resize_theater", "theater", "rows",
-      "seats_per_row"}``. Tables are ``Theater.to_table``'s and
-      ``Event.to_table``'s shapes.
+    Its commands are the records of ``seat_commands``, applied in the plain
+    form the log holds: ``Book`` and ``Cancel``, and the catalog's (``Bootstrap``,
+    ``AddTheater``, ``AddEvent``, ``UpdateEvent``, ``SetSales``,
+    ``CancelEvent``, ``ResizeTheater``), each of which answers ``{"ok",
+    "catalog"}``, the catalog after it (``CancelEvent`` also ``refunds``, the
+    tickets it cancelled).
     """
 
     def __init__(
@@ -141,14 +121,13 @@ class SeatStore:
     def apply(self, payload: Any, slot: int, now: float) -> dict[str, Any]:
         """Run one command; refusals are results, never exceptions."""
         try:
-            op, command = fields.command(payload)
-            if op == "book":
-                return self._book(command, now)
-            if op == "cancel":
-                return self._cancel(command)
-            if op in CATALOG_OPS:
-                return self._change_catalog(op, command)
-            raise InvalidRequest(f"unknown data store operation {op!r}")
+            match seat_commands.from_plain(payload):
+                case Book(booking):
+                    return self._book(booking, now)
+                case Cancel(theater, ticket_no):
+                    return self._cancel(theater, ticket_no)
+                case catalog_command:
+                    return self._change_catalog(catalog_command)
         except TicketingError as exc:
             return to_result(exc)
 
@@ -267,12 +246,6 @@ class SeatStore:
             "refunds": of_event(self._refunds),
         }
 
-    def free_seats(self, theater: str, event: str) -> list[str]:
-        """Seats not booked, in seat-map order (holds are the lock store's business)."""
-        seat_map = self._theater(theater).seat_map
-        states = self.seat_states(theater, event)
-        return [seat_map.label(i) for i, state in enumerate(states) if state == FREE]
-
     def seat_states(self, theater: str, event: str) -> str:
         """One character a seat in seat-map order: ``"1"`` booked, ``"0"`` free."""
         t = self._theater(theater)
@@ -323,26 +296,18 @@ class SeatStore:
 
     # -- commands ------------------------------------------------------------
 
-    def _book(self, command: dict[str, Any], now: float) -> dict[str, Any]:
-        ticket_no = fields.text(command, "ticket_no")
-        hold_id = fields.text(command, "hold_id")
-        theater = fields.text(command, "theater")
-        event = fields.text(command, "event")
-        seats = fields.seat_list(command)
-        name = fields.text(command, "name", MAX_NAME_LENGTH)
-        email = fields.text(command, "email", MAX_EMAIL_LENGTH)
-        fence = fields.integer(command, "fence")
-        expires_at = fields.number(command, "expires_at")
-        existing = self._by_hold.get(hold_id)
+    def _book(self, booking: Booking, now: float) -> dict[str, Any]:
+        existing = self._by_hold.get(booking.hold_id)
         if existing is not None:  # a retry, or the same hold booked twice
             return {"ok": True, "ticket": self._tickets[existing].to_plain()}
-        indices = self._seat_indices(theater, event, seats)
+        theater, event = booking.theater, booking.event
+        indices = self._seat_indices(theater, event, list(booking.seats))
         if self._check_sales:
             self._theaters[theater].on_sale(event)
-        if expires_at <= now:
+        if booking.expires_at <= now:
             raise HoldExpired("the hold expired before booking; block the seats again")
         tokens = self._fences.get((theater, event), {})
-        if any(tokens.get(i, -1) > fence for i in indices):
+        if any(tokens.get(i, -1) > booking.fence for i in indices):
             raise HoldExpired("the hold was superseded by a newer hold; block the seats again")
         booked = self._booked.get((theater, event))
         if booked is not None and self._check_free:
@@ -350,17 +315,23 @@ class SeatStore:
             taken = [seat_map.label(i) for i in indices if booked[i] == _BOOKED]
             if taken:
                 raise SeatsUnavailable(f"seats already booked: {', '.join(taken)}", taken)
-        if ticket_no in self._tickets:
-            raise InvalidRequest(f"ticket number {ticket_no!r} is already in use")
+        if booking.ticket_no in self._tickets:
+            raise InvalidRequest(f"ticket number {booking.ticket_no!r} is already in use")
         seat_map = self._theaters[theater].seat_map
         labels = tuple(seat_map.label(i) for i in indices)
-        ticket = Ticket(ticket_no, theater, event, labels, name, email, hold_id)
-        self._add(ticket, indices, fence)
+        ticket = Ticket(
+            booking.ticket_no,
+            theater,
+            event,
+            labels,
+            booking.name,
+            booking.email,
+            booking.hold_id,
+        )
+        self._add(ticket, indices, booking.fence)
         return {"ok": True, "ticket": ticket.to_plain()}
 
-    def _cancel(self, command: dict[str, Any]) -> dict[str, Any]:
-        theater = fields.text(command, "theater")
-        ticket_no = fields.text(command, "ticket_no")
+    def _cancel(self, theater: str, ticket_no: str) -> dict[str, Any]:
         ticket = self._live_ticket(theater, ticket_no)
         seat_map = self._theaters[theater].seat_map
         booked = self._booked[(theater, ticket.event)]
@@ -373,74 +344,64 @@ class SeatStore:
 
     # -- the catalog's commands --------------------------------------------------
 
-    def _change_catalog(self, op: str, command: dict[str, Any]) -> dict[str, Any]:
+    def _change_catalog(self, command: CatalogCommand) -> dict[str, Any]:
         """Run one catalog command; every one that changes something counts a version."""
-        if op == "bootstrap":
+        if isinstance(command, Bootstrap):
             return self._bootstrap(command)
         if self._version == 0:
             raise InvalidRequest("this data cluster has no catalog yet (no bootstrap)")
         result: dict[str, Any] = {"ok": True}
-        if op == "add_theater":
-            theater = self._read_theater(command.get("theater"))
-            if theater.id in self._theaters:
-                raise InvalidRequest(f"theater {theater.id} already exists")
-            if any(event.sales == CANCELLED for event in theater.events):
-                raise InvalidRequest("a new theater's events cannot be cancelled already")
-            self._theaters[theater.id] = theater
-        elif op == "add_event":
-            theater = self._theater(fields.text(command, "theater"))
-            event = self._read_event(command.get("event"))
-            if any(e.id == event.id for e in theater.events):
-                raise InvalidRequest(f"theater {theater.id} already has an event {event.id}")
-            if event.sales == CANCELLED:
-                raise InvalidRequest("a new event cannot be cancelled already")
-            self._replace_event(theater, event)
-        elif op == "update_event":
-            theater, event = self._changeable_event(command)
-            table = event.to_table()
-            for key in ("title", "starts_at"):
-                if key in command:
-                    table[key] = command[key]
-            self._replace_event(theater, self._read_event(table))
-        elif op == "set_sales":
-            theater, event = self._changeable_event(command)
-            sales = command.get("sales")
-            if sales not in (OPEN, STOPPED):
-                raise InvalidRequest(f"'sales' must be {OPEN!r} or {STOPPED!r}, got {sales!r}")
-            self._replace_event(theater, dataclasses.replace(event, sales=sales))
-        elif op == "cancel_event":
-            theater, event = self._changeable_event(command)
-            result["refunds"] = self._refund_all(theater.id, event.id)
-            self._replace_event(theater, dataclasses.replace(event, sales=CANCELLED))
-        else:  # resize_theater
-            self._resize(command)
+        match command:
+            case AddTheater(theater):
+                if theater.id in self._theaters:
+                    raise InvalidRequest(f"theater {theater.id} already exists")
+                if any(event.sales == CANCELLED for event in theater.events):
+                    raise InvalidRequest("a new theater's events cannot be cancelled already")
+                self._theaters[theater.id] = theater
+            case AddEvent(theater_id, event):
+                theater = self._theater(theater_id)
+                if any(e.id == event.id for e in theater.events):
+                    raise InvalidRequest(f"theater {theater.id} already has an event {event.id}")
+                if event.sales == CANCELLED:
+                    raise InvalidRequest("a new event cannot be cancelled already")
+                self._replace_event(theater, event)
+            case UpdateEvent(theater_id, event_id, title, starts_at):
+                theater, event = self._changeable_event(theater_id, event_id)
+                if title is not None:
+                    event = dataclasses.replace(event, title=title)
+                if starts_at is not None:
+                    event = dataclasses.replace(event, starts_at=starts_at)
+                self._replace_event(theater, event)
+            case SetSales(theater_id, event_id, sales):
+                theater, event = self._changeable_event(theater_id, event_id)
+                self._replace_event(theater, dataclasses.replace(event, sales=sales))
+            case CancelEvent(theater_id, event_id):
+                theater, event = self._changeable_event(theater_id, event_id)
+                result["refunds"] = self._refund_all(theater.id, event.id)
+                self._replace_event(theater, dataclasses.replace(event, sales=CANCELLED))
+            case ResizeTheater() as resize:
+                self._resize(resize)
         self._version += 1
         self._digest = None
         return {**result, "catalog": self.catalog_plain()}
 
-    def _bootstrap(self, command: dict[str, Any]) -> dict[str, Any]:
+    def _bootstrap(self, command: Bootstrap) -> dict[str, Any]:
         """Seed the catalog once; a later bootstrap (another replica's, a restart's) is a no-op."""
         if self._version == 0:
-            tables = command.get("theaters")
-            if not isinstance(tables, list):
-                raise InvalidRequest("'theaters' must be a list of theater tables")
-            theaters = [self._read_theater(table) for table in tables]
-            if len({t.id for t in theaters}) != len(theaters):
-                raise InvalidRequest("a theater id appears twice in the bootstrap")
-            self._theaters = {t.id: t for t in theaters}
+            self._theaters = {t.id: t for t in command.theaters}
             self._version = 1
             self._digest = None
         return {"ok": True, "catalog": self.catalog_plain()}
 
-    def _changeable_event(self, command: dict[str, Any]) -> tuple[Theater, Any]:
-        """The command's theater and event, refusing a cancelled event (it is final)."""
-        theater = self._theater(fields.text(command, "theater"))
-        event = theater.event(fields.text(command, "event"))
+    def _changeable_event(self, theater_id: str, event_id: str) -> tuple[Theater, Event]:
+        """The theater and its event, refusing a cancelled event (it is final)."""
+        theater = self._theater(theater_id)
+        event = theater.event(event_id)
         if event.sales == CANCELLED:
             raise SalesClosed(f"{theater.id} {event.id} was cancelled; it cannot change any more")
         return theater, event
 
-    def _replace_event(self, theater: Theater, event: Any) -> None:
+    def _replace_event(self, theater: Theater, event: Event) -> None:
         """``theater`` with ``event`` put in place of the one of the same id, or added last."""
         events = [e for e in theater.events if e.id != event.id]
         at = next((i for i, e in enumerate(theater.events) if e.id == event.id), len(events))
@@ -460,16 +421,16 @@ class SeatStore:
         self._booked.pop((theater, event), None)
         return [t.to_plain() for t in cancelled]
 
-    def _resize(self, command: dict[str, Any]) -> None:
+    def _resize(self, command: ResizeTheater) -> None:
         """New row and seat counts; refused if a booked seat would fall outside them.
 
         Seats keep their labels (A7 stays A7), so every booked bytearray and
         fence is re-indexed by label into the new map.
         """
-        theater = self._theater(fields.text(command, "theater"))
-        table = {**theater.to_table(), "rows": command.get("rows")}
-        table["seats_per_row"] = command.get("seats_per_row")
-        resized = self._read_theater(table)
+        theater = self._theater(command.theater)
+        resized = dataclasses.replace(
+            theater, rows=command.rows, seats_per_row=command.seats_per_row
+        )
         old, new = theater.seat_map, resized.seat_map
         outside: list[str] = []
         for ticket in self._tickets.values():
@@ -496,20 +457,6 @@ class SeatStore:
         self._booked.update(grids)
         self._fences.update(fences)
         self._theaters[theater.id] = resized
-
-    @staticmethod
-    def _read_theater(table: Any) -> Theater:
-        try:
-            return theater_from_table(table, "command")
-        except CatalogError as exc:
-            raise InvalidRequest(str(exc)) from None
-
-    @staticmethod
-    def _read_event(table: Any) -> Any:
-        try:
-            return event_from_table(table, "command")
-        except CatalogError as exc:
-            raise InvalidRequest(str(exc)) from None
 
     # -- helpers of the state ------------------------------------------------
 

@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rogue",
         action="store_true",
-        help="clients also book at the data store manager with made-up holds",
+        help="clients also book at the data store replicas with made-up holds",
     )
     parser.add_argument(
         "--no-faults",

@@ -20,12 +20,12 @@ import time
 from functools import partial
 from typing import Any
 
-from ticketing import names
 from ticketing.client.connection import Connection
+from ticketing.domain.seat_commands import Booking
 from ticketing.faults.history import BOOK, CANCEL, HOLD, OK, READ, REFUSED, RELEASE
 from ticketing.faults.operator import Events
 from ticketing.faults.recorder import Recorder
-from ticketing.server.proxies import ProxyPool
+from ticketing.server.data_routes import DataRoutes
 
 HOLD_TTL = 4.0  # the small catalog's hold_ttl
 CALL_TIMEOUT = 8.0  # seconds a client waits for one load balancer's answer
@@ -42,14 +42,14 @@ def client_loop(
     stop: threading.Event,
     seed: int,
     events: Events,
-    rogue: ProxyPool | None = None,
+    rogue: DataRoutes | None = None,
 ) -> None:
     """One user's random flows on the hot seats of the ``events`` until ``stop`` is set.
 
-    With ``rogue`` (a members' proxy pool) the user also books now and then
-    straight at the data store manager with no hold at all, as a misbehaving
-    load balancer would: the data store alone must then keep seats from
-    being sold twice.
+    With ``rogue`` (a member's routes to the data replicas) the user also
+    books now and then straight at the data store with no hold at all, as a
+    misbehaving load balancer would: the data store alone must then keep
+    seats from being sold twice.
     """
     rng = random.Random(seed)
     conn = Connection(ns_host, ns_port, call_timeout=CALL_TIMEOUT, rng=rng)
@@ -134,18 +134,18 @@ def client_email(client: int) -> str:
 
 
 def _rogue_book(
-    pool: ProxyPool, where: tuple[str, str], seats: tuple[str, ...], forged: str
+    routes: DataRoutes, where: tuple[str, str], seats: tuple[str, ...], forged: str
 ) -> Any:
     """A booking with a made-up hold id: the newest fence, far from expiry."""
-    return pool.call(
-        names.DATASTORE_MANAGER,
-        "book",
-        secrets.token_urlsafe(16),
-        forged,
-        *where,
-        list(seats),
-        "Rogue",
-        ROGUE_EMAIL,
-        2**40,
-        time.time() + 3600,  # an expires_at, on the log's wall clock
+    booking = Booking(
+        ticket_no=secrets.token_urlsafe(16),
+        hold_id=forged,
+        theater=where[0],
+        event=where[1],
+        seats=seats,
+        name="Rogue",
+        email=ROGUE_EMAIL,
+        fence=2**40,
+        expires_at=time.time() + 3600,  # on the log's wall clock
     )
+    return routes.call(booking.theater, "book", booking.to_plain())

@@ -36,6 +36,7 @@ from ticketing.faults.recorder import Recorder
 from ticketing.faults.schedule import NETNS_KINDS, PlannedFault, plan_faults
 from ticketing.faults.spread import SpreadTarget
 from ticketing.faults.target import LocalTarget
+from ticketing.server.data_routes import DataRoutes
 from ticketing.server.datastore import UNSAFE_IGNORE_SALES, UNSAFE_NO_SEAT_CHECK
 from ticketing.server.lock_server import UNSAFE_FORGET_SOLD
 
@@ -146,7 +147,7 @@ def _run_against(
     progress(f"cluster ready; {len(plan)} faults planned over {seconds:.0f}s (seed {seed})")
     recorder = Recorder()
     stop = threading.Event()
-    rogues = target.pool if rogue else None
+    rogues = DataRoutes(target.pool) if rogue else None
     events = Events(hot)
     where = (target.ns_host, target.ns_port)
     threads = [

@@ -21,7 +21,9 @@ from Pyro5.api import expose
 
 from ticketing import counters, names
 from ticketing.catalog import Catalog, Theater, load_catalog
-from ticketing.domain.seat_store import CATALOG_OPS, SeatStore
+from ticketing.domain import seat_commands
+from ticketing.domain.seat_commands import CATALOG_OPS, Book, Bootstrap, Cancel
+from ticketing.domain.seat_store import SeatStore
 from ticketing.errors import InvalidRequest, TicketingError, UnknownEvent, UnknownTheater
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
@@ -96,7 +98,7 @@ class DataStore(ReplicaServer):
         the catalog, later ones change nothing (``SeatStore``), so it is safe
         at every start, and a cluster that already has a catalog keeps it.
         """
-        command = {"op": "bootstrap", "theaters": [t.to_table() for t in self._seed]}
+        command = Bootstrap(self._seed).to_plain()
         while not stopping.is_set():
             if self._host.read(lambda store: store.catalog_version) > 0:
                 return
@@ -129,7 +131,8 @@ class DataStore(ReplicaServer):
         request_id = validation.token(request_id, "request id", "a random id")
         if not isinstance(command, dict) or command.get("op") not in CATALOG_OPS:
             raise InvalidRequest(f"not a catalog command: {sorted(CATALOG_OPS)}")
-        return self._write(f"catalog:{request_id}", command)
+        checked = seat_commands.from_plain(command)
+        return self._write(f"catalog:{request_id}", checked.to_plain())
 
     @contract_errors
     def sales_report(self, theater: str, event: str) -> dict[str, Any]:
@@ -138,49 +141,15 @@ class DataStore(ReplicaServer):
         return self._fresh_read(lambda store: store.sales_report(found.id, event))
 
     @contract_errors
-    def book(
-        self,
-        ticket_no: str,
-        hold_id: str,
-        theater: str,
-        event: str,
-        seats: list[str],
-        name: str,
-        email: str,
-        fence: int,
-        expires_at: float,
-    ) -> dict[str, Any]:
-        """Book if every seat is free and the hold is current; the same hold books once."""
-        ticket_no, hold_id, theater, event, seats, name, email, fence, expires_at = self._checked(
-            lambda catalog: validation.booking(
-                catalog,
-                ticket_no,
-                hold_id,
-                theater,
-                event,
-                seats,
-                name,
-                email,
-                fence,
-                expires_at,
-            )
-        )
-        payload = {
-            "op": "book",
-            "ticket_no": ticket_no,
-            "hold_id": hold_id,
-            "theater": theater,
-            "event": event,
-            "seats": list(seats),
-            "name": name,
-            "email": email,
-            "fence": fence,
-            "expires_at": expires_at,
-        }
+    def book(self, booking: dict[str, Any]) -> dict[str, Any]:
+        """Book a ``Booking`` (its plain form) if every seat is free and the hold is current;
+        the same hold books once."""
+        checked = self._checked(lambda catalog: validation.booking(catalog, booking))
         # Keyed by the ticket number too: retries of this call (same number) are
         # applied once, while a new booking with a hold whose ticket was cancelled
         # is a new command and is not answered with the cancelled ticket.
-        return self._write(f"book:{hold_id}:{ticket_no}", payload)["ticket"]
+        request_id = f"book:{checked.hold_id}:{checked.ticket_no}"
+        return self._write(request_id, Book(checked).to_plain())["ticket"]
 
     @contract_errors
     def cancel(self, theater: str, ticket_no: str) -> dict[str, str]:
@@ -191,8 +160,7 @@ class DataStore(ReplicaServer):
         """
         theater = self._checked(lambda c: validation.theater(c, theater)).id
         ticket_no = validation.ticket_no(ticket_no)
-        payload = {"op": "cancel", "theater": theater, "ticket_no": ticket_no}
-        result = self._write(f"cancel:{theater}:{ticket_no}", payload)
+        result = self._write(f"cancel:{theater}:{ticket_no}", Cancel(theater, ticket_no).to_plain())
         return {key: result[key] for key in ("hold_id", "event") if key in result}
 
     # Seat views pass a read barrier: callers spread them over every replica
@@ -214,11 +182,6 @@ class DataStore(ReplicaServer):
         self._sync()
         self._barrier_reads.add()
         return self._host.read(query)
-
-    @contract_errors
-    def free_seats(self, theater: str, event: str) -> list[str]:
-        theater = self._checked(lambda c: validation.theater_event(c, theater, event)).id
-        return self._fresh_read(lambda store: store.free_seats(theater, event))
 
     @contract_errors
     def seat_states(self, theater: str, event: str) -> str:

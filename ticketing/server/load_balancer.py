@@ -29,6 +29,7 @@ from Pyro5.api import expose
 from ticketing import counters, names, settings
 from ticketing.catalog import Catalog, Theater
 from ticketing.domain import seat_codes, seat_store
+from ticketing.domain.seat_commands import Booking
 from ticketing.domain.seats import SeatMap
 from ticketing.errors import HoldNotFound, SeatsUnavailable, TicketingError, Unavailable
 from ticketing.security import tls
@@ -276,36 +277,35 @@ class LoadBalancer:
                 f"hold {hold_id} has expired, was released or never existed; "
                 "hold the seats again with block_seats"
             )
+        booking = Booking(
+            ticket_no=secrets.token_urlsafe(TOKEN_BYTES),
+            hold_id=hold_id,
+            theater=hold["theater"],
+            event=hold["event"],
+            seats=tuple(hold["seats"]),
+            name=name,
+            email=email,
+            fence=hold["fence"],
+            expires_at=hold["expires_at"],
+        )
         # The seats count against this address's booking quota before the data
         # store is asked, and are given back if it refuses.
         client = self._client()
         quota: AbstractContextManager[None] = nullcontext()
         if client is not None:
-            count = len(hold["seats"])
+            count = len(booking.seats)
             quota = self._bookings.reserving(
-                client, hold["theater"], hold["event"], hold_id, count, time.monotonic()
+                client, booking.theater, booking.event, hold_id, count, time.monotonic()
             )
         try:
             with quota:
-                ticket = self.data.call(
-                    hold["theater"],
-                    "book",
-                    secrets.token_urlsafe(TOKEN_BYTES),
-                    hold_id,
-                    hold["theater"],
-                    hold["event"],
-                    hold["seats"],
-                    name,
-                    email,
-                    hold["fence"],
-                    hold["expires_at"],
-                )
+                ticket = self.data.call(booking.theater, "book", booking.to_plain())
         except SeatsUnavailable as refusal:
-            self._mend_sold_marks(hold["theater"], hold["event"], refusal.seats)
+            self._mend_sold_marks(booking.theater, booking.event, refusal.seats)
             raise
         # Off the booking's path: the seats become sold marks in the lock store.
         self._settles.put(
-            hold_id, hold["theater"], hold["event"], hold["seats"], hold["expires_at"]
+            hold_id, booking.theater, booking.event, list(booking.seats), booking.expires_at
         )
         self._quota.ended(hold_id)
         return ticket

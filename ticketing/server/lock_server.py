@@ -31,6 +31,7 @@ from Pyro5.api import expose
 
 from ticketing import counters, names
 from ticketing.catalog import Catalog, Theater
+from ticketing.domain.lock_commands import Acquire, AcquireBest, Free, Release, Settle
 from ticketing.domain.lock_placement import LockPlacement
 from ticketing.domain.lock_table import LockTable, seats_taken, too_few_free
 from ticketing.errors import InvalidRequest, SeatsUnavailable
@@ -109,16 +110,8 @@ class LockServer(ReplicaServer):
         )
         if taken:
             raise self._with_alternative(seats_taken(taken), found, event, len(seats))
-        payload = {
-            "op": "acquire",
-            "hold_id": hold_id,
-            "theater": found.id,
-            "event": event,
-            "seats": list(seats),
-            "ttl": ttl,
-        }
         try:
-            return self._grant(payload)
+            return self._grant(Acquire(hold_id, found.id, event, tuple(seats), ttl))
         except SeatsUnavailable as exc:
             raise self._with_alternative(exc, found, event, len(seats)) from None
 
@@ -142,21 +135,14 @@ class LockServer(ReplicaServer):
         refusal = self._refusal(too_few)
         if refusal is not None:
             raise refusal
-        payload = {
-            "op": "acquire_best",
-            "hold_id": hold_id,
-            "theater": found.id,
-            "event": event,
-            "count": count,
-            "rows": seat_map.rows,
-            "seats_per_row": seat_map.seats_per_row,
-            "ttl": ttl,
-        }
-        return self._grant(payload)
+        command = AcquireBest(
+            hold_id, found.id, event, count, seat_map.rows, seat_map.seats_per_row, ttl
+        )
+        return self._grant(command)
 
-    def _grant(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The hold the log grants for ``payload`` (an acquire of either kind), as plain data."""
-        result = self._write(f"acquire:{payload['hold_id']}", payload)
+    def _grant(self, command: Acquire | AcquireBest) -> dict[str, Any]:
+        """The hold the log grants for ``command``, as plain data."""
+        result = self._write(f"acquire:{command.hold_id}", command.to_plain())
         return {k: v for k, v in result.items() if k != "ok"}
 
     @property
@@ -240,7 +226,7 @@ class LockServer(ReplicaServer):
     def release_all(self, hold_ids: list[str]) -> bool:
         """Release many holds in one round through the log (idempotent)."""
         hold_ids = [self._own_hold(h) for h in validation.hold_ids(hold_ids)]
-        commands = [(f"release:{h}", {"op": "release", "hold_id": h}) for h in hold_ids]
+        commands = [(f"release:{h}", Release(h).to_plain()) for h in hold_ids]
         if commands:
             self._write_many(commands)
         return True
@@ -262,14 +248,8 @@ class LockServer(ReplicaServer):
             hold_id = validation.hold_id(item[0])
             found = self._own_event(item[1], item[2])
             seats = validation.seat_list(found, item[3], self._catalog.max_seats_per_booking)
-            payload = {
-                "op": "settle",
-                "hold_id": hold_id,
-                "theater": found.id,
-                "event": item[2],
-                "seats": seats,
-            }
-            commands.append((f"settle:{hold_id}", payload))
+            settle = Settle(hold_id, found.id, item[2], tuple(seats))
+            commands.append((f"settle:{hold_id}", settle.to_plain()))
         if commands and not self._forget_sold:
             self._write_many(commands)
         return True
@@ -278,7 +258,7 @@ class LockServer(ReplicaServer):
     def free_all(self, hold_ids: list[str]) -> bool:
         """The tickets booked with ``hold_ids`` were cancelled: their seats can be held again."""
         hold_ids = validation.hold_ids(hold_ids)  # sent to the event's group: any id may be here
-        commands = [(f"free:{h}", {"op": "free", "hold_id": h}) for h in hold_ids]
+        commands = [(f"free:{h}", Free(h).to_plain()) for h in hold_ids]
         if commands:
             self._write_many(commands)
         return True

@@ -8,16 +8,17 @@ clusters in the name server, and learns every change it makes from the
 change's result, so the followers (load balancers, lock servers, see
 ``CatalogFollower``) get it on their next ask.
 
-It sends each call to the cluster that owns the theater and, inside it, to
-any live replica (``ReplicaGroup``: a sticky favourite, failover on
-``Unavailable``; views and ticket lookups, behind a read barrier on the
-replica, spread over all of them). Load balancers ask it for a theater's
-``route`` once and then call the replicas themselves (``data_routes``),
-which saves a hop per call. Replicas replicate every write through their
-cluster's log before answering, so whichever replica answers, the answer is
-the cluster's. The manager keeps no state of its own beyond cached names and
-the merged catalog, which it rebuilds from the clusters, so it can be
-restarted at any time.
+It sends each of its calls to the cluster that owns the theater and, inside
+it, to any live replica (``ReplicaGroup``: a sticky favourite, failover on
+``Unavailable``; reports, behind a read barrier on the replica, spread over
+all of them). Bookings, cancels, seat views and ticket lookups do not pass
+through it: load balancers ask it for a theater's ``route`` once and then
+call the replicas themselves (``data_routes``), which saves a hop per call.
+Replicas replicate every write through their cluster's log before
+answering, so whichever replica answers, the answer is the cluster's. The
+manager keeps no state of its own beyond cached names and the merged
+catalog, which it rebuilds from the clusters, so it can be restarted at any
+time.
 
 The operator API (``admin_*``) is served to members only, like everything
 the manager serves: a caller proves the cluster secret (``members_server``).
@@ -45,6 +46,15 @@ from ticketing.catalog import (
     theater_from_table,
 )
 from ticketing.domain.lock_placement import LockPlacement, PlacementError
+from ticketing.domain.seat_commands import (
+    AddEvent,
+    AddTheater,
+    CancelEvent,
+    CatalogCommand,
+    ResizeTheater,
+    SetSales,
+    UpdateEvent,
+)
 from ticketing.errors import InvalidRequest, Unavailable, UnknownTheater
 from ticketing.security.secret import require_secret
 from ticketing.server import validation
@@ -99,41 +109,6 @@ class DataStoreManager:
         when no cluster hosts it.
         """
         return self._group(theater).prefix
-
-    @contract_errors
-    def book(
-        self,
-        ticket_no: str,
-        hold_id: str,
-        theater: str,
-        event: str,
-        seats: list[str],
-        name: str,
-        email: str,
-        fence: int,
-        expires_at: float,
-    ) -> dict[str, Any]:
-        """Book the seats of a hold; the same ``hold_id`` booked again answers the first ticket."""
-        return self._group(theater).call(
-            "book", ticket_no, hold_id, theater, event, seats, name, email, fence, expires_at
-        )
-
-    @contract_errors
-    def cancel(self, theater: str, ticket_no: str) -> dict[str, str]:
-        """Cancel; the hold the ticket was booked with (see ``DataStore.cancel``)."""
-        return self._group(theater).call("cancel", theater, ticket_no)
-
-    @contract_errors
-    def free_seats(self, theater: str, event: str) -> list[str]:
-        return self._group(theater).read("free_seats", theater, event)
-
-    @contract_errors
-    def seat_states(self, theater: str, event: str) -> str:
-        return self._group(theater).read("seat_states", theater, event)
-
-    @contract_errors
-    def ticket(self, theater: str, ticket_no: str) -> dict[str, Any]:
-        return self._group(theater).read("ticket", theater, ticket_no)
 
     @contract_errors
     def ticket_for_hold(self, hold_id: str) -> dict[str, Any] | None:
@@ -215,7 +190,7 @@ class DataStoreManager:
                 LockPlacement(self._catalog.with_theaters((theater,)), self._lock_groups)
             except PlacementError as exc:
                 raise InvalidRequest(str(exc)) from None
-            self._change(theater.cluster, {"op": "add_theater", "theater": theater.to_table()})
+            self._change(theater.cluster, AddTheater(theater))
         return self._catalog.theater(theater.id).to_listing()
 
     @contract_errors
@@ -223,9 +198,7 @@ class DataStoreManager:
         """Add an event (``{"id", "title", "starts_at"}``) to a theater; it is on sale at once."""
         found = self._theater(theater)
         event = _checked_event(table)
-        self._change(
-            found.cluster, {"op": "add_event", "theater": found.id, "event": event.to_table()}
-        )
+        self._change(found.cluster, AddEvent(found.id, event))
         return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
@@ -240,9 +213,10 @@ class DataStoreManager:
         current = found.event(validation.identifier(event, "event", "dune-1900"))
         if not isinstance(changes, dict) or not changes or set(changes) - {"title", "starts_at"}:
             raise InvalidRequest("changes must be a dict of 'title' and/or 'starts_at'")
-        _checked_event({**current.to_table(), **changes}, upcoming="starts_at" in changes)
-        command = {"op": "update_event", "theater": found.id, "event": current.id, **changes}
-        self._change(found.cluster, command)
+        changed = _checked_event({**current.to_table(), **changes}, upcoming="starts_at" in changes)
+        title = changed.title if "title" in changes else None
+        starts_at = changed.starts_at if "starts_at" in changes else None
+        self._change(found.cluster, UpdateEvent(found.id, current.id, title, starts_at))
         return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
@@ -257,8 +231,7 @@ class DataStoreManager:
     def _set_sales(self, theater: str, event: str, sales: str) -> dict[str, Any]:
         found = self._theater(theater)
         event = found.event(validation.identifier(event, "event", "dune-1900")).id
-        command = {"op": "set_sales", "theater": found.id, "event": event, "sales": sales}
-        self._change(found.cluster, command)
+        self._change(found.cluster, SetSales(found.id, event, sales))
         return self._catalog.theater(found.id).to_listing()
 
     @contract_errors
@@ -266,21 +239,17 @@ class DataStoreManager:
         """Cancel for good: every ticket is cancelled and listed for a refund (``refunds``)."""
         found = self._theater(theater)
         event = found.event(validation.identifier(event, "event", "dune-1900")).id
-        command = {"op": "cancel_event", "theater": found.id, "event": event}
-        result = self._change(found.cluster, command)
+        result = self._change(found.cluster, CancelEvent(found.id, event))
         return {"theater": found.id, "event": event, "refunds": result.get("refunds", [])}
 
     @contract_errors
     def admin_resize_theater(self, theater: str, rows: int, seats_per_row: int) -> dict[str, Any]:
         """New seat-map size; refused while a booked seat would fall outside it."""
         found = self._theater(theater)
-        _checked_theater({**found.to_table(), "rows": rows, "seats_per_row": seats_per_row})
-        command = {
-            "op": "resize_theater",
-            "theater": found.id,
-            "rows": rows,
-            "seats_per_row": seats_per_row,
-        }
+        resized = _checked_theater(
+            {**found.to_table(), "rows": rows, "seats_per_row": seats_per_row}
+        )
+        command = ResizeTheater(found.id, resized.rows, resized.seats_per_row)
         self._change(found.cluster, command)
         return self._catalog.theater(found.id).to_listing()
 
@@ -321,14 +290,14 @@ class DataStoreManager:
             self._clusters.refresh()
             return validation.theater(self._catalog, theater)
 
-    def _change(self, cluster: str, command: dict[str, Any]) -> dict[str, Any]:
+    def _change(self, cluster: str, command: CatalogCommand) -> dict[str, Any]:
         """Decide ``command`` in ``cluster``'s log; the merged catalog takes its result at once.
 
         One request id for the whole call: the failover of ``ReplicaGroup``
         re-sends it to another replica, and the log applies it once.
         """
         request_id = secrets.token_urlsafe(12)
-        result = self._cluster(cluster).call("change_catalog", request_id, command)
+        result = self._cluster(cluster).call("change_catalog", request_id, command.to_plain())
         self._clusters.merged.update(cluster, result["catalog"])
         return result
 

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from ticketing.catalog import Catalog, Theater
+from ticketing.domain.seat_commands import Booking
 from ticketing.errors import InvalidRequest
 from ticketing.settings import MAX_EMAIL_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH
 
@@ -177,28 +178,20 @@ def hold_ids(value: Any) -> list[str]:
     return [hold_id(item) for item in value]
 
 
-def booking(
-    catalog: Catalog,
-    ticket_number: Any,
-    hold: Any,
-    theater_id: Any,
-    event_id: Any,
-    seats: Any,
-    name: Any,
-    address: Any,
-    token: Any,
-    expires_at: Any,
-) -> tuple[Any, ...]:
-    """Every argument of a data store's ``book``, checked and canonical, in order."""
-    found = theater_event(catalog, theater_id, event_id)
-    return (
-        ticket_no(ticket_number),
-        hold_id(hold),
-        found.id,
-        event_id,
-        seat_list(found, seats, catalog.max_seats_per_booking),
-        person_name(name),
-        email(address),
-        fence(token),
-        seconds(expires_at, "expires_at"),
+def booking(catalog: Catalog, plain: Any) -> Booking:
+    """A data store's ``book`` argument (a ``Booking``'s plain form), checked and canonical."""
+    if not isinstance(plain, dict):
+        raise InvalidRequest(f"a booking must be a dict of its fields, got {_show(plain)}")
+    event_id = plain.get("event")
+    found = theater_event(catalog, plain.get("theater"), event_id)
+    return Booking(
+        ticket_no=ticket_no(plain.get("ticket_no")),
+        hold_id=hold_id(plain.get("hold_id")),
+        theater=found.id,
+        event=event_id,
+        seats=tuple(seat_list(found, plain.get("seats"), catalog.max_seats_per_booking)),
+        name=person_name(plain.get("name")),
+        email=email(plain.get("email")),
+        fence=fence(plain.get("fence")),
+        expires_at=seconds(plain.get("expires_at"), "expires_at"),
     )
