@@ -42,7 +42,7 @@ from ticketing.faults.netns import Hosts, HostsUnavailable, unavailable_reason
 from ticketing.faults.run import run
 from ticketing.faults.schedule import NETNS_KINDS, PARTITION, plan_faults
 from ticketing.faults.spread import SpreadTarget
-from ticketing.server.coordinator import standby_name
+from ticketing.server.coordinator_identity import standby_name
 from ticketing.server.proxies import ProxyPool
 
 pytestmark = pytest.mark.slow
