@@ -139,3 +139,28 @@ def test_the_read_index_covers_what_phase_one_recovered() -> None:
         )
     assert proposer.role is Role.LEADING
     assert proposer.read_index() == 2  # a read waits until slots 1 and 2 are settled again
+
+
+# -- two clocks: timers on ``now``, batches stamped with ``stamp`` -----------------------
+
+
+def test_batches_carry_the_stamp_while_timers_run_on_now() -> None:
+    """A driver passes a monotonic ``now`` and a wall-clock ``stamp``: the batch gets the
+    stamp, and a wall clock stepped back by an hour neither stamps the log backwards nor
+    stops the resends, which ``now`` alone times."""
+    proposer = leading_proposer()
+    ready = proposer.submit([Command("w1", {"op": "w1"})], now=5.0, stamp=1_000_000.0)
+    accept = next(s.message for s in ready.sends if isinstance(s.message, Accept))
+    assert [value.stamp for _, value in accept.entries] == [1_000_000.0]
+    ready = proposer.submit([Command("w2", {"op": "w2"})], now=5.1, stamp=996_400.0)
+    accept = next(s.message for s in ready.sends if isinstance(s.message, Accept))
+    assert [value.stamp for _, value in accept.entries] == [1_000_000.0]  # never backwards
+    resent = proposer.tick(5.1 + proposer.config.retry_interval)
+    assert any(isinstance(s.message, Accept) and s.message.entries for s in resent.sends)
+
+
+def test_without_a_stamp_the_batch_is_stamped_with_now() -> None:
+    proposer = leading_proposer()
+    ready = proposer.submit([Command("w1", {"op": "w1"})], now=7.0)
+    accept = next(s.message for s in ready.sends if isinstance(s.message, Accept))
+    assert [value.stamp for _, value in accept.entries] == [7.0]

@@ -17,7 +17,12 @@ came in (Raft's ReadIndex): a leader deposed behind a partition believes it
 leads, but the acceptors that promised its successor refuse it, so it cannot
 gather that quorum and never answers with a stale index.
 
-Time comes in as ``now``; randomness from the ``rng`` the caller seeds.
+Time comes in as ``now``: the driver's clock for timers (resends, heartbeats,
+backoff, elections), best a monotonic one. The steps that may propose
+(``submit``, ``receive``) also take the ``stamp`` each new batch carries, the
+state machines' time (hold expiry), which must be comparable across processes:
+the driver's wall clock. A driver with one clock passes only ``now`` (the
+simulator). Randomness comes from the ``rng`` the caller seeds.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ class Proposer:
         self._chosen: dict[int, tuple[Batch, float]] = {}
         self._learner_progress: dict[str, int] = {}
         self._last_stamp = 0.0
+        self._stamp = 0.0  # the stamp the current step gave (its ``now`` when it gave none)
         self._last_sent: dict[str, float] = {}  # acceptor -> when it was last sent an Accept
         self._last_heard: dict[str, float] = {}  # acceptor -> when it last answered us
         # Read rounds: every Accept carries the latest round number (its probe); a
@@ -117,7 +123,8 @@ class Proposer:
 
     # --- inputs ----------------------------------------------------------------
 
-    def submit(self, commands: list[Command], now: float) -> Ready:
+    def submit(self, commands: list[Command], now: float, stamp: float | None = None) -> Ready:
+        self._stamp = now if stamp is None else stamp
         ready = Ready()
         self._queue.extend(commands)
         if self.role is Role.LEADING:
@@ -126,7 +133,8 @@ class Proposer:
             self._start_phase1(now, ready)
         return ready
 
-    def receive(self, msg: Message, now: float) -> Ready:
+    def receive(self, msg: Message, now: float, stamp: float | None = None) -> Ready:
+        self._stamp = now if stamp is None else stamp
         ready = Ready()
         match msg:
             case Promise() if msg.ballot == self.ballot and self.role is Role.PREPARING:
@@ -266,7 +274,7 @@ class Proposer:
             commands = []
             while self._queue and len(commands) < self.config.batch_max:
                 commands.append(self._queue.popleft())
-            self._last_stamp = max(self._last_stamp, now)
+            self._last_stamp = max(self._last_stamp, self._stamp)
             value = Batch(self._last_stamp, tuple(commands))
             slot = self.next_slot
             self.next_slot += 1

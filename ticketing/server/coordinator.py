@@ -16,10 +16,9 @@ compared with the lock servers', load balancers' and clients' own wall clocks.
 The assumption is bounded skew between member hosts (NTP; the lock server's
 ``CLOCK_MARGIN`` and the members' handshake ``CLOCK_SKEW`` bound what they
 tolerate), and the learner never lets applied time run backwards. The
-proposer's timers (resends, heartbeats, backoff) run on the same clock, as
-the core takes one ``now``: a wall-clock step delays or hastens them, which
-costs liveness for a moment (the acceptors' leases lapse, a standby may take
-over), never safety.
+proposer's timers (resends, heartbeats, backoff, elections) run on the
+monotonic clock instead (``ProposerHost``): a wall-clock step moves the stamps,
+never the timers.
 """
 
 from __future__ import annotations

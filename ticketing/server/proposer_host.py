@@ -11,8 +11,11 @@ its round, is saved by its storage before a Prepare is built, so its ``Ready``
 never asks for a sync. Read indexes wait the same way for the quorum round
 that confirms this proposer still leads (``Ready.reads``).
 
-The core's ``now`` is the wall clock, as it stamps batches for the state
-machines (see ``coordinator``'s docstring for the bound that assumes).
+The core's ``now`` is this process's monotonic clock: it times resends,
+heartbeats, backoff and elections, so a step of the wall clock cannot hasten or
+stall them. Batches are stamped with the wall clock (``stamp``), the state
+machines' time, compared across processes (see ``coordinator``'s docstring
+for the bound that assumes).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class ProposerHost:
                 waiter = _Waiter()
                 self._waiters.setdefault(command.request_id, []).append(waiter)
                 waiters.append((command.request_id, waiter))
-            self._dispatch(self._proposer.submit(commands, time.time()))
+            self._dispatch(self._proposer.submit(commands, time.monotonic(), time.time()))
         deadline = time.monotonic() + timeout
         slots = []
         for request_id, waiter in waiters:
@@ -94,7 +97,7 @@ class ProposerHost:
             self._next_read += 1
             read_id = self._next_read
             self._read_waiters[read_id] = waiter
-            self._dispatch(self._proposer.request_read(read_id, time.time()))
+            self._dispatch(self._proposer.request_read(read_id, time.monotonic()))
         if not waiter.event.wait(timeout):
             with self._lock:
                 self._read_waiters.pop(read_id, None)
@@ -130,12 +133,12 @@ class ProposerHost:
 
     def _on_reply(self, message: Message) -> None:
         with self._lock:
-            self._dispatch(self._proposer.receive(message, time.time()))
+            self._dispatch(self._proposer.receive(message, time.monotonic(), time.time()))
 
     def _tick_loop(self) -> None:
         while not self._stopping.wait(TICK_INTERVAL):
             with self._lock:
-                self._dispatch(self._proposer.tick(time.time()))
+                self._dispatch(self._proposer.tick(time.monotonic()))
 
     def _dispatch(self, ready: Ready) -> None:
         """Carry out one step's ``Ready``; called under the lock."""
