@@ -130,4 +130,4 @@ def test_a_read_index_wait_is_bounded(
     wire.cut = set(REPLICAS)
     with pytest.raises(Unavailable):
         coordinator.commit_index()
-    assert not coordinator._host._read_waiters and not coordinator._host._proposer._reads
+    assert not coordinator._host._read_waiters and not coordinator._host._proposer._reads.waiting

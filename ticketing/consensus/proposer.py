@@ -43,6 +43,7 @@ from ticketing.consensus.messages import (
     Rejected,
     Send,
 )
+from ticketing.consensus.read_rounds import ReadRounds
 from ticketing.consensus.ready import Ready
 from ticketing.consensus.storage import ProposerStorage
 from ticketing.consensus.values import Batch, Command
@@ -113,13 +114,8 @@ class Proposer:
         self._stamp = 0.0  # the stamp the current step gave (its ``now`` when it gave none)
         self._last_sent: dict[str, float] = {}  # acceptor -> when it was last sent an Accept
         self._last_heard: dict[str, float] = {}  # acceptor -> when it last answered us
-        # Read rounds: every Accept carries the latest round number (its probe); a
-        # read waits for a quorum to echo a round begun after the read came in.
-        self._probe = 0
-        self._probe_sent_at = 0.0
-        self._confirmed_probe = 0  # the latest round a quorum echoed in this ballot
-        self._probe_acks: dict[str, int] = {}  # acceptor -> latest round it echoed
-        self._reads: dict[int, int] = {}  # read id -> the round that must be confirmed
+        # Every Accept carries the latest read round's number (its probe).
+        self._reads = ReadRounds(self._quorum)
 
     # --- inputs ----------------------------------------------------------------
 
@@ -178,14 +174,13 @@ class Proposer:
         if self.role is not Role.LEADING:
             ready.reads_refused.append(read_id)
             return ready
-        self._reads[read_id] = self._probe + 1
-        if self._confirmed_probe >= self._probe:
+        if self._reads.add(read_id):
             self._start_probe(now, ready)
         return ready
 
     def cancel_read(self, read_id: int) -> None:
         """Forget a read whose caller stopped waiting (it leaves no state behind)."""
-        self._reads.pop(read_id, None)
+        self._reads.cancel(read_id)
 
     def read_index(self) -> int:
         """The slot a replica must have applied for its reads to be current.
@@ -284,7 +279,7 @@ class Proposer:
             self._broadcast_accept(tuple(entries), now, ready)
 
     def _broadcast_accept(self, entries: tuple, now: float, ready: Ready) -> None:
-        accept = Accept(self.ballot, entries, probe=self._probe)
+        accept = Accept(self.ballot, entries, probe=self._reads.round)
         for acceptor in self._accept_targets(now) if entries else self.acceptors:
             ready.sends.append(Send(acceptor, accept))
             self._last_sent[acceptor] = now
@@ -320,7 +315,7 @@ class Proposer:
             if now - self._last_sent.get(a, float("-inf")) >= self.config.heartbeat_interval
         ]
         if idle:
-            heartbeat = Accept(self.ballot, (), probe=self._probe)
+            heartbeat = Accept(self.ballot, (), probe=self._reads.round)
             for acceptor in idle:
                 ready.sends.append(Send(acceptor, heartbeat))
                 self._last_sent[acceptor] = now
@@ -345,9 +340,12 @@ class Proposer:
             decide = Decide(tuple(decided))
             ready.sends += [Send(learner, decide) for learner in self.learners]
             self._propose_queued(now, ready)
-        if msg.probe > self._probe_acks.get(msg.acceptor, 0):
-            self._probe_acks[msg.acceptor] = msg.probe
-            self._confirm_reads(now, ready)  # after the slots: the index includes them
+        confirmed = self._reads.echoed(msg.acceptor, msg.probe)
+        if confirmed is not None:  # after the slots above: the index includes them
+            index = self.read_index()
+            ready.reads += [(read_id, index) for read_id in confirmed]
+            if self._reads.waiting:  # they need a round begun after them: the next
+                self._start_probe(now, ready)
 
     def _mark_chosen_below(self, floor: int) -> None:
         """Advance the chosen prefix past ``floor`` and the chosen slots; forget old values."""
@@ -373,7 +371,9 @@ class Proposer:
         for acceptor in self.acceptors:
             entries = tuple((s, f.value) for s, f in stale if acceptor not in f.accepted_by)
             if entries:
-                ready.sends.append(Send(acceptor, Accept(self.ballot, entries, probe=self._probe)))
+                ready.sends.append(
+                    Send(acceptor, Accept(self.ballot, entries, probe=self._reads.round))
+                )
                 self._last_sent[acceptor] = now
         for _, flight in stale:
             flight.sent_at = now
@@ -400,45 +400,22 @@ class Proposer:
     # --- read index --------------------------------------------------------------------
 
     def _start_probe(self, now: float, ready: Ready) -> None:
-        self._probe += 1
-        self._probe_sent_at = now
-        heartbeat = Accept(self.ballot, (), probe=self._probe)
+        """Begin a read round: an empty Accept carrying its number to every acceptor."""
+        heartbeat = Accept(self.ballot, (), probe=self._reads.begin(now))
         for acceptor in self.acceptors:
             ready.sends.append(Send(acceptor, heartbeat))
             self._last_sent[acceptor] = now
 
-    def _confirm_reads(self, now: float, ready: Ready) -> None:
-        """Answer the reads whose round a quorum has now echoed in this ballot.
-
-        An acceptor echoes a round only if it has promised no higher ballot
-        when the round's message reaches it, after the read came in. A
-        successor that acknowledged a write before then had a quorum accept
-        its higher ballot, and every quorum shares an acceptor with that one:
-        so this leader gets its quorum only if no such successor exists, and
-        ``read_index`` then covers every acknowledged write.
-        """
-        echoed = sorted(self._probe_acks.values(), reverse=True)
-        if len(echoed) < self._quorum or echoed[self._quorum - 1] <= self._confirmed_probe:
-            return
-        self._confirmed_probe = echoed[self._quorum - 1]
-        index = self.read_index()
-        done = [r for r, needed in self._reads.items() if needed <= self._confirmed_probe]
-        for read_id in done:
-            del self._reads[read_id]
-            ready.reads.append((read_id, index))
-        if self._reads:
-            self._start_probe(now, ready)
-
     def _resend_probe(self, now: float, ready: Ready) -> None:
         """The current round again, to acceptors that have not echoed it, if reads wait."""
-        if not self._reads or now - self._probe_sent_at < self.config.retry_interval:
+        reads = self._reads
+        if not reads.waiting or now - reads.sent_at < self.config.retry_interval:
             return
-        self._probe_sent_at = now
-        heartbeat = Accept(self.ballot, (), probe=self._probe)
-        for acceptor in self.acceptors:
-            if self._probe_acks.get(acceptor, 0) < self._probe:
-                ready.sends.append(Send(acceptor, heartbeat))
-                self._last_sent[acceptor] = now
+        reads.sent_at = now
+        heartbeat = Accept(self.ballot, (), probe=reads.round)
+        for acceptor in reads.lagging(self.acceptors):
+            ready.sends.append(Send(acceptor, heartbeat))
+            self._last_sent[acceptor] = now
 
     # --- stepping down -------------------------------------------------------------
 
@@ -458,10 +435,7 @@ class Proposer:
         self._queue.clear()
         self._in_flight = {}
         self._promises = {}
-        ready.reads_refused += list(self._reads)
-        self._reads = {}
-        self._probe_acks = {}  # echoes count in one ballot only
-        self._confirmed_probe = self._probe
+        ready.reads_refused += self._reads.end_ballot()
         self._failures += 1
         ceiling = min(self.config.backoff_max, self.config.backoff_min * 2**self._failures)
         self._retry_at = now + self._rng.uniform(self.config.backoff_min, ceiling)
