@@ -15,13 +15,16 @@ from types import FrameType
 
 from ticketing import catalog_files
 from ticketing.domain.lock_placement import PlacementError
-from ticketing.faults.report import report_lines
+from ticketing.faults import history_file
+from ticketing.faults.checker import check
+from ticketing.faults.report import anomaly_lines, report_lines
 from ticketing.faults.run import CATALOG_EVERY, run
 from ticketing.server.cli import positive_int
 
 SMALL_CATALOG = catalog_files.SMALL
 # The small catalog's events and two more: its hot events reach every one of 2-4 lock groups.
 GROUPS_CATALOG = catalog_files.GROUPS
+HISTORY_FILE = "history.json"  # in the run's data dir
 
 
 def _free_port() -> int:
@@ -92,6 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="no operator: the catalog stays as the file seeds it",
     )
     parser.add_argument(
+        "--check",
+        type=Path,
+        metavar="FILE",
+        help="run no cluster: judge the history a run saved (its data dir's history.json) "
+        "again and print its anomalies",
+    )
+    parser.add_argument(
         "--rogue",
         action="store_true",
         help="clients also book at the data store replicas with made-up holds",
@@ -109,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "a replica's host cut off for a few seconds, then healed",
     )
     args = parser.parse_args(argv)
+    if args.check:
+        return _check_again(args.check)
     signal.signal(signal.SIGTERM, _interrupt)  # so the cluster is stopped on the way out
     seconds = args.minutes * 60 if args.minutes else args.seconds or 60.0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -141,7 +153,24 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"catalog {catalog}; data in {data_dir}")  # fmt: skip
     for line in report_lines(result):
         print(line)
+    saved = data_dir / HISTORY_FILE
+    history_file.save(result.history, saved)
+    print(f"  history saved in {saved} (judge it again: run/torture.py --check {saved})")
     return 1 if result.anomalies else 0
+
+
+def _check_again(path: Path) -> int:
+    """The checker on a saved history: 0 without anomalies, 1 with, 2 if unreadable."""
+    try:
+        history = history_file.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"torture: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    anomalies = check(history)
+    print(f"torture: {len(history.operations)} operations from {path}")
+    for line in anomaly_lines(anomalies):
+        print(line)
+    return 1 if anomalies else 0
 
 
 def _positive_float(text: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ticketing.faults.checker import Anomaly
 from ticketing.faults.run import RunResult
 
 
@@ -14,6 +15,9 @@ def report_lines(result: RunResult) -> list[str]:
         lines.append(
             f"  fault {fault.kind:20} {fault.target:30} {held:4.1f}s, answered {took} after healing"
         )
-    lines.append(f"  anomalies: {len(result.anomalies)}")
-    lines += [f"    {anomaly.kind}: {anomaly.detail}" for anomaly in result.anomalies]
-    return lines
+    return lines + anomaly_lines(result.anomalies)
+
+
+def anomaly_lines(anomalies: list[Anomaly]) -> list[str]:
+    lines = [f"  anomalies: {len(anomalies)}"]
+    return lines + [f"    {anomaly.kind}: {anomaly.detail}" for anomaly in anomalies]
