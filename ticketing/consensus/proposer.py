@@ -33,6 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from ticketing.consensus.ballot import Ballot
+from ticketing.consensus.chosen_values import ChosenValues
 from ticketing.consensus.messages import (
     Accept,
     Accepted,
@@ -105,10 +106,8 @@ class Proposer:
         self._queue: deque[Command] = deque()
         self._in_flight: dict[int, _InFlight] = {}
         self.next_slot = 1
-        self.chosen_below = 1  # every slot below is known chosen
         self._recovered_below = 1  # slots below were found in phase 1 (maybe acknowledged)
-        # Recent chosen values and when they were chosen, to resend to lagging learners.
-        self._chosen: dict[int, tuple[Batch, float]] = {}
+        self._chosen = ChosenValues(config.chosen_memory)
         self._learner_progress: dict[str, int] = {}
         self._last_stamp = 0.0
         self._stamp = 0.0  # the stamp the current step gave (its ``now`` when it gave none)
@@ -151,7 +150,7 @@ class Proposer:
         elif self.role is Role.PREPARING:
             if now - self._phase_sent_at >= self.config.retry_interval:
                 self._phase_sent_at = now
-                prepare = Prepare(self.ballot, self.chosen_below)
+                prepare = Prepare(self.ballot, self._chosen.below)
                 ready.sends += [Send(a, prepare) for a in self.acceptors if a not in self._promises]
         else:
             self._resend_accepts(now, ready)
@@ -182,6 +181,11 @@ class Proposer:
         """Forget a read whose caller stopped waiting (it leaves no state behind)."""
         self._reads.cancel(read_id)
 
+    @property
+    def chosen_below(self) -> int:
+        """Every slot below this one is known chosen."""
+        return self._chosen.below
+
     def read_index(self) -> int:
         """The slot a replica must have applied for its reads to be current.
 
@@ -191,7 +195,7 @@ class Proposer:
         cover what an earlier leader may have. Slots still in flight are not
         in it: no caller has heard of them, so a read may go before them.
         """
-        return max(self.chosen_below, self._recovered_below) - 1
+        return max(self._chosen.below, self._recovered_below) - 1
 
     def chosen_from(self, start: int, limit: int) -> Decide | None:
         """The chosen values of slots ``start``, ``start + 1``, ... still remembered.
@@ -202,11 +206,7 @@ class Proposer:
         which may then linger to ride on a later Accept. None when there is
         nothing to give (the replica then learns as usual, or catches up).
         """
-        entries = []
-        slot = start
-        while slot in self._chosen and len(entries) < limit:
-            entries.append((slot, self._chosen[slot][0]))
-            slot += 1
+        entries = self._chosen.run_from(start, limit)
         return Decide(tuple(entries)) if entries else None
 
     # --- phase 1 ---------------------------------------------------------------
@@ -221,7 +221,7 @@ class Proposer:
         self._promises = {}
         self._refusals = set()
         self._phase_sent_at = now
-        prepare = Prepare(self.ballot, self.chosen_below)
+        prepare = Prepare(self.ballot, self._chosen.below)
         ready.sends += [Send(a, prepare) for a in self.acceptors]
 
     def _on_promise(self, msg: Promise, now: float, ready: Ready) -> None:
@@ -230,8 +230,8 @@ class Proposer:
         self._learner_progress[msg.acceptor] = msg.decided_below
         if len(self._promises) < self._quorum:
             return
-        start = max(self.chosen_below, *(p.decided_below for p in self._promises.values()))
-        self._mark_chosen_below(start)
+        start = max(self._chosen.below, *(p.decided_below for p in self._promises.values()))
+        self._chosen.advance(start)
         highest: dict[int, tuple[Ballot, Batch]] = {}
         for promise in self._promises.values():
             for slot, ballot, value in promise.accepted:
@@ -334,8 +334,8 @@ class Proposer:
                 decided.append((slot, flight.value))
         if decided:
             for slot, value in decided:
-                self._chosen[slot] = (value, now)
-            self._mark_chosen_below(self.chosen_below)
+                self._chosen.add(slot, value, now)
+            self._chosen.advance()
             ready.chosen += decided
             decide = Decide(tuple(decided))
             ready.sends += [Send(learner, decide) for learner in self.learners]
@@ -346,19 +346,6 @@ class Proposer:
             ready.reads += [(read_id, index) for read_id in confirmed]
             if self._reads.waiting:  # they need a round begun after them: the next
                 self._start_probe(now, ready)
-
-    def _mark_chosen_below(self, floor: int) -> None:
-        """Advance the chosen prefix past ``floor`` and the chosen slots; forget old values."""
-        below = max(self.chosen_below, floor)
-        while below in self._chosen:
-            below += 1
-        self.chosen_below = below
-        chosen = self._chosen
-        while len(chosen) > self.config.chosen_memory:
-            oldest = next(iter(chosen))
-            if oldest >= below:
-                break
-            del chosen[oldest]
 
     def _resend_accepts(self, now: float, ready: Ready) -> None:
         stale = [
@@ -386,14 +373,7 @@ class Proposer:
         """
         old_enough = now - self.config.retry_interval
         for learner, below in self._learner_progress.items():
-            missing = []
-            slot = below
-            while slot in self._chosen and len(missing) < self.config.resend_max:
-                value, chosen_at = self._chosen[slot]
-                if chosen_at > old_enough:
-                    break
-                missing.append((slot, value))
-                slot += 1
+            missing = self._chosen.run_from(below, self.config.resend_max, old_enough)
             if missing:
                 ready.sends.append(Send(learner, Decide(tuple(missing))))
 
