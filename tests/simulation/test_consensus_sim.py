@@ -38,12 +38,15 @@ def test_worker_processes_find_the_same_failures_as_one_process() -> None:
 
 
 def test_schedules_exercise_faults_and_progress() -> None:
-    """The runs are not vacuous: they crash, partition, choose, acknowledge and read."""
+    """The runs are not vacuous: they crash, partition, choose, acknowledge and read, and
+    clients are told results and fresh reads through the replicas' client role."""
     result = Simulation(3, config_for(3)).run()
     assert result.ok
     assert result.faults.get("crash", 0) > 0 and result.faults.get("partition", 0) > 0
     assert result.chosen_slots > 50 and result.acknowledged > 50
     assert result.reads > 20  # read indexes given, each checked against the history
+    assert result.told > 50  # write results told, each checked against the agreed log
+    assert result.fresh_reads > 20  # reads told, each checked against the writes told before
 
 
 def test_schedules_aim_faults_at_the_persistence_and_reply_boundary() -> None:
