@@ -90,7 +90,7 @@ class AppendLog:
     """The simulator's state machine: the list of applied (slot, payload).
 
     A command's result is its position in the list, so a result told to a
-    client can be checked against the agreed log; ``holds`` is a read of it.
+    client can be checked against the agreed log; ``holds_all`` is a read of it.
     """
 
     def __init__(self) -> None:
@@ -479,19 +479,23 @@ class Simulation:
                     self._acked_after_heal += 1
                 for call in self._submits_at[node].pop(command.request_id, ()):
                     decided = self._decided_for(node, call)
-                    self._reply(node, call, CallReply(call.call, node, slot, decided=decided))
+                    reply = CallReply(call.call, node, slot, decided=decided)
+                    self._transmit(node, Send(call.replica, reply))
         for read_id, index in ready.reads:
             self._check_read(read_id, index, node)
             if (read := self._reads_at[node].pop(read_id, None)) is not None:
                 decided = self._decided_for(node, read)
-                self._reply(node, read, CallReply(read.call, node, index=index, decided=decided))
+                reply = CallReply(read.call, node, index=index, decided=decided)
+                self._transmit(node, Send(read.replica, reply))
         for read_id in ready.reads_refused:
             self._read_floors.pop(read_id, None)
             if (read := self._reads_at[node].pop(read_id, None)) is not None:
-                self._reply(node, read, CallReply(read.call, node, error="not leading"))
+                reply = CallReply(read.call, node, error="not leading")
+                self._transmit(node, Send(read.replica, reply))
         for request_id in ready.abandoned:
             for call in self._submits_at[node].pop(request_id, ()):
-                self._reply(node, call, CallReply(call.call, node, error="not the leader"))
+                reply = CallReply(call.call, node, error="not the leader")
+                self._transmit(node, Send(call.replica, reply))
         # As the servers' peer links do: what goes to one peer in one step is folded
         # (Accepts of a ballot into one, decisions onto an Accept), unless the seed
         # says this step sends them one by one.
@@ -610,9 +614,6 @@ class Simulation:
         if not call.learned_below:
             return None
         return self.proposers[node].chosen_from(call.learned_below, DECIDED_IN_REPLY)
-
-    def _reply(self, node: str, call: SubmitCall | ReadIndexCall, reply: CallReply) -> None:
-        self._transmit(node, Send(call.replica, reply))
 
     def _on_call_reply(self, node: str, reply: CallReply) -> None:
         op = self._calls.pop(reply.call, None)
