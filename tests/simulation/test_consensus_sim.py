@@ -70,6 +70,7 @@ def test_a_seed_replays_the_same_run() -> None:
         again.messages,
         again.faults,
     )
+    assert (first.told, first.fresh_reads) == (again.told, again.fresh_reads)
 
 
 class ForgetfulProposer(Proposer):
