@@ -1,9 +1,10 @@
 """Bugs planted in the consensus core, one small switch each, for the simulator to catch.
 
 Each class is a broken variant of one part (acceptor, proposer, learner,
-storage) handed to ``Simulation`` or ``run_many`` through its factories; none
-is reachable from production code. ``PLANTED`` names them for the tests. They
-live at a module's top level so that worker processes can import them by name.
+storage, a replica's client role) handed to ``Simulation`` or ``run_many``
+through its factories; none is reachable from production code. ``PLANTED``
+names them for the tests. They live at a module's top level so that worker
+processes can import them by name.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ticketing.consensus.ballot import Ballot
+from ticketing.consensus.log_client import Catchup, LogClient
 from ticketing.consensus.messages import Accept, Decide, Message
 from ticketing.consensus.proposer import Proposer, Role
 from ticketing.consensus.ready import Ready
@@ -111,6 +113,14 @@ class UnconfirmedReadProposer(Proposer):
         return Ready(reads=[(read_id, self.read_index())])
 
 
+class UnbarrieredReadClient(LogClient):
+    """Client role: a fresh read takes the coordinator's answer and reads at once, neither
+    learning the values it hands back nor waiting for the read index to be applied."""
+
+    def on_read_index_reply(self, index: int, decided: Decide | None) -> Catchup:
+        return Catchup(None, 0)
+
+
 @dataclass(frozen=True)
 class PlantedBug:
     name: str
@@ -131,5 +141,10 @@ PLANTED = [
         "read index without a quorum round",
         "read index",
         {"proposer_factory": UnconfirmedReadProposer},
+    ),
+    PlantedBug(
+        "read without waiting for the barrier",
+        "client role",
+        {"log_client_factory": UnbarrieredReadClient},
     ),
 ]

@@ -18,9 +18,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
+from ticketing.consensus.log_client import LogClient
 from ticketing.consensus.proposer import Proposer
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.simulator import (
+    LogClientFactory,
     ProposerFactory,
     ReplicaFactory,
     SimConfig,
@@ -51,6 +53,7 @@ def run_many(
     workers: int | None = None,
     replica_factory: ReplicaFactory = Replica,
     storage_factory: StorageFactory = MemoryStorage,
+    log_client_factory: LogClientFactory = LogClient,
 ) -> list[SimResult]:
     """Run one simulation per seed (shape from ``config_for`` unless given); the failures.
 
@@ -65,6 +68,7 @@ def run_many(
         persist_before_reply=persist_before_reply,
         replica_factory=replica_factory,
         storage_factory=storage_factory,
+        log_client_factory=log_client_factory,
     )
     workers = min(workers or usable_cpus(), len(seeds))
     if workers <= 1:
@@ -90,6 +94,7 @@ def _failure(
     persist_before_reply: bool,
     replica_factory: ReplicaFactory,
     storage_factory: StorageFactory,
+    log_client_factory: LogClientFactory,
 ) -> SimResult | None:
     """The result of the schedule of ``seed`` if it broke a check, else None (less to send)."""
     result = Simulation(
@@ -99,6 +104,7 @@ def _failure(
         persist_before_reply,
         replica_factory,
         storage_factory,
+        log_client_factory,
     ).run()
     return None if result.ok else result
 

@@ -144,3 +144,23 @@ def test_the_round_survives_folding_and_the_wire() -> None:
         assert codec.loads(codec.dumps(message)) == message
     old_wire = codec.encode(accepted)[:-1]  # from a replica that predates read rounds
     assert codec.decode(old_wire).probe == 0
+
+
+def test_a_slot_chosen_above_one_still_in_flight_is_in_the_read_index() -> None:
+    """Phase 1 recovered slot 1 and re-proposes it; slot 2, proposed after it, is chosen
+    first. Its caller may hear of it (the replicas may have slot 1 from the earlier
+    ballot that chose it), so a read must wait for slot 2 too."""
+    proposer = Proposer("p", ACCEPTORS, ACCEPTORS, MemoryProposerStorage(), random.Random(1))
+    prepare = next(s.message for s in proposer.tick(0.0).sends if isinstance(s.message, Prepare))
+    earlier = Batch(0.0, (Command("q1", 1),))
+    old = Ballot(prepare.ballot.round - 1, "o") if prepare.ballot.round > 1 else Ballot(0, "o")
+    proposer.receive(Promise(prepare.ballot, "a", ((1, old, earlier),), 1), 0.0)
+    proposer.receive(Promise(prepare.ballot, "b", (), 1), 0.0)
+    assert proposer.role is Role.LEADING
+    proposer.submit([Command("q2", 2)], 0.1)
+    chosen = [
+        proposer.receive(Accepted(proposer.ballot, acceptor, (2,), 1), 0.2).chosen
+        for acceptor in ("a", "b")
+    ]
+    assert [slot for slot, _ in chosen[1]] == [2] and proposer.chosen_below == 1
+    assert proposer.read_index() == 2

@@ -18,6 +18,10 @@ class ChosenValues:
         self.below = 1  # every slot below is known chosen
         self._values: dict[int, tuple[Batch, float]] = {}  # slot -> (value, chosen at)
 
+    def __contains__(self, slot: int) -> bool:
+        """Whether ``slot`` is known chosen and still remembered."""
+        return slot in self._values
+
     def add(self, slot: int, value: Batch, now: float) -> None:
         self._values[slot] = (value, now)
 

@@ -189,13 +189,19 @@ class Proposer:
     def read_index(self) -> int:
         """The slot a replica must have applied for its reads to be current.
 
-        Every write acknowledged so far is in it: a command is acknowledged
-        only once every slot up to its own is chosen, so the chosen prefix
-        covers what this leader acknowledged, and the slots phase 1 recovered
-        cover what an earlier leader may have. Slots still in flight are not
-        in it: no caller has heard of them, so a read may go before them.
+        Every write acknowledged so far is in it: a caller hears of a command
+        only once a replica applied every slot up to its own. The slots phase 1
+        recovered cover what an earlier leader may have acknowledged; they may
+        have been chosen in its ballot, and applied, while this leader's
+        re-proposal is still in flight, so the chosen slots just above them
+        count too (a caller may have heard of those). Above that, the chosen
+        prefix: a slot this leader has in flight, and the slots after it, no
+        replica can have applied yet, so a read may go before them.
         """
-        return max(self._chosen.below, self._recovered_below) - 1
+        below = max(self._chosen.below, self._recovered_below)
+        while below in self._chosen:
+            below += 1
+        return below - 1
 
     def chosen_from(self, start: int, limit: int) -> Decide | None:
         """The chosen values of slots ``start``, ``start + 1``, ... still remembered.

@@ -1,7 +1,9 @@
 """A replica: one acceptor and one learner over one durable store.
 
 This is what a lock server or a data store replica runs. ``step`` takes a
-message and ``tick`` the time; both return a ``Ready``: whether to flush the
+message, ``learn`` the chosen values its own client role was handed in a
+coordinator's reply (``LogClient``), and ``tick`` the time; each returns a
+``Ready``: whether to flush the
 storage first (a promise or an accepted value was saved: on disk before anyone
 hears of it), the reply to the message's sender, messages to others (catch-up
 requests), and how many slots were applied.
@@ -73,6 +75,20 @@ class Replica:
             self.acceptor.forget_below(learner.snapshot.index)
         ready.must_sync = self.acceptor.take_unsynced()
         ready.applied = learner.applied - applied_before
+        return ready
+
+    def learn(self, decide: Decide, now: float) -> Ready:
+        """Chosen values that came back with this replica's own submit or read barrier.
+
+        Not a message from a peer: the replica asked for them, and applies them
+        at once, asking peers for any gap below them as a Decide would.
+        """
+        applied_before = self.learner.applied
+        snapshot_before = self.learner.snapshot
+        ready = Ready(sends=self.learner.on_decide(decide, now))
+        if self.learner.snapshot is not snapshot_before:
+            self.acceptor.forget_below(self.learner.snapshot.index)
+        ready.applied = self.learner.applied - applied_before
         return ready
 
     def tick(self, now: float) -> Ready:

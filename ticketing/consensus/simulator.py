@@ -2,9 +2,17 @@
 
 N replicas and K coordinators exchange messages through a simulated network
 driven by one seeded RNG: delays, reordering, duplicates, drops, partitions,
-crashes (memory lost, disk kept) and restarts. Clients submit commands to
-random coordinators and retry what was abandoned, with the same request id,
-and ask random coordinators for read indexes (``Proposer.request_read``).
+crashes (memory lost, disk kept) and restarts. Clients write and read
+through random replicas, as the load balancers do, and each replica serves
+them with its client role, the ``LogClient`` the servers run: a write is
+submitted to a coordinator (the one that answered last first, the other on a
+failure or a timeout), the chosen values in its answer are learned and the
+replica answers with the result at the write's slot once it applied it; a
+fresh read asks a coordinator for a read index (``Proposer.request_read``),
+waits until it is applied and reads the replica's state. The calls and their
+answers travel on the simulated network (``simulated_calls``), so crashes,
+drops and partitions hit them too. A client whose write failed retries it,
+with the same request id, through any replica.
 
 Besides faults at random moments, faults aimed at the moments that matter, as
 FoundationDB's and TigerBeetle's simulators aim theirs (each seed picks how
@@ -36,6 +44,9 @@ Checks, continuously and at the end:
 - linearizable reads: a read index given is at least the slot of every command
   acknowledged before the read was asked and applied by some replica by then
   (a client hears of a write only once a replica applied it);
+- what clients were told: each write's result is the one its request has in
+  the agreed log (its position there, applied once), and each fresh read
+  reflects every write told to any client before the read started;
 - equal digests for replicas with equal applied prefixes;
 - progress: once healed, new commands are chosen and every replica applies them.
 
@@ -56,29 +67,50 @@ from typing import Any
 from ticketing.consensus.ballot import Ballot
 from ticketing.consensus.coalesce import coalesce
 from ticketing.consensus.learner import LearnerConfig
-from ticketing.consensus.messages import Accept, Accepted, Message, Prepare, Promise, Send
+from ticketing.consensus.log_client import LogClient
+from ticketing.consensus.messages import (
+    Accept,
+    Accepted,
+    Decide,
+    Message,
+    Prepare,
+    Promise,
+    Send,
+)
 from ticketing.consensus.proposer import Proposer, ProposerConfig
 from ticketing.consensus.ready import Ready
 from ticketing.consensus.replica import Replica
+from ticketing.consensus.simulated_calls import CallReply, ClientOp, ReadIndexCall, SubmitCall
 from ticketing.consensus.storage import MemoryProposerStorage, MemoryStorage
 from ticketing.consensus.values import Batch, Command
+from ticketing.errors import Unavailable
 
 
 class AppendLog:
-    """The simulator's state machine: the list of applied (slot, payload)."""
+    """The simulator's state machine: the list of applied (slot, payload).
+
+    A command's result is its position in the list, so a result told to a
+    client can be checked against the agreed log; ``holds_all`` is a read of it.
+    """
 
     def __init__(self) -> None:
         self.entries: list[list] = []
+        self._payloads: set[Any] = set()
 
     def apply(self, payload: Any, slot: int, now: float) -> Any:
         self.entries.append([slot, payload])
+        self._payloads.add(payload)
         return len(self.entries)
+
+    def holds_all(self, payloads: list[Any]) -> bool:
+        return self._payloads.issuperset(payloads)
 
     def snapshot(self) -> Any:
         return [list(e) for e in self.entries]
 
     def restore(self, snapshot: Any) -> None:
         self.entries = [list(e) for e in snapshot]
+        self._payloads = {payload for _, payload in self.entries}
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.entries).encode()).hexdigest()
@@ -95,9 +127,12 @@ class SimConfig:
     delay: tuple[float, float] = (0.0005, 0.02)
     drop: float = 0.05
     duplicate: float = 0.03
-    submit_every: float = 0.01
+    submit_every: float = 0.0125
     fault_every: float = 0.15
-    retry_abandoned: float = 0.8  # chance a client retries an abandoned request
+    retry_failed: float = 0.8  # chance a client retries a write that failed (same request id)
+    retry_delay: tuple[float, float] = (0.005, 0.05)  # how long it waits before it does
+    call_timeout: float = 0.4  # a replica's call to a coordinator gives up (then fails over)
+    apply_timeout: float = 0.3  # a replica waits this long for the slot a reply names
     snapshot_every: int = 16
     lease: float = 0.2
     thrifty: bool = False  # proposals to a quorum of live acceptors only (ProposerConfig)
@@ -107,7 +142,7 @@ class SimConfig:
     boundary_faults: float = 0.0
     takeover_crash: float = 0.5
     boundary_down: tuple[float, float] = (0.0, 0.05)  # how long an aimed crash lasts
-    read_every: float = 0.02  # mean seconds between read-index requests; 0 for none
+    read_every: float = 0.04  # mean seconds between fresh reads by clients; 0 for none
 
 
 # Aimed faults at a replica's persistence and reply boundary.
@@ -117,6 +152,7 @@ BOUNDARY_FAULTS = (
     "drop_reply",
     "duplicate_reply",
 )
+DECIDED_IN_REPLY = 20  # chosen values a coordinator hands back with an answer, at most
 # The rates of aimed faults the seeds choose among (config_for).
 BOUNDARY_RATES = (0.05, 0.1, 0.2, 0.3)
 
@@ -130,6 +166,8 @@ class SimResult:
     messages: int
     faults: dict[str, int] = field(default_factory=dict)
     reads: int = 0  # read indexes given (and checked)
+    told: int = 0  # write results told to clients (and checked against the agreed log)
+    fresh_reads: int = 0  # reads told to clients (and checked against what they were told)
 
     @property
     def ok(self) -> bool:
@@ -142,6 +180,7 @@ class SimResult:
 
 
 ProposerFactory = Callable[..., Proposer]
+LogClientFactory = Callable[..., LogClient]
 ReplicaFactory = Callable[..., Replica]
 StorageFactory = Callable[[], MemoryStorage]
 
@@ -155,6 +194,7 @@ class Simulation:
         persist_before_reply: bool = True,
         replica_factory: ReplicaFactory = Replica,
         storage_factory: StorageFactory = MemoryStorage,
+        log_client_factory: LogClientFactory = LogClient,
     ) -> None:
         """The factories and ``persist_before_reply`` exist to plant bugs in tests."""
         self.seed = seed
@@ -166,6 +206,7 @@ class Simulation:
         self._read_rng = random.Random(seed ^ 0x4EAD)  # when and where reads are asked
         self._proposer_factory = proposer_factory
         self._replica_factory = replica_factory
+        self._log_client_factory = log_client_factory
         self._persist_before_reply = persist_before_reply
         self.now = 0.0
         self._events: list = []
@@ -175,6 +216,7 @@ class Simulation:
         self.storages = {r: storage_factory() for r in self.replica_ids}
         self.proposer_storages = {c: MemoryProposerStorage() for c in self.proposer_ids}
         self.replicas: dict[str, Replica | None] = {}
+        self.log_clients: dict[str, LogClient] = {}  # each replica's client role
         self.proposers: dict[str, Proposer | None] = {}
         self._groups: dict[str, int] = {}  # partition: node -> side; empty when healed
         self._healed = False
@@ -196,6 +238,21 @@ class Simulation:
         self._next_read = 0
         self._read_floors: dict[int, int] = {}  # read id -> the index it must at least get
         self._reads_given = 0
+        # Clients' requests in flight on the replicas, and the coordinators' side of
+        # their calls: request id -> submits waiting, read id -> the read waiting.
+        self._ops: dict[int, ClientOp] = {}
+        self._next_op = 0
+        self._calls: dict[int, ClientOp] = {}  # call id -> the request that made it
+        self._next_call = 0
+        self._waits: dict[str, dict[int, ClientOp]] = {r: {} for r in self.replica_ids}
+        self._submits_at: dict[str, dict[str, list[SubmitCall]]] = {
+            c: {} for c in self.proposer_ids
+        }
+        self._reads_at: dict[str, dict[int, ReadIndexCall]] = {c: {} for c in self.proposer_ids}
+        # What clients were told, in order: (request id, result) per write told.
+        self.told: list[tuple[str, Any]] = []
+        self._told_payloads: list[Any] = []  # their payloads, for the reads' check
+        self._fresh_reads = 0
         for r in self.replica_ids:
             self._start_replica(r)
         for c in self.proposer_ids:
@@ -225,6 +282,8 @@ class Simulation:
             self._messages,
             dict(self.faults),
             self._reads_given,
+            len(self.told),
+            self._fresh_reads,
         )
 
     def _at(self, when: float, kind: str, data: Any) -> None:
@@ -250,6 +309,7 @@ class Simulation:
             lease=self.config.lease,
             learner_config=learner_config,
         )
+        self.log_clients[node] = self._log_client_factory(node, self.proposer_ids)
 
     def _start_proposer(self, node: str) -> None:
         config = ProposerConfig(
@@ -283,7 +343,7 @@ class Simulation:
                 if self._persist_before_reply or self.rng.random() < 0.1:
                     replica.storage.flush()
                 self._carry_out(node, ready)
-                self._applied_high = max(self._applied_high, replica.applied_index)
+                self._applied(node, ready)
         elif not self._is_paused(node):
             proposer = self.proposers[node]
             if proposer is not None:
@@ -293,12 +353,16 @@ class Simulation:
         to, msg = data
         if self._is_paused(to):
             self._at(self._paused_until[to], "deliver", data)  # waits in its socket
+        elif isinstance(msg, SubmitCall | ReadIndexCall):
+            self._on_coordinator_call(to, msg)
+        elif isinstance(msg, CallReply):
+            self._on_call_reply(to, msg)
         elif to in self.replicas:
             replica = self.replicas[to]
             if replica is not None:
                 leader_before = replica.acceptor.promised.proposer
                 ready = replica.step(msg, self.now)
-                self._applied_high = max(self._applied_high, replica.applied_index)
+                self._applied(to, ready)
                 takeover = isinstance(msg, Prepare) and msg.ballot.proposer != leader_before
                 if ready.reply is not None and isinstance(ready.reply.message, Accepted):
                     self._count_acceptance(to, msg)
@@ -413,14 +477,25 @@ class Simulation:
                 self.acked.setdefault(command.request_id, slot)
                 if self._healed:
                     self._acked_after_heal += 1
+                for call in self._submits_at[node].pop(command.request_id, ()):
+                    decided = self._decided_for(node, call)
+                    reply = CallReply(call.call, node, slot, decided=decided)
+                    self._transmit(node, Send(call.replica, reply))
         for read_id, index in ready.reads:
             self._check_read(read_id, index, node)
+            if (read := self._reads_at[node].pop(read_id, None)) is not None:
+                decided = self._decided_for(node, read)
+                reply = CallReply(read.call, node, index=index, decided=decided)
+                self._transmit(node, Send(read.replica, reply))
         for read_id in ready.reads_refused:
             self._read_floors.pop(read_id, None)
+            if (read := self._reads_at[node].pop(read_id, None)) is not None:
+                reply = CallReply(read.call, node, error="not leading")
+                self._transmit(node, Send(read.replica, reply))
         for request_id in ready.abandoned:
-            retry = self.rng.random() < self.config.retry_abandoned
-            if retry and request_id not in self.acked and not self._quiet():
-                self._resubmit(request_id)
+            for call in self._submits_at[node].pop(request_id, ()):
+                reply = CallReply(call.call, node, error="not the leader")
+                self._transmit(node, Send(call.replica, reply))
         # As the servers' peer links do: what goes to one peer in one step is folded
         # (Accepts of a ballot into one, decisions onto an Accept), unless the seed
         # says this step sends them one by one.
@@ -462,33 +537,163 @@ class Simulation:
         self._next_request += 1
         request_id = f"q{self._next_request}"
         self.submitted[request_id] = self._next_request
-        self._resubmit(request_id)
+        self._start_op(self.rng.choice(self.replica_ids), request_id)
 
-    def _resubmit(self, request_id: str) -> None:
-        node = self.rng.choice(self.proposer_ids)
-        proposer = self.proposers[node]
-        if proposer is not None and not self._is_paused(node):
-            command = Command(request_id, self.submitted[request_id])
-            self._handle_ready(node, proposer.submit([command], self.now))
+    def _on_retry(self, request_id: str) -> None:
+        """A client tries a failed write again, with the same request id, as a balancer does."""
+        if not self._quiet():
+            self._start_op(self.rng.choice(self.replica_ids), request_id)
 
     def _on_read(self, _: None) -> None:
-        """A client asks a random coordinator for a read index, as a replica's barrier does.
-
-        The floor is fixed now, when the read is asked: every acknowledged
-        command some replica has applied (a client may have heard of it).
-        """
+        """A client reads fresh state through a random replica: barrier, then a local read."""
         rng = self._read_rng
         self._at(self.now + rng.expovariate(1 / self.config.read_every), "read", None)
-        node = rng.choice(self.proposer_ids)
-        proposer = self.proposers[node]
-        if proposer is None or self._is_paused(node):
+        self._start_op(rng.choice(self.replica_ids), None)
+
+    # --- the replicas' client role (LogClient), driven as ReplicaServer drives it -------
+
+    def _start_op(self, node: str, request_id: str | None) -> None:
+        """A write of ``request_id`` (a read if None) arrives at replica ``node``."""
+        if self._is_down(node):
+            self._op_failed(request_id)
             return
+        self._next_op += 1
+        failover = self.log_clients[node].failover()
+        op = ClientOp(self._next_op, node, request_id, self.now, len(self.told), failover)
+        self._ops[op.op] = op
+        self._call_next(op)
+
+    def _call_next(self, op: ClientOp) -> None:
+        """The call to the next coordinator the failover names; the request fails after all."""
+        coordinator = op.failover.next()
+        if coordinator is None:
+            self._finish(op)
+            self._op_failed(op.request_id)
+            return
+        self._next_call += 1
+        op.call = self._next_call
+        self._calls[op.call] = op
+        learned = self.replicas[op.replica].learner.decided_below
+        if op.request_id is None:
+            call: SubmitCall | ReadIndexCall = ReadIndexCall(op.call, op.replica, learned)
+        else:
+            command = Command(op.request_id, self.submitted[op.request_id])
+            call = SubmitCall(op.call, op.replica, command, learned)
+        self._transmit(op.replica, Send(coordinator, call))
+        self._at(self.now + self.config.call_timeout, "call_timeout", (op.op, op.call, coordinator))
+
+    def _on_call_timeout(self, data: tuple[int, int, str]) -> None:
+        op_id, call, coordinator = data
+        op = self._ops.get(op_id)
+        if op is not None and op.call == call:
+            self._calls.pop(call, None)
+            op.failover.failed(Unavailable(f"{coordinator} did not answer in time"))
+            self._call_next(op)
+
+    def _on_coordinator_call(self, node: str, call: SubmitCall | ReadIndexCall) -> None:
+        """``Coordinator.submit`` or ``commit_index``: answered when the Ready says so."""
+        proposer = self.proposers[node]
+        if proposer is None:
+            return
+        if isinstance(call, SubmitCall):
+            self._submits_at[node].setdefault(call.command.request_id, []).append(call)
+            self._handle_ready(node, proposer.submit([call.command], self.now))
+            return
+        # The floor is fixed when the read arrives: every acknowledged command some
+        # replica has applied (a client may have heard of it).
         self._next_read += 1
         high = self._applied_high
         self._read_floors[self._next_read] = max(
             (slot for slot in self.acked.values() if slot <= high), default=0
         )
+        self._reads_at[node][self._next_read] = call
         self._handle_ready(node, proposer.request_read(self._next_read, self.now))
+
+    def _decided_for(self, node: str, call: SubmitCall | ReadIndexCall) -> Decide | None:
+        """The chosen values a coordinator's answer hands back: those the caller lacks."""
+        if not call.learned_below:
+            return None
+        return self.proposers[node].chosen_from(call.learned_below, DECIDED_IN_REPLY)
+
+    def _on_call_reply(self, node: str, reply: CallReply) -> None:
+        op = self._calls.pop(reply.call, None)
+        if op is None or self._ops.get(op.op) is not op or op.call != reply.call:
+            return  # a duplicate, or an answer after the replica gave up or crashed
+        op.call = 0
+        if reply.error is not None:
+            op.failover.failed(Unavailable(f"{reply.coordinator}: {reply.error}"))
+            self._call_next(op)
+            return
+        client = self.log_clients[node]
+        client.answered(reply.coordinator)
+        if op.request_id is None:
+            catchup = client.on_read_index_reply(reply.index, reply.decided)
+        else:
+            catchup = client.on_submit_reply([reply.slot], reply.decided)
+        op.wait_for = catchup.wait_for
+        self._waits[node][op.op] = op
+        self._at(self.now + self.config.apply_timeout, "wait_timeout", op.op)
+        if catchup.decide is not None:
+            ready = self.replicas[node].learn(catchup.decide, self.now)
+            self._carry_out(node, ready)
+            self._applied(node, ready)
+        self._check_waits(node)
+
+    def _applied(self, node: str, ready: Ready) -> None:
+        """A replica's step applied slots: wake its requests waiting for them."""
+        if ready.applied:
+            self._applied_high = max(self._applied_high, self.replicas[node].applied_index)
+            self._check_waits(node)
+
+    def _check_waits(self, node: str) -> None:
+        replica = self.replicas[node]
+        waiting = self._waits[node]
+        if replica is None or not waiting:
+            return
+        for op in [op for op in waiting.values() if op.wait_for <= replica.applied_index]:
+            self._finish(op)
+            if op.request_id is None:
+                self._check_fresh_read(op, replica)
+                continue
+            try:
+                (result,) = self.log_clients[node].results([op.request_id], replica.learner.result)
+            except Unavailable:
+                self._op_failed(op.request_id)
+                continue
+            self.told.append((op.request_id, result))
+            self._told_payloads.append(self.submitted[op.request_id])
+
+    def _on_wait_timeout(self, op_id: int) -> None:
+        op = self._ops.get(op_id)
+        if op is not None and op.wait_for is not None:
+            self._finish(op)
+            self._op_failed(op.request_id)
+
+    def _finish(self, op: ClientOp) -> None:
+        self._ops.pop(op.op, None)
+        self._calls.pop(op.call, None)
+        self._waits[op.replica].pop(op.op, None)
+
+    def _op_failed(self, request_id: str | None) -> None:
+        """The client is told Unavailable; most retry a write, none a read."""
+        if request_id is not None and self.rng.random() < self.config.retry_failed:
+            self._at(self.now + self.rng.uniform(*self.config.retry_delay), "retry", request_id)
+
+    def _check_fresh_read(self, op: ClientOp, replica: Replica) -> None:
+        """Linearizable reads: a read reflects every write told before it started."""
+        self._fresh_reads += 1
+        state = replica.learner.sm
+        if state.holds_all(self._told_payloads[: op.told_before]):
+            return
+        missed = next(
+            request_id
+            for request_id, _ in self.told[: op.told_before]
+            if not state.holds_all([self.submitted[request_id]])
+        )
+        self.violations.append(
+            f"stale read: a read through {op.replica} started at t={op.started:.3f} misses "
+            f"{missed}, told to a client before it (t={self.now:.3f})"
+        )
 
     def _check_read(self, read_id: int, index: int, node: str) -> None:
         floor = self._read_floors.pop(read_id, None)
@@ -530,8 +735,13 @@ class Simulation:
             if self.replicas[node] is not None:
                 self.storages[node].crash()
                 self.replicas[node] = None
+                for op in [op for op in self._ops.values() if op.replica == node]:
+                    self._finish(op)  # its caller's connection breaks
+                    self._op_failed(op.request_id)
         else:
             self.proposers[node] = None
+            self._submits_at[node] = {}
+            self._reads_at[node] = {}
 
     def _restart(self, node: str) -> None:
         self._paused_until.pop(node, None)
@@ -590,6 +800,7 @@ class Simulation:
             value = self.chosen.get(slot)
             if value is None or request_id not in [c.request_id for c in value.commands]:
                 self.violations.append(f"durability: {request_id} acked at slot {slot}, lost")
+        self._check_told(live)
         by_index: dict[int, set[str]] = {}
         for replica in live.values():
             by_index.setdefault(replica.applied_index, set()).add(replica.learner.digest())
@@ -604,6 +815,26 @@ class Simulation:
         lagging = {n: r.applied_index for n, r in live.items() if r.applied_index < top}
         if lagging:
             self.violations.append(f"progress: replicas behind slot {top} after healing: {lagging}")
+
+    def _check_told(self, live: dict[str, Replica]) -> None:
+        """Every result a client was told is the one its request has in the agreed log.
+
+        The agreed log is the longest live replica's, each of its entries checked
+        above to be chosen at its slot and applied once; a command's result is
+        its position in it (``AppendLog``), so a result told from a slot not yet
+        applied, from another request, or twice different, differs.
+        """
+        if not live:
+            return
+        agreed = max(live.values(), key=lambda r: r.applied_index).learner.sm.entries
+        position = {payload: n for n, (_, payload) in enumerate(agreed, start=1)}
+        for request_id, result in self.told:
+            expected = position.get(self.submitted[request_id])
+            if result != expected:
+                self.violations.append(
+                    f"linearizability: a client was told {request_id} gave {result}, the "
+                    f"agreed log gives {expected}"
+                )
 
 
 def config_for(seed: int) -> SimConfig:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from ticketing.consensus import codec
 from ticketing.consensus.learner import LearnerConfig
-from ticketing.consensus.messages import CatchupRequest, Message, Send
+from ticketing.consensus.messages import CatchupRequest, Decide, Message, Send
 from ticketing.consensus.ready import Ready
 from ticketing.consensus.replica import Replica
 from ticketing.consensus.state_machine import StateMachine
@@ -129,10 +129,19 @@ class ReplicaHost:
         self._send_async(ready.sends)
         return None if ready.reply is None else codec.dumps(ready.reply.message)
 
+    def learn(self, decide: Decide) -> None:
+        """Apply chosen values a coordinator handed back to this replica's own call."""
+        ready = self._run(lambda now: self._core.learn(decide, now))
+        self._send_async(ready.sends)
+
     def _step(self, message: Message) -> Ready:
+        return self._run(lambda now: self._core.step(message, now))
+
+    def _run(self, step: Callable[[float], Ready]) -> Ready:
+        """One step of the core (given the time), carried out under the lock."""
         with self._lock:
             self._heard_at = time.monotonic()
-            ready = self._core.step(message, time.monotonic())
+            ready = step(time.monotonic())
             if ready.must_sync and self._persist_before_reply:
                 self._storage.flush()
             # Learned decisions are flushed by the ticker: losing the last few in a

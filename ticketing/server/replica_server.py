@@ -6,6 +6,11 @@ this replica lacks; apply them (waiting for any still on their way); answer
 with the result the state machine gave. Request ids are derived from what the
 command is about (``book:<hold>:<ticket>``), so a retry through any replica or
 coordinator is applied once and answered with the first result.
+
+What to do at each of those steps (which coordinator to ask, what its reply
+asks of this replica, the results to answer with) is decided by the pure
+``LogClient``, which the simulator runs too; this class carries it out over
+Pyro5.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from typing import Any, TypeVar
 from Pyro5.api import expose, oneway
 
 from ticketing import counters, errors
-from ticketing.errors import TicketingError, Unavailable
+from ticketing.consensus import codec
+from ticketing.consensus.log_client import Catchup, LogClient
+from ticketing.consensus.messages import Decide
+from ticketing.errors import InvalidRequest, TicketingError, Unavailable
 from ticketing.server.boundary import contract_errors
 from ticketing.server.coordinator_identity import standby_name
 from ticketing.server.proxies import ProxyPool
@@ -36,9 +44,8 @@ class ReplicaServer:
     def __init__(self, name: str, host: ReplicaHost, coordinator: str, pool: ProxyPool) -> None:
         self._name = name
         self._host = host
-        # The main coordinator first; a standby (if one runs) when it fails. The
-        # last one that answered is tried first next time.
-        self._coordinators = [coordinator, standby_name(coordinator)]
+        # The main coordinator first; a standby (if one runs) when it fails.
+        self._log = LogClient(name, [coordinator, standby_name(coordinator)])
         self._pool = pool
         self._submits = SubmitCombiner(self._submit)
 
@@ -77,19 +84,12 @@ class ReplicaServer:
         """Decide several commands in one submit (shared with concurrent writes); their results."""
         slot = self._submits.submit([list(c) for c in commands])
         self._host.wait_applied(slot, APPLY_TIMEOUT)
-        results = []
-        for request_id, _ in commands:
-            entry = self._host.result(request_id)
-            if entry is None:
-                raise Unavailable(f"{self._name} lost track of request {request_id}; retry")
-            results.append(entry[1])
-        return results
+        return self._log.results([request_id for request_id, _ in commands], self._host.result)
 
     def _submit(self, commands: list[list[Any]]) -> int:
         """One submit to the coordinator; the highest slot it decided (``SubmitCombiner``)."""
         reply = self._coordinator_call("submit", commands, self._host.learned_below())
-        self._learn(reply["decided"])
-        return max(reply["slots"])
+        return self._catch_up(self._log.on_submit_reply(reply["slots"], _decide(reply)))
 
     def _read(self, query: Callable[[Any], T], missing: Callable[[T], bool] = bool) -> T:
         """Read the local state; on a miss, apply what is already chosen and read again.
@@ -117,13 +117,14 @@ class ReplicaServer:
         "not found".
         """
         reply = self._coordinator_call("commit_index", self._host.learned_below())
-        self._learn(reply["decided"])
-        self._host.wait_applied(reply["index"], APPLY_TIMEOUT)
+        slot = self._catch_up(self._log.on_read_index_reply(reply["index"], _decide(reply)))
+        self._host.wait_applied(slot, APPLY_TIMEOUT)
 
-    def _learn(self, decided: str | None) -> None:
-        """Apply chosen values the coordinator handed back (a Decide, encoded)."""
-        if decided is not None:
-            self._host.handle(decided)
+    def _catch_up(self, catchup: Catchup) -> int:
+        """Apply the chosen values a reply carried; the slot to wait for."""
+        if catchup.decide is not None:
+            self._host.learn(catchup.decide)
+        return catchup.wait_for
 
     def _coordinator_call(self, method: str, *args: Any) -> Any:
         """``method`` on the coordinator that answered last, else on the other one.
@@ -131,15 +132,28 @@ class ReplicaServer:
         A standby that is not registered fails at once (no such name), so a
         cluster without one pays nothing beyond the main coordinator's failure.
         """
-        first: Unavailable | None = None
-        for name in list(self._coordinators):
+        failover = self._log.failover()
+        while (name := failover.next()) is not None:
             try:
                 result = self._pool.call(name, method, *args)
             except Unavailable as exc:
-                first = first or exc
+                failover.failed(exc)
                 continue
-            if name != self._coordinators[0]:
-                self._coordinators = [name, *(c for c in self._coordinators if c != name)]
+            self._log.answered(name)
             return result
-        assert first is not None
-        raise first
+        assert failover.error is not None
+        raise failover.error
+
+
+def _decide(reply: dict[str, Any]) -> Decide | None:
+    """The chosen values a coordinator's reply carries (a Decide, encoded), if any."""
+    plain = reply["decided"]
+    if plain is None:
+        return None
+    try:
+        decide = codec.loads(plain)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+    if not isinstance(decide, Decide):
+        raise InvalidRequest(f"a coordinator's reply carried {type(decide).__name__}, not Decide")
+    return decide
