@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from typing import Any
 
 from ticketing import names
 from ticketing.cluster.handle import ClusterHandle
+from ticketing.cluster.processes import free_port
 from ticketing.cluster.spec import ClusterSpec
 from ticketing.security.balancer_proof import verified
 from ticketing.security.cluster_key import SigningKey, find_cluster_key
@@ -267,7 +267,7 @@ class LocalCluster:
         load_balancers: int | None = None,
     ) -> None:
         """``load_balancers`` None: ``ticketing-cluster``'s default."""
-        self.spec = ClusterSpec(data_dir, catalog, ns_port=_free_port(), lock_groups=lock_groups)
+        self.spec = ClusterSpec(data_dir, catalog, ns_port=free_port(), lock_groups=lock_groups)
         if load_balancers is not None:
             self.spec = replace(self.spec, load_balancers=load_balancers)
         self._cluster: ClusterHandle | None = None
@@ -287,9 +287,3 @@ class LocalCluster:
         if self._cluster is not None:
             self._cluster.stop()
             self._cluster = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

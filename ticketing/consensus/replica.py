@@ -80,16 +80,11 @@ class Replica:
     def learn(self, decide: Decide, now: float) -> Ready:
         """Chosen values that came back with this replica's own submit or read barrier.
 
-        Not a message from a peer: the replica asked for them, and applies them
-        at once, asking peers for any gap below them as a Decide would.
+        Not a message from a peer: the replica asked for them. They are applied
+        as a Decide is (at once, asking peers for any gap below them), so this
+        names the entry point and shares the step.
         """
-        applied_before = self.learner.applied
-        snapshot_before = self.learner.snapshot
-        ready = Ready(sends=self.learner.on_decide(decide, now))
-        if self.learner.snapshot is not snapshot_before:
-            self.acceptor.forget_below(self.learner.snapshot.index)
-        ready.applied = self.learner.applied - applied_before
-        return ready
+        return self.step(decide, now)
 
     def tick(self, now: float) -> Ready:
         return Ready(sends=self.learner.tick(now))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from ticketing import catalog_files
+from ticketing.cluster.processes import free_port
 from ticketing.domain.lock_placement import PlacementError
 from ticketing.faults import history_file
 from ticketing.faults.checker import check
@@ -25,12 +25,6 @@ SMALL_CATALOG = catalog_files.SMALL
 # The small catalog's events and two more: its hot events reach every one of 2-4 lock groups.
 GROUPS_CATALOG = catalog_files.GROUPS
 HISTORY_FILE = "history.json"  # in the run's data dir
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run(
             data_dir,
             catalog.resolve(),
-            args.ns_port or _free_port(),
+            args.ns_port or free_port(),
             seconds=seconds,
             clients=args.clients,
             seed=args.seed,
