@@ -144,13 +144,44 @@ def test_a_settled_hold_stays_sold_until_freed() -> None:
     assert table.apply(acquire("h2", ["A2"]), 6, 1000.0)["ok"] is True
 
 
-def test_a_late_settle_marks_seats_a_newer_hold_took_and_ends_that_hold() -> None:
+def test_a_late_settle_waits_behind_a_newer_hold_and_takes_the_seat_when_it_ends() -> None:
     table = LockTable()
     table.apply(acquire("h1", ["A1", "A2"], ttl=5), 1, 0.0)
     table.apply(acquire("h2", ["A2", "A3"], ttl=50), 2, 6.0)  # h1 lapsed, h2 took A2
     table.apply(settle("h1", ["A1", "A2"]), 3, 7.0)  # but h1 had been booked in time
-    assert table.hold("h2", 7.0) is None, "h2's booking would be refused: its seat is booked"
-    assert table.held_among("AMC", "e1", ["A1", "A2", "A3"], "h9", 7.0) == ["A1", "A2"]
+    assert table.hold("h2", 7.0) is not None, "a granted hold is a lease: nothing takes it back"
+    assert table.held_among("AMC", "e1", ["A1", "A2", "A3"], "h9", 7.0) == ["A1", "A2", "A3"]
+    table.apply(release("h2"), 4, 8.0)  # h2's booking was refused: A2 was booked
+    assert table.held_among("AMC", "e1", ["A1", "A2", "A3"], "h9", 8.0) == ["A1", "A2"]
+    refused = table.apply(acquire("h3", ["A2"]), 5, 8.0)
+    assert refused["error"] == "SeatsUnavailable" and refused["seats"] == ["A2"]
+    table.apply(free("h1"), 6, 9.0)
+    assert table.apply(acquire("h3", ["A1", "A2"]), 7, 9.0)["ok"] is True
+
+
+def test_a_stale_late_settle_never_gives_a_held_seat_to_a_second_hold() -> None:
+    """The double hold a fault run found: h1 was booked, then cancelled, and its
+    settle came late, between the grant of h2 and the cancel's free."""
+    table = LockTable()
+    table.apply(acquire("h1", ["A1"], ttl=5), 1, 0.0)
+    table.apply(acquire("h2", ["A1"], ttl=50), 2, 6.0)  # h1 lapsed; its ticket was cancelled
+    table.apply(settle("h1", ["A1"]), 3, 7.0)  # the booking's mark, late
+    table.apply(free("h1"), 4, 8.0)  # the cancel's, later still
+    refused = table.apply(acquire("h3", ["A1"]), 5, 9.0)
+    assert refused["error"] == "SeatsUnavailable", "h2 still holds A1 until 56"
+    assert table.hold("h2", 9.0) is not None
+    assert table.apply(acquire("h3", ["A1"]), 6, 57.0)["ok"] is True, "and then it is free"
+
+
+def test_a_booked_hold_wins_its_seats_from_a_stale_waiting_mark() -> None:
+    table = LockTable()
+    table.apply(acquire("h1", ["A1", "A2"], ttl=5), 1, 0.0)
+    table.apply(acquire("h2", ["A2"], ttl=50), 2, 6.0)
+    table.apply(settle("h1", ["A1", "A2"]), 3, 7.0)  # A2 waits behind h2
+    table.apply(settle("h2", ["A2"]), 4, 8.0)  # h2 booked: the data store found A2 free
+    table.apply(free("h2"), 5, 9.0)  # and h2's ticket is cancelled
+    assert table.held_among("AMC", "e1", ["A1", "A2"], "h9", 9.0) == ["A1"], "h1 lost A2"
+    assert table.apply(acquire("h3", ["A2"]), 6, 9.0)["ok"] is True
 
 
 def test_a_cancel_decided_before_the_settle_wins() -> None:
@@ -290,9 +321,19 @@ class Model:
         self.sold: dict[str, dict[str, Any]] = {}  # hold id -> {"event", "seats"}
         self.freed: dict[str, float] = {}
 
-    def taken(self, event: str) -> dict[str, str]:
+    def taken(self, event: str) -> set[str]:
         marks = [*self.holds.values(), *self.sold.values()]
-        return {s: m["hold_id"] for m in marks if m["event"] == event for s in m["seats"]}
+        return {s for m in marks if m["event"] == event for s in m["seats"]}
+
+    def unmark(self, event: str, seats: list[str], keep: str) -> None:
+        """Take ``seats`` out of every sold mark but ``keep``'s (stale marks)."""
+        for owner, mark in list(self.sold.items()):
+            if owner != keep and mark["event"] == event:
+                rest = [s for s in mark["seats"] if s not in seats]
+                if rest:
+                    self.sold[owner] = {**mark, "seats": rest}
+                else:
+                    del self.sold[owner]
 
     def apply(self, cmd: dict, slot: int, now: float) -> dict:
         self.holds = {h: v for h, v in self.holds.items() if v["expires_at"] > now}
@@ -302,7 +343,9 @@ class Model:
             self.holds.pop(hold_id, None)
             return {"ok": True}
         if cmd["op"] == "free":
-            self.holds.pop(hold_id, None)
+            if hold_id in self.holds:  # booked: marks on its seats were stale
+                hold = self.holds.pop(hold_id)
+                self.unmark(hold["event"], hold["seats"], hold_id)
             self.sold.pop(hold_id, None)
             self.freed[hold_id] = now + FREED_MEMORY
             return {"ok": True}
@@ -311,18 +354,11 @@ class Model:
                 return {"ok": True}
             if hold_id in self.holds:
                 hold = self.holds.pop(hold_id)
+                self.unmark(hold["event"], hold["seats"], hold_id)
                 self.sold[hold_id] = {"hold_id": hold_id, **hold}
                 return {"ok": True}
-            owners = self.taken(cmd["event"])
-            for seat in cmd["seats"]:
-                owner = owners.get(seat)
-                if owner in self.holds:
-                    del self.holds[owner]
-                elif owner in self.sold:
-                    mark = self.sold.pop(owner)
-                    rest = [s for s in mark["seats"] if s != seat]
-                    if rest:
-                        self.sold[owner] = {**mark, "seats": rest}
+            # Holds keep their seats: the mark takes them when the holds end.
+            self.unmark(cmd["event"], cmd["seats"], hold_id)
             self.sold[hold_id] = {"hold_id": hold_id, "event": cmd["event"], "seats": cmd["seats"]}
             return {"ok": True}
         if hold_id in self.holds:
@@ -389,9 +425,10 @@ def test_matches_model_restores_equal_and_never_overlaps(steps: list, cut: int) 
             live = [h for h in model.holds.values() if h["event"] == event]
             seats = [s for h in live for s in h["seats"]]
             sold = [s for m in model.sold.values() if m["event"] == event for s in m["seats"]]
-            assert len(seats + sold) == len(set(seats + sold)), "two holds or marks share a seat"
+            assert len(seats) == len(set(seats)), "two holds share a seat"
+            assert len(sold) == len(set(sold)), "two sold marks share a seat"
             assert table.held_seats("AMC", event, now) == set(seats)
-            assert table.free_count("AMC", event, MAP) == len(MAP) - len(seats + sold)
+            assert table.free_count("AMC", event, MAP) == len(MAP) - len(set(seats + sold))
         for hold_id in HOLD_IDS:
             mine = table.hold(hold_id, now)
             assert mine == model.holds.get(hold_id)

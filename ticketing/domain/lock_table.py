@@ -15,6 +15,13 @@ load balancer's report of what the data store decided, sent after the fact;
 the data store's conditional book stays the final word, so a mark that is
 late or lost (a balancer that died between booking and settling) can cost a
 buyer a refused booking, never a seat sold twice.
+
+A hold is a lease: once granted it ends only at its expiry, by its release,
+or by its own booking; nothing else takes it back. A late mark that finds a
+seat under a newer hold waits behind that hold (the seat passes to the mark
+when the hold ends), for the mark may be stale: its ticket may be cancelled
+already, its cancel's ``free`` still on the way, and the newer hold may then
+book the seat.
 """
 
 from __future__ import annotations
@@ -76,9 +83,12 @@ class LockTable:
     Its commands are the records of ``lock_commands`` (``Acquire``, ``AcquireBest``,
     ``Release``, ``Settle``, ``Free``), applied in the plain form the log holds.
     A settle whose hold is gone (it lapsed between booking and settling) marks
-    the seats all the same, taken from any hold that has claimed them since
-    (the data store will refuse to book that one); once the hold id was freed
-    it does nothing: a cancel decided before a late settle wins.
+    the seats all the same: free ones at once, ones a newer hold has claimed
+    since when that hold ends (a *waiting* mark; the data store refuses that
+    hold's booking while the ticket lives). Once the hold id was freed it does
+    nothing: a cancel decided before a late settle wins. When the newer hold
+    is booked after all, the data store found the seat free, so the waiting
+    mark was stale and loses the seat.
 
     The table trusts the servers to have checked theater, event and seat
     labels against the catalog; it only needs them to be text.
@@ -92,6 +102,10 @@ class LockTable:
         self._sold: dict[str, Sold] = {}
         # The hold id (of a hold or a sold mark) owning each taken seat.
         self._owners: dict[tuple[str, str], dict[str, str]] = {}
+        # Seats a late sold mark claims behind the live hold that owns them:
+        # seat -> the mark's hold id. Derived from holds and marks (a mark's seat
+        # owned by a hold), kept for O(1) hand-overs.
+        self._waiting: dict[tuple[str, str], dict[str, str]] = {}
         # (expires_at, hold_id) of every hold granted; entries of holds released
         # early stay until their time comes and are skipped then.
         self._expiry: list[tuple[float, str]] = []
@@ -161,10 +175,19 @@ class LockTable:
             raise ValueError(f"not a lock table snapshot: {exc!r}") from exc
         self._clear()
         for entry in [*holds, *sold]:
-            owners = self._owners.get((entry.theater, entry.event), {})
+            key = (entry.theater, entry.event)
+            owners = self._owners.get(key, {})
+            waiting = self._waiting.get(key, {})
             repeated = len(set(entry.seats)) != len(entry.seats)
             known = entry.hold_id in self._holds or entry.hold_id in self._sold
-            if repeated or known or any(s in owners for s in entry.seats):
+            # A mark may wait behind a hold, never share a seat with another mark.
+            clash = [
+                s
+                for s in entry.seats
+                if s in waiting
+                or (s in owners and (isinstance(entry, Hold) or owners[s] in self._sold))
+            ]
+            if repeated or known or clash:
                 self._clear()
                 raise ValueError(f"not a lock table snapshot: hold {entry.hold_id} overlaps")
             if isinstance(entry, Hold):
@@ -201,12 +224,13 @@ class LockTable:
     ) -> list[str]:
         """Those of ``seats`` sold, or under a hold other than ``hold_id`` live at ``now``."""
         owners = self._owners.get((theater, event), {})
+        waiting = self._waiting.get((theater, event), {})
         return [
             seat
             for seat in seats
             if (owner := owners.get(seat)) is not None
             and owner != hold_id
-            and (owner in self._sold or self._holds[owner].expires_at > now)
+            and (owner in self._sold or self._holds[owner].expires_at > now or seat in waiting)
         ]
 
     def best_free(self, theater: str, event: str, seat_map: SeatMap, count: int) -> list[str]:
@@ -279,23 +303,28 @@ class LockTable:
             return {"ok": True}
         hold = self._holds.get(hold_id)
         if hold is not None:  # the usual case: the booked hold is still live
+            self._drop_stale_waiting(hold)
             self._drop(hold_id)
             self._add_sold(Sold(hold_id, hold.theater, hold.event, hold.seats))
             return {"ok": True}
         # The hold lapsed before its settle: the seats are booked all the same.
+        key = (theater, event)
         for seat in command.seats:
-            owner = self._owners.get((theater, event), {}).get(seat)
-            if owner in self._holds:
-                self._drop(owner)  # its booking would be refused: these seats are booked
-            elif owner in self._sold:
+            # Looked up afresh: each drop may replace these maps.
+            owner = self._owners.get(key, {}).get(seat)
+            stale = self._waiting.get(key, {}).get(seat)
+            if owner in self._sold:
                 self._drop_seat_of_sold(owner, seat)  # a mark whose free was lost
+            elif stale is not None:
+                self._drop_seat_of_sold(stale, seat)  # the same, behind a hold
         self._add_sold(Sold(hold_id, theater, event, command.seats))
         return {"ok": True}
 
     def _free(self, hold_id: str, now: float) -> dict[str, Any]:
         if hold_id in self._sold:
             self._drop_sold(hold_id)
-        elif hold_id in self._holds:  # cancelled before its settle came
+        elif hold_id in self._holds:  # booked and cancelled before its settle came
+            self._drop_stale_waiting(self._holds[hold_id])
             self._drop(hold_id)
         self._remember_freed(hold_id, now + FREED_MEMORY)
         return {"ok": True}
@@ -308,16 +337,55 @@ class LockTable:
         heapq.heappush(self._expiry, (hold.expires_at, hold.hold_id))
 
     def _drop(self, hold_id: str) -> None:
+        """End a hold: its seats pass to the marks waiting behind it, the rest are free."""
         hold = self._holds.pop(hold_id)
-        self._disown(hold.theater, hold.event, hold.seats)
+        key = (hold.theater, hold.event)
+        waiting = self._waiting.get(key, {})
+        handed = tuple(seat for seat in hold.seats if seat in waiting)
+        for seat in handed:
+            self._own(hold.theater, hold.event, (seat,), waiting.pop(seat))
+        if handed and not waiting:
+            del self._waiting[key]
+        self._disown(hold.theater, hold.event, tuple(s for s in hold.seats if s not in handed))
+
+    def _drop_stale_waiting(self, hold: Hold) -> None:
+        """The hold was booked: the data store found its seats free, so marks
+        waiting behind it are stale (their tickets cancelled) and lose those seats."""
+        key = (hold.theater, hold.event)
+        for seat in hold.seats:
+            stale = self._waiting.get(key, {}).get(seat)  # afresh: each drop may replace it
+            if stale is not None:
+                self._drop_seat_of_sold(stale, seat)
 
     def _add_sold(self, mark: Sold) -> None:
+        """Mark seats sold: free ones at once, ones under a hold once it ends."""
         self._sold[mark.hold_id] = mark
-        self._own(mark.theater, mark.event, mark.seats, mark.hold_id)
+        key = (mark.theater, mark.event)
+        owners = self._owners.get(key, {})
+        behind = tuple(seat for seat in mark.seats if owners.get(seat) in self._holds)
+        if behind:
+            waiting = self._waiting.setdefault(key, {})
+            for seat in behind:
+                waiting[seat] = mark.hold_id
+            self._digest = None
+        self._own(
+            mark.theater, mark.event, tuple(s for s in mark.seats if s not in behind), mark.hold_id
+        )
 
     def _drop_sold(self, hold_id: str) -> None:
         mark = self._sold.pop(hold_id)
-        self._disown(mark.theater, mark.event, mark.seats)
+        key = (mark.theater, mark.event)
+        owners = self._owners.get(key, {})
+        waiting = self._waiting.get(key, {})
+        for seat in mark.seats:
+            if waiting.get(seat) == hold_id:
+                del waiting[seat]
+        if key in self._waiting and not waiting:
+            del self._waiting[key]
+        self._disown(
+            mark.theater, mark.event, tuple(s for s in mark.seats if owners.get(s) == hold_id)
+        )
+        self._digest = None
 
     def _drop_seat_of_sold(self, hold_id: str, seat: str) -> None:
         mark = self._sold[hold_id]
@@ -334,6 +402,8 @@ class LockTable:
         self._digest = None
 
     def _disown(self, theater: str, event: str, seats: tuple[str, ...]) -> None:
+        if not seats:
+            return
         key = (theater, event)
         owners = self._owners[key]
         for seat in seats:

@@ -16,8 +16,7 @@ to fire on a hand-made history. The rules:
   tickets, no seat is in two live tickets, every live ticket was made by a
   client;
 * no seat was held by two holds that were surely valid at the same time
-  (best-available holds included, with the seats the system chose), leaving
-  out holds that a late sold mark may have taken back (see ``_holds``);
+  (best-available holds included, with the seats the system chose);
 * a granted best-available hold has as many seats as it asked for, all
   different (one with an unknown outcome names no seats and is judged on
   nothing: it may hold any free seats, or none);
@@ -106,7 +105,7 @@ def check(history: History) -> list[Anomaly]:
     anomalies += _unknown_books(history)
     anomalies += _acknowledged_survive(history, books)
     anomalies += _end_state(history, books)
-    anomalies += _holds(history, books)
+    anomalies += _holds(history.operations)
     anomalies += _best_available(history.operations)
     anomalies += _holds_on_booked(history)
     anomalies += _digests(history)
@@ -195,42 +194,16 @@ def _end_state(history: History, books: dict[str, Operation]) -> Iterable[Anomal
             )
 
 
-def _holds(history: History, books: dict[str, Operation]) -> Iterable[Anomaly]:
+def _holds(operations: tuple[Operation, ...]) -> Iterable[Anomaly]:
     """Two holds of one seat both surely valid at one moment.
 
     A hold is surely valid from the end of its ``block_seats`` call until the
     earliest of: its expiry (less a margin), the start of any release or book
     of it. Two acknowledged holds whose sure intervals both cover
-    ``max(ends)`` were both valid when the later of them was granted.
-
-    A hold granted on a seat that a booking may have held at that moment is
-    not counted: the lock store takes such a hold back, whole, when the
-    booking's sold mark arrives late (after a balancer died, or after the
-    book's own answer was lost), by design, since that hold can never be
-    booked. ``hold-on-booked`` judges those holds instead. A booking holds its
-    seats from its acknowledgement; and from the start of its book once its
-    own hold may have lapsed (``_lapses``), because a book decided late is
-    valid all the same: its coordinator died with it accepted, the next one
-    decided it seconds later at the old slot's stamp, and meanwhile the lock
-    store offered its seats again when the lease ended. So a book with an
-    unknown outcome that the end state shows made its ticket (``books``)
-    counts too, as does one acknowledged only after its hold lapsed.
+    ``max(ends)`` were both valid when the later of them was granted. No
+    exception: a hold is a lease that nothing but its owner ends early (a late
+    sold mark waits behind it, see ``lock_table``).
     """
-    operations = history.operations
-    freed = _freed(operations)
-    lapses = _lapses(operations)
-    made = [(op.ticket_no, op) for op in operations if op.kind == BOOK and op.outcome == OK]
-    made += [(ticket, book) for ticket, book in books.items() if book.outcome != OK]
-    booked: dict[Seat, list[tuple[float, float]]] = defaultdict(list)
-    for ticket, book in made:
-        if not ticket:
-            continue
-        # A book on no hold of ours (a rogue's): the lock store never knew its seats taken.
-        begin = max(book.start, lapses.get(book.hold_id or "", book.start))
-        if book.outcome == OK:
-            begin = min(begin, book.end)
-        for seat in book.seats:
-            booked[(book.theater, book.event, seat)].append((begin, freed(ticket, book)))
     ends: dict[str, float] = {}
     for op in operations:
         if op.kind in (RELEASE, BOOK) and op.hold_id:
@@ -238,13 +211,6 @@ def _holds(history: History, books: dict[str, Operation]) -> Iterable[Anomaly]:
     intervals: dict[Seat, list[tuple[float, float, str]]] = defaultdict(list)
     for op in operations:
         if op.kind != HOLD or op.outcome != OK or op.hold_id is None or op.expires_at is None:
-            continue
-        on_booked = any(
-            begin < op.end and end > op.start
-            for seat in op.seats
-            for begin, end in booked.get((op.theater, op.event, seat), ())
-        )
-        if on_booked:
             continue
         sure_end = min(op.expires_at - HOLD_MARGIN, ends.get(op.hold_id, float("inf")))
         for seat in op.seats:
@@ -347,22 +313,6 @@ def _freed(operations: tuple[Operation, ...]) -> Callable[[str, Operation], floa
     return lambda ticket, book: min(
         tickets.get(ticket, never), events.get((book.theater, book.event), never)
     )
-
-
-def _lapses(operations: tuple[Operation, ...]) -> dict[str, float]:
-    """Hold id -> the earliest moment the hold may have left the lock store: its expiry
-    (less the margin) or the start of a release of it. A booked hold too: the lock store
-    lets its lease end unless the sold mark came first."""
-    lapses: dict[str, float] = {}
-    for op in operations:
-        if op.kind == HOLD and op.outcome == OK and op.hold_id and op.expires_at is not None:
-            moment = op.expires_at - HOLD_MARGIN
-        elif op.kind == RELEASE and op.hold_id:
-            moment = op.start
-        else:
-            continue
-        lapses[op.hold_id] = min(lapses.get(op.hold_id, moment), moment)
-    return lapses
 
 
 def _settled_in_time(book: Operation, expires_at: float, history: History) -> bool:

@@ -315,8 +315,9 @@ class LoadBalancer:
 
         That happens only when a settle was lost (a balancer died between a
         booking and its settle): without this, best-available would offer those
-        booked seats to buyer after buyer. The settle takes the seats from the
-        refused hold too. Best effort: the refusal stands either way.
+        booked seats to buyer after buyer. The marks wait behind the refused
+        hold and take its seats when it ends. Best effort: the refusal stands
+        either way.
         """
         try:
             owners = self.data.read(theater, "holds_booked_on", theater, event, list(seats))
