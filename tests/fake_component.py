@@ -11,6 +11,7 @@ on every start after its first (a component that cannot come back).
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 from Pyro5.api import expose
@@ -29,6 +30,7 @@ CRASH_EXIT_CODE = 3
 class Fake:
     def __init__(self, name: str) -> None:
         self.name = name
+        self.stalled = 0
 
     def status(self) -> dict:
         return {"name": self.name, "role": "fake", "pid": os.getpid()}
@@ -38,6 +40,14 @@ class Fake:
 
     def refuse(self, message: str) -> None:
         raise InvalidRequest(message)
+
+    def stall(self) -> None:
+        """Take the call and never answer: a hung peer (the caller's timeout ends it)."""
+        self.stalled += 1
+        threading.Event().wait()
+
+    def stalls(self) -> int:
+        return self.stalled
 
 
 def contract_name(script: str, replica_id: int, cluster: str, group: int | None) -> str:

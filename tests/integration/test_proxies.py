@@ -124,3 +124,14 @@ def test_unknown_or_dead_components_are_unavailable(
     processes.kill(component)  # its stale entry stays in the name server
     with pytest.raises(Unavailable, match=r"ticketing\.fake\.1 is not answering"):
         pool.call(fake_name(1), "status")
+
+
+def test_a_peer_that_takes_a_call_and_never_answers_costs_one_timeout(
+    processes: Processes, nameserver: NameServer, pool: ProxyPool
+) -> None:
+    """A second try at the same address would wait a second full timeout (a paused
+    lock server held every balancer's calls for its whole pause that way)."""
+    start_fake(processes, nameserver, 1)
+    with pytest.raises(Unavailable, match=r"ticketing\.fake\.1 is not answering"):
+        pool.call(fake_name(1), "stall")
+    assert pool.call(fake_name(1), "stalls") == 1, "tried once, not again at the same address"

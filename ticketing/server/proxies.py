@@ -31,6 +31,7 @@ from typing import Any
 from Pyro5 import config
 from Pyro5.api import Proxy
 from Pyro5.errors import CommunicationError, NamingError
+from Pyro5.errors import TimeoutError as PyroTimeoutError
 
 from ticketing import settings
 from ticketing.errors import Unavailable
@@ -86,24 +87,31 @@ class ProxyPool:
     def call(self, name: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the component registered as ``name``.
 
-        When the peer cannot be reached or does not answer in time, the proxy
-        is dropped, the name looked up again (if the name server answers) and
-        the call tried once more, so a peer that restarted on a new port is
-        found again. A second failure raises ``Unavailable``. Exceptions the
-        peer raises itself pass through unchanged.
+        When the peer cannot be reached, the proxy is dropped, the name looked
+        up again (if the name server answers) and the call tried once more, so
+        a peer that restarted on a new port is found again. A peer that took
+        the call and did not answer in time (paused, hung, overloaded) is tried
+        again only at a new address: at the same one, a second try would cost
+        the caller a second full timeout and every caller behind it would wait
+        as long, where ``Unavailable`` lets a replica group move on to the
+        next replica at once. A second failure raises ``Unavailable``.
+        Exceptions the peer raises itself pass through unchanged.
         """
+        tried = self.resolve(name)
         try:
             return self._call_once(name, method, args, kwargs)
+        except PyroTimeoutError as exc:
+            log.info("call %s.%s timed out (%s); looking it up again", name, method, exc)
+            uri = self.resolve(name, refresh=True)
+            if uri == tried:
+                raise _not_answering(name, uri, exc) from exc
         except CommunicationError as exc:
             log.info("call %s.%s failed (%s); looking it up again", name, method, exc)
-        uri = self.resolve(name, refresh=True)
+            uri = self.resolve(name, refresh=True)
         try:
             return self._call_once(name, method, args, kwargs)
         except CommunicationError as exc:
-            raise Unavailable(
-                f"{name} is not answering at {uri} ({exc}); "
-                "it may be down or overloaded, retry later"
-            ) from exc
+            raise _not_answering(name, uri, exc) from exc
 
     def _call_once(self, name: str, method: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         proxy = self._checkout(name)
@@ -282,3 +290,9 @@ class ProxyPool:
     def _close(proxy: Proxy) -> None:
         proxy._pyroClaimOwnership()
         proxy._pyroRelease()
+
+
+def _not_answering(name: str, uri: str, exc: CommunicationError) -> Unavailable:
+    return Unavailable(
+        f"{name} is not answering at {uri} ({exc}); it may be down or overloaded, retry later"
+    )
