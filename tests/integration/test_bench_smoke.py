@@ -365,4 +365,8 @@ def test_two_benches_attached_to_one_cluster_both_finish(tmp_path) -> None:
         seen = {"probe": run["probe"], "level": {k: level[k] for k in BOOKED_KEYS}}
         # Bookings finished after the 2 s window count too: a slow machine is not a failure.
         booked = level["bookings"] + level["bookings_late"]
-        assert run["probe"]["bookings"] > 0 and booked > 0, f"bench {i}: {seen}"
+        assert booked > 0, f"bench {i}: {seen}"
+        # The other bench's probe or users may hold all 24 seats at the moment this one
+        # probes (CI saw it once): then it must say so, not book nothing in silence.
+        probe = run["probe"]
+        assert probe["bookings"] > 0 or probe["short_of_seats"], f"bench {i}: {seen}"

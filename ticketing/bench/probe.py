@@ -34,11 +34,16 @@ def probe(system: System, balancer: str, target: Target) -> dict[str, Any]:
         tickets = []
         # Best-available holds: another bench sharing the cluster may take any seat
         # between a look and a hold, but never the ones the lock store picks for us.
-        # When it has sold out meanwhile, the probe counts the bookings it made.
-        for _ in range(min(PROBE_BOOKINGS, len(free) // 2)):
+        # Pairs on at most half the seats seen free, so that a second bench probing
+        # at once finds seats too; when the event has sold out meanwhile (or had
+        # too few free), the probe counts the bookings it made and says so.
+        wanted = min(PROBE_BOOKINGS, len(free) // 4)
+        short = wanted == 0
+        for _ in range(wanted):
             try:
                 hold = lb.block_best_available(target.theater, target.event, 2)
             except SeatsUnavailable:
+                short = True
                 break
             tickets.append(lb.book_ticket(hold["hold_id"], "Probe", "probe@bench.example"))
         work = system.snapshot().minus(before)
@@ -53,6 +58,7 @@ def probe(system: System, balancer: str, target: Target) -> dict[str, Any]:
 
     return {
         "bookings": len(tickets),
+        "short_of_seats": short,  # fewer bookings than planned: the event was (nearly) full
         "calls_per_booking": per_booking("calls_served"),
         "syncs_per_booking": per_booking("disk_syncs"),
         "idle_calls_per_s": None

@@ -125,10 +125,11 @@ def table(run: dict[str, Any]) -> str:
             lines.append(f"empty-call ceiling at {level['users']} users: {parts}")
     probe = run.get("probe")
     if probe:
+        short = " (the event was nearly full: fewer)" if probe.get("short_of_seats") else ""
         lines.append(
             f"one booking alone (hold + book, 1 user, idle traffic subtracted): "
             f"{_num(probe['calls_per_booking'])} remote calls, "
-            f"{_num(probe['syncs_per_booking'])} disk syncs"
+            f"{_num(probe['syncs_per_booking'])} disk syncs{short}"
         )
     for key, method in SEAT_MAP_METHODS:
         if run.get(key):
