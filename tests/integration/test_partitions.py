@@ -299,7 +299,7 @@ def test_a_fault_run_over_hosts_with_partitions_has_no_anomaly(tmp_path: Path) -
     assert {f.kind for f in history.faults} == set(NETNS_KINDS), history.faults
     assert all(f.recovered is not None for f in history.faults), history.faults
     assert any(op.kind == BOOK and op.outcome == OK for op in history.operations)
-    assert result.anomalies == [], result.anomalies
+    assert result.anomalies == [], result.explained()
     for states in history.final.digests.values():
         assert len(set(states)) == 1
 

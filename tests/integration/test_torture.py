@@ -131,7 +131,7 @@ def test_a_short_fault_run_has_no_anomaly(short_run: RunResult) -> None:
     best.discard(None)
     assert any(op.hold_id in best for op in booked), short_run.figures.lines()
     _assert_catalog_changed(short_run)
-    assert short_run.anomalies == [], short_run.anomalies
+    assert short_run.anomalies == [], short_run.explained()
     for states in history.final.digests.values():
         assert len(set(states)) == 1
 
@@ -258,7 +258,7 @@ def test_a_ten_minute_fault_run(tmp_path: Path) -> None:
     print("\n".join(result.figures.lines()))
     assert result.figures.operations >= 10_000
     _assert_catalog_changed(result)
-    assert result.anomalies == []
+    assert result.anomalies == [], result.explained()
 
 
 @pytest.mark.slow
@@ -281,7 +281,7 @@ def test_a_fault_run_on_three_lock_groups(tmp_path: Path) -> None:
     booked = [op for op in history.operations if op.kind == BOOK and op.outcome == OK]
     assert {placement.event_group(op.theater, op.event) for op in booked} == {1, 2, 3}
     assert sorted(history.final.digests) == ["east", "lock-1", "lock-2", "lock-3", "west"]
-    assert result.anomalies == [], result.anomalies
+    assert result.anomalies == [], result.explained()
 
 
 @pytest.fixture(scope="module")
@@ -343,7 +343,7 @@ def test_the_real_data_store_stands_against_a_rogue_load_balancer(
     assert any(op.outcome == OK for op in rogue_books), result.figures.lines()
     assert any(op.outcome == REFUSED for op in rogue_books), result.figures.lines()
     assert {STOP_SALES, RESUME_SALES} <= {op.kind for op in operations if op.outcome == OK}
-    assert result.anomalies == [], result.anomalies
+    assert result.anomalies == [], result.explained()
 
 
 def test_the_checker_catches_a_data_store_that_ignores_closed_sales(

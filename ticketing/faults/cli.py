@@ -162,7 +162,7 @@ def _check_again(path: Path) -> int:
         return 2
     anomalies = check(history)
     print(f"torture: {len(history.operations)} operations from {path}")
-    for line in anomaly_lines(anomalies):
+    for line in anomaly_lines(history, anomalies):
         print(line)
     return 1 if anomalies else 0
 

@@ -26,6 +26,7 @@ from ticketing.catalog import load_catalog
 from ticketing.faults.checker import Anomaly, check
 from ticketing.faults.clients import CALL_TIMEOUT, HOLD_TTL, client_loop
 from ticketing.faults.end_state import final_state
+from ticketing.faults.evidence import evidence_lines
 from ticketing.faults.figures import Figures, figures
 from ticketing.faults.history import History
 from ticketing.faults.hot_seats import hot_events
@@ -50,6 +51,10 @@ class RunResult:
     anomalies: list[Anomaly]
     figures: Figures
     plan: list[PlannedFault]
+
+    def explained(self) -> str:
+        """The anomalies with the operations and faults behind each (a failed test's message)."""
+        return "\n".join(evidence_lines(self.history, self.anomalies))
 
 
 def run(
