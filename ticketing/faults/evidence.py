@@ -21,6 +21,8 @@ MOST = 40  # operations shown per anomaly (more when it names more)
 EXPLAINED = 5  # anomalies shown with their evidence; the rest by their line alone
 
 Seat = tuple[str, str, str]
+# Trimmed off a detail's words; not "/" (seats), "-" and "_" (in hold ids and tickets).
+_TRIMMED = "".join(c for c in string.punctuation if c not in "/-_")
 
 
 def evidence_lines(history: History, anomalies: list[Anomaly]) -> list[str]:
@@ -36,10 +38,7 @@ def evidence_lines(history: History, anomalies: list[Anomaly]) -> list[str]:
 
 
 def _evidence(history: History, detail: str, origin: float) -> list[str]:
-    words = [
-        word.strip(string.punctuation.replace("/", "").replace("-", "").replace("_", ""))
-        for word in detail.split()
-    ]
+    words = [word.strip(_TRIMMED) for word in detail.split()]
     names = set(words)
     seats = _seats(words)
     named = [op for op in history.operations if {op.hold_id, op.ticket_no} & names]

@@ -97,11 +97,11 @@ class ProxyPool:
         next replica at once. A second failure raises ``Unavailable``.
         Exceptions the peer raises itself pass through unchanged.
         """
-        tried = self.resolve(name)
         try:
             return self._call_once(name, method, args, kwargs)
         except PyroTimeoutError as exc:
             log.info("call %s.%s timed out (%s); looking it up again", name, method, exc)
+            tried = self.resolve(name)  # the cached address the call went to
             uri = self.resolve(name, refresh=True)
             if uri == tried:
                 raise _not_answering(name, uri, exc) from exc
